@@ -1,0 +1,77 @@
+# avalanche - build, test, run. Plain make, out-of-tree objects under build/.
+#
+#   make            build build/avalanche (optimised, -Wall -Wextra -Werror)
+#   make run        install what is missing, build, run the pipeline (embedded)
+#   make test       install what is missing, build, run the whole test suite
+#                   (unit + integration, then again under ASan/UBSan)
+#   make asan       build build/asan/ (sanitizers)
+#   make fuzz       libFuzzer targets with clang (build/fuzz/)
+
+VERSION := 0.1.0
+CC ?= cc
+BUILD ?= build
+SAN ?=
+OPT ?= -O2 -g
+
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+               -Wno-missing-field-initializers -DAV_VERSION=\"$(VERSION)\"
+ifeq ($(SAN),1)
+  CFLAGS_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+  OPT := -O1 -g
+endif
+CFLAGS := $(CFLAGS_BASE) $(OPT) $(CFLAGS_SAN) $(EXTRA_CFLAGS)
+LDFLAGS := $(CFLAGS_SAN) $(EXTRA_LDFLAGS)
+LDLIBS := -lcurl -lsqlite3 -lm
+
+SRC := $(sort $(wildcard src/*/*.c))
+LIB_SRC := $(filter-out src/cli/%,$(SRC))
+CLI_SRC := $(filter src/cli/%,$(SRC))
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: all run test check unit asan deps fuzz clean format bench
+
+all: $(BUILD)/avalanche
+
+$(BUILD)/avalanche: $(LIB_OBJ) $(CLI_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit_tests: $(LIB_OBJ) $(UNIT_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+
+deps:
+	@scripts/install-deps
+
+run: deps all
+	./$(BUILD)/avalanche run
+
+unit: $(BUILD)/unit_tests
+	./$(BUILD)/unit_tests
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 build/asan/avalanche build/asan/unit_tests
+
+# The whole suite: what README.md tells a newcomer and what CI runs.
+test check: deps
+	@tests/run
+
+fuzz:
+	$(MAKE) -f tests/fuzz/Makefile
+
+bench: all
+	@bench/run
+
+format:
+	clang-format -i $(SRC) $(wildcard src/*/*.h) $(UNIT_SRC)
+
+clean:
+	rm -rf build

@@ -1,0 +1,98 @@
+/* ingest.c - response body -> transform -> store. See ingest.h. */
+#include "ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct av_opt av_ingest_opts[] = {
+    {"json", "max_depth", AV_OPT_INT, "64", 4, 1024, NULL, "deepest JSON nesting accepted"},
+    {"json", "max_tokens", AV_OPT_INT, "8388608", 1024, 268435456, NULL,
+     "most JSON tokens in one response"},
+    {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+av_rc av_ingest_init(struct av_ingest *ig, struct av_store *store, const struct av_conf *c)
+{
+    memset(ig, 0, sizeof(*ig));
+    ig->store = store;
+    av_json_init(&ig->doc, c ? (int)av_conf_int(c, "json.max_tokens") : 0,
+                 c ? (int)av_conf_int(c, "json.max_depth") : 0);
+    av_xform_init(&ig->xf);
+    ig->w = malloc(sizeof(*ig->w));
+    return ig->w ? AV_OK : AV_ENOMEM;
+}
+
+void av_ingest_free(struct av_ingest *ig)
+{
+    av_json_free(&ig->doc);
+    av_xform_free(&ig->xf);
+    free(ig->w);
+    ig->w = NULL;
+}
+
+static av_rc one(struct av_ingest *ig, const struct av_raw_meta *m, int64_t raw_id, int tok,
+                 av_ms now, struct av_ingest_result *res, char *errbuf)
+{
+    char why[AV_ERRBUF_SIZE];
+    int changed;
+    av_rc rc;
+
+    rc = av_xform_warning(&ig->xf, &ig->doc, tok, m->lang, ig->w, why);
+    if (rc == AV_EREJECT) {
+        size_t n;
+        const char *raw = av_json_span(&ig->doc, tok, &n);
+        res->rejected++;
+        if (res->reason[0] == '\0')
+            snprintf(res->reason, sizeof(res->reason), "%s", why);
+        return av_store_reject(ig->store, "transform", why, m->region_id, m->lang, raw, n,
+                               raw_id, now, errbuf);
+    }
+    if (rc != AV_OK)
+        return av_fail(errbuf, rc, "transform: %s", av_strerror(rc));
+    rc = av_store_upsert(ig->store, ig->w, m->endpoint, raw_id, now, &changed, errbuf);
+    if (rc != AV_OK)
+        return rc;
+    if (changed)
+        res->stored++;
+    else
+        res->unchanged++;
+    if (ig->w->valid_date > res->max_date)
+        res->max_date = ig->w->valid_date;
+    return AV_OK;
+}
+
+av_rc av_ingest_body(struct av_ingest *ig, const struct av_raw_meta *m, int64_t raw_id,
+                     const char *body, size_t len, av_ms now, struct av_ingest_result *res,
+                     char *errbuf)
+{
+    char why[AV_ERRBUF_SIZE];
+    enum av_json_type t;
+    av_rc rc;
+
+    memset(res, 0, sizeof(*res));
+    res->max_date = -1;
+    rc = av_json_parse(&ig->doc, body, len, why);
+    if (rc == AV_OK) {
+        t = av_json_type(&ig->doc, 0);
+        if (t != AV_JSON_ARRAY && t != AV_JSON_OBJECT)
+            rc = av_fail(why, AV_EPARSE, "response is JSON but not an array of warnings");
+    }
+    if (rc == AV_ENOMEM)
+        return av_fail(errbuf, rc, "out of memory parsing a response of %zu bytes", len);
+    if (rc != AV_OK) {
+        res->parse_failed = 1;
+        snprintf(res->reason, sizeof(res->reason), "%s", why);
+        return av_store_reject(ig->store, "parse", why, m->region_id, m->lang, body, len,
+                               raw_id, now, errbuf);
+    }
+    if (t == AV_JSON_OBJECT)
+        return one(ig, m, raw_id, 0, now, res, errbuf);
+    for (int i = 0, e = av_json_first(0), n = av_json_size(&ig->doc, 0); i < n;
+         i++, e = av_json_skip(&ig->doc, e)) {
+        rc = one(ig, m, raw_id, e, now, res, errbuf);
+        if (rc != AV_OK)
+            return rc;
+    }
+    return AV_OK;
+}

@@ -1,0 +1,142 @@
+/* store.h - the embedded store: one SQLite file holding everything.
+ *
+ * What it owns (schema drawn in docs/schema.md; migrations in sqlite.c):
+ *   raw_response    bronze: every API response body as received + envelope
+ *   warning         silver, key (region_id, valid_date, lang)
+ *   problem         key (region_id, valid_date, lang, problem_id)
+ *   advice          key (region_id, valid_date, lang, advice_id)
+ *   mountain_weather one typed row per warning that has MountainWeather
+ *   rejected        everything refused, with stage, reason and raw text
+ *   fetch_state     per (region, lang, endpoint): last stored date, last fetch
+ *   run             run history
+ *
+ * Rules: upserts are idempotent by natural key; a warning replaces the
+ * stored one only when its PublishTime is not older (and a Simple warning
+ * never replaces a Detail one of the same publication); children are
+ * replaced with their warning. The caller groups writes into transactions
+ * (av_store_begin/commit); on any error the caller rolls back, so nothing
+ * half-written is ever committed.
+ *
+ * The only users of libsqlite3 are sqlite.c (write side, schema) and
+ * sqlite_read.c (queries for export, status and reprocess).
+ */
+#ifndef AV_STORE_H
+#define AV_STORE_H
+
+#include <stdint.h>
+
+#include "../core/conf.h"
+#include "../core/err.h"
+#include "../core/tz.h"
+#include "../transforms/warning.h"
+
+extern const struct av_opt av_store_opts[];
+
+struct av_store;
+
+struct av_raw_meta {
+    const char *source;      /* "varsom" */
+    const char *endpoint;    /* "detail" | "simple" */
+    int lang;
+    const char *api_version; /* "6.3.0" or NULL */
+    const char *url;
+    int region_id;
+    int64_t from_date, to_date; /* days */
+    av_ms fetched_at;
+    int http_status;
+};
+
+/* Opens (creating if needed) and migrates the schema. On failure *out is
+ * untouched and errbuf says why (path, SQLite's message, what to do). */
+av_rc av_store_open(struct av_store **out, const char *path, const struct av_conf *conf,
+                    char *errbuf);
+void av_store_close(struct av_store *s); /* accepts NULL */
+
+av_rc av_store_begin(struct av_store *s, char *errbuf);
+av_rc av_store_commit(struct av_store *s, char *errbuf);
+void av_store_rollback(struct av_store *s);
+
+av_rc av_store_raw_put(struct av_store *s, const struct av_raw_meta *m, const char *body,
+                       size_t len, int64_t *raw_id, char *errbuf);
+
+/* *changed = 1 when the warning was inserted or replaced, 0 when the stored
+ * publication is newer (or the same Detail over a Simple). */
+av_rc av_store_upsert(struct av_store *s, const struct av_warning *w, const char *endpoint,
+                      int64_t raw_id, av_ms now, int *changed, char *errbuf);
+
+/* Records a rejected input (deduplicated by stage + content hash). */
+av_rc av_store_reject(struct av_store *s, const char *stage, const char *reason,
+                      int region_id, int lang, const char *raw, size_t len, int64_t raw_id,
+                      av_ms now, char *errbuf);
+
+/* Fetch state. *last_date = -1 when nothing was stored yet. */
+av_rc av_store_state_get(struct av_store *s, int region_id, int lang, const char *endpoint,
+                         int64_t *last_date, char *errbuf);
+/* Records a fetch outcome; last_date (if >= 0) only ever moves forward. */
+av_rc av_store_state_put(struct av_store *s, int region_id, int lang, const char *endpoint,
+                         int64_t last_date, av_ms at, const char *status, const char *error,
+                         char *errbuf);
+
+struct av_run_counts {
+    int units_total, units_ok, units_rejected, units_failed;
+    long warnings_stored, warnings_unchanged, warnings_rejected;
+};
+
+av_rc av_store_run_begin(struct av_store *s, const char *kind, const char *args, av_ms now,
+                         int64_t *run_id, char *errbuf);
+av_rc av_store_run_end(struct av_store *s, int64_t run_id, const char *status,
+                       const struct av_run_counts *c, const char *error, av_ms now,
+                       char *errbuf);
+/* Marks runs left 'running' by a crashed process as 'interrupted'. */
+av_rc av_store_runs_recover(struct av_store *s, char *errbuf);
+
+/* ---- read side (sqlite_read.c) ---- */
+
+struct av_query {
+    const int *regions; /* NULL = all */
+    int nregions;
+    int64_t from, to;   /* days, inclusive; INT64_MIN/INT64_MAX for open */
+    int lang;           /* 0 = any */
+};
+
+/* Calls fn for each stored warning in (region_id, valid_date, lang) order,
+ * with problems filled (advices and weather are not loaded). Strings are
+ * valid during the call only. fn returns 0 to go on, non-zero to stop. */
+av_rc av_store_each_warning(struct av_store *s, const struct av_query *q,
+                            int (*fn)(void *ud, const struct av_warning *w), void *ud,
+                            char *errbuf);
+
+/* Calls fn for each raw response in insertion order (for reprocess). */
+av_rc av_store_each_raw(struct av_store *s,
+                        int (*fn)(void *ud, int64_t raw_id, const struct av_raw_meta *m,
+                                  const char *body, size_t len),
+                        void *ud, char *errbuf);
+/* Deletes all clean rows and transform-stage rejects (inside a transaction). */
+av_rc av_store_clear_clean(struct av_store *s, char *errbuf);
+
+struct av_state_row {
+    int region_id, lang;
+    const char *endpoint;
+    const char *last_date;  /* NULL if none */
+    const char *last_fetch; /* UTC stamp */
+    const char *last_status;
+    const char *last_error;
+    long warnings;
+    long rejects;
+};
+av_rc av_store_each_state(struct av_store *s,
+                          int (*fn)(void *ud, const struct av_state_row *r), void *ud,
+                          char *errbuf);
+
+struct av_run_row {
+    int64_t id;
+    const char *kind, *status, *started_at, *ended_at, *error, *args;
+    struct av_run_counts c;
+};
+av_rc av_store_each_run(struct av_store *s, int limit,
+                        int (*fn)(void *ud, const struct av_run_row *r), void *ud,
+                        char *errbuf);
+
+av_rc av_store_count(struct av_store *s, const char *table, long *n, char *errbuf);
+
+#endif

@@ -1,0 +1,54 @@
+/* fetch.h - polite, bounded HTTP GETs: the only user of libcurl.
+ *
+ * av_fetch_all() runs a list of URLs through libcurl's multi interface
+ * with at most fetch.concurrency transfers at once, connect and total
+ * timeouts, a body-size ceiling, and retries with exponential backoff and
+ * full jitter on network errors, timeouts, truncated bodies, 429 and 5xx
+ * (Retry-After is honoured, up to fetch.retry_after_max_ms). Other 4xx are
+ * final and not retried. Each URL ends exactly once in the done callback,
+ * in completion order, from the calling thread.
+ *
+ * The callback may do slow work (store to SQLite); transfers in flight
+ * simply wait. A non-zero *stop (set from a signal handler) makes the call
+ * start nothing new and abort transfers in flight; those end as failures
+ * with "interrupted".
+ */
+#ifndef AV_FETCH_H
+#define AV_FETCH_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "../core/conf.h"
+#include "../core/err.h"
+
+extern const struct av_opt av_fetch_opts[];
+
+struct av_fetch_result {
+    av_rc rc;         /* AV_OK; AV_ENET (gave up after retries); AV_EREMOTE (4xx);
+                         AV_ELIMIT (too large) */
+    long http_status; /* last status seen, 0 if none */
+    const char *body; /* AV_OK only: the body, NUL-terminated, valid during the call */
+    size_t len;
+    int attempts;
+    char error[AV_ERRBUF_SIZE]; /* one line when rc != AV_OK */
+};
+
+typedef void (*av_fetch_done_fn)(void *ctx, size_t index, const struct av_fetch_result *r);
+/* Optional: called before each retry (for metrics and logs). */
+typedef void (*av_fetch_retry_fn)(void *ctx, size_t index, const char *why, long delay_ms);
+
+struct av_fetch_stats {
+    long requests, retries, failures;
+    double bytes;
+};
+
+av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n,
+                   av_fetch_done_fn done, av_fetch_retry_fn on_retry, void *ctx,
+                   volatile sig_atomic_t *stop, struct av_fetch_stats *stats, char *errbuf);
+
+/* Global init/cleanup; call once from main. */
+av_rc av_fetch_global_init(void);
+void av_fetch_global_cleanup(void);
+
+#endif
