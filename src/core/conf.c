@@ -216,8 +216,8 @@ av_rc av_conf_load_file(struct av_conf *c, const char *path, char *errbuf)
             val[strlen(val) - 1] = '\0';
             val++;
         }
-        if (strchr(key, '.') != NULL || section[0] == '\0') {
-            /* "section.key = v" is accepted outside or inside sections. */
+        if (section[0] == '\0') {
+            /* Before any [section]: "section.key = v". */
             rc = av_conf_set(c, key, val, origin, errbuf);
         } else {
             rc = set_split(c, section, strlen(section), key, val, origin, errbuf);

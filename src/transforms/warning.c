@@ -1,6 +1,8 @@
 /* warning.c - raw Varsom warning JSON -> struct av_warning. Pure. */
 #include "warning.h"
 
+#include "../sources/regions.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -359,7 +361,12 @@ static char type_letter(struct ctx *c, int o)
         return 'A';
     if (id == 20)
         return 'B';
-    return 0;
+    /* RegionSummary sends 0/"Ikke gitt" for assessed warnings: use the
+     * built-in catalog (static data, still pure). */
+    {
+        const struct av_region *r = av_region_find(num(c, o, "RegionId"));
+        return r ? r->type : 0;
+    }
 }
 
 av_rc av_xform_warning(struct av_xform *x, const struct av_json *doc, int tok,
