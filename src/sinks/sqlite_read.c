@@ -12,6 +12,62 @@ static const char *ctext(sqlite3_stmt *st, int i)
     return (const char *)sqlite3_column_text(st, i);
 }
 
+/* Strings of one warning and its problems must outlive the next
+ * sqlite3_step() of the problem query, so they are copied into a pool of
+ * fixed blocks (never moved; reset per warning). */
+struct pool_block {
+    struct pool_block *next;
+    size_t used, cap;
+    char data[];
+};
+
+struct pool {
+    struct pool_block *head;
+};
+
+static const char *pool_dup(struct pool *p, const char *s)
+{
+    size_t n;
+    struct pool_block *b;
+
+    if (s == NULL)
+        return NULL;
+    n = strlen(s) + 1;
+    b = p->head;
+    if (b == NULL || b->cap - b->used < n) {
+        size_t cap = n > 65536 ? n : 65536;
+        b = malloc(sizeof(*b) + cap);
+        if (b == NULL)
+            return NULL;
+        b->next = p->head;
+        b->used = 0;
+        b->cap = cap;
+        p->head = b;
+    }
+    memcpy(b->data + b->used, s, n);
+    b->used += n;
+    return b->data + b->used - n;
+}
+
+static void pool_reset(struct pool *p, int release)
+{
+    while (p->head && (release || p->head->next)) {
+        struct pool_block *next = p->head->next;
+        free(p->head);
+        p->head = next;
+    }
+    if (p->head)
+        p->head->used = 0;
+}
+
+static struct pool *cur_pool;
+
+/* Column text copied into the current pool. */
+static const char *ptext(sqlite3_stmt *st, int i)
+{
+    return pool_dup(cur_pool, ctext(st, i));
+}
+
 static int cint(sqlite3_stmt *st, int i)
 {
     return sqlite3_column_type(st, i) == SQLITE_NULL ? AV_NULL_INT : sqlite3_column_int(st, i);
@@ -44,24 +100,24 @@ static void read_problem(sqlite3_stmt *st, struct av_problem *p)
 
     p->problem_id = cint(st, i++);
     p->type_id = cint(st, i++);
-    p->type_name = ctext(st, i++);
+    p->type_name = ptext(st, i++);
     p->aval_type_id = cint(st, i++);
-    p->aval_type_name = ctext(st, i++);
+    p->aval_type_name = ptext(st, i++);
     p->ext_id = cint(st, i++);
-    p->ext_name = ctext(st, i++);
+    p->ext_name = ptext(st, i++);
     p->cause_id = cint(st, i++);
-    p->cause_name = ctext(st, i++);
+    p->cause_name = ptext(st, i++);
     p->probability_id = cint(st, i++);
-    p->probability_name = ctext(st, i++);
+    p->probability_name = ptext(st, i++);
     p->trigger_simple_id = cint(st, i++);
-    p->trigger_simple_name = ctext(st, i++);
+    p->trigger_simple_name = ptext(st, i++);
     p->trigger_sensitivity_id = cint(st, i++);
-    p->trigger_sensitivity_name = ctext(st, i++);
+    p->trigger_sensitivity_name = ptext(st, i++);
     p->destructive_size_id = cint(st, i++);
-    p->destructive_size_name = ctext(st, i++);
+    p->destructive_size_name = ptext(st, i++);
     p->propagation_id = cint(st, i++);
-    p->propagation_name = ctext(st, i++);
-    p->aspects_raw = ctext(st, i++);
+    p->propagation_name = ptext(st, i++);
+    p->aspects_raw = ptext(st, i++);
     p->aspects = aspects_from_raw(p->aspects_raw);
     i++; /* decoded aspects text: recomputed from the raw string */
     p->exposed_height_fill = cint(st, i++);
@@ -69,10 +125,10 @@ static void read_problem(sqlite3_stmt *st, struct av_problem *p)
     p->exposed_height_2 = cint(st, i++);
     p->exposed_min_m = cint(st, i++);
     p->exposed_max_m = cint(st, i++);
-    p->exposed_text = ctext(st, i++);
+    p->exposed_text = ptext(st, i++);
     p->danger_level = cint(st, i++);
-    p->danger_level_name = ctext(st, i++);
-    p->text = ctext(st, i++);
+    p->danger_level_name = ptext(st, i++);
+    p->text = ptext(st, i++);
 }
 
 static void read_warning(sqlite3_stmt *st, struct av_warning *w)
@@ -128,6 +184,7 @@ av_rc av_store_each_warning(struct av_store *s, const struct av_query *q,
                             char *errbuf)
 {
     struct av_warning *w;
+    struct pool pool = {NULL};
     struct av_buf sql;
     sqlite3_stmt *st = NULL;
     char d[AV_DATE_LEN];
@@ -167,6 +224,8 @@ av_rc av_store_each_warning(struct av_store *s, const struct av_query *q,
         sqlite3_stmt *p = s->sel_problems;
         int pr;
 
+        cur_pool = &pool;
+        pool_reset(&pool, 0);
         read_warning(st, w);
         sqlite3_bind_int(p, 1, w->region_id);
         sqlite3_bind_text(p, 2, ctext(st, 1), -1, SQLITE_TRANSIENT);
@@ -187,6 +246,8 @@ av_rc av_store_each_warning(struct av_store *s, const struct av_query *q,
     if (r != SQLITE_ROW && r != SQLITE_DONE)
         rc = av_sqlite_err(s, errbuf, "query warnings");
 out:
+    pool_reset(&pool, 1);
+    cur_pool = NULL;
     sqlite3_finalize(st);
     av_buf_free(&sql);
     free(w);

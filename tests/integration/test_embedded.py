@@ -1,0 +1,392 @@
+"""End-to-end tests of the embedded pipeline: the real binary, a real SQLite
+file, the recorded API responses served on loopback, and injected faults.
+
+Run: python3 tests/integration/test_embedded.py  (AVALANCHE_BIN selects the build)
+"""
+import csv
+import datetime as dt
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import synth  # noqa: E402
+from harness import (BIN, DETAIL, SIMPLE, SUMMARY, Replay, export, main, query, run,  # noqa: E402
+                     tmpdb)
+
+R = None  # the shared replay server (recorded fixtures)
+FAST = ["-X", "fetch.backoff_ms=50", "-X", "fetch.backoff_max_ms=200", "--no-progress"]
+RANGE = ["--region", "3022", "--lang", "2", "--from", "2023-03-01", "--to", "2023-03-05"]
+
+
+def fixture_run(db, *extra, check=0):
+    return run("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, *extra, check=check)
+
+
+def detail_elements():
+    with open(DETAIL, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def test_run_stores_the_recorded_detail_response():
+    R.reset()
+    db = tmpdb()
+    p = fixture_run(db)
+    assert "3022" in p.stdout and "5 warnings stored" in p.stdout, p.stdout
+    assert query(db, "select count(*) from warning")[0][0] == 5
+    assert query(db, "select count(*) from problem")[0][0] == 9
+    assert query(db, "select count(*) from advice")[0][0] == 13
+    assert query(db, "select count(*) from mountain_weather")[0][0] == 5
+    assert query(db, "select count(*) from raw_response")[0][0] == 1
+    rows = [json.loads(line) for line in export(db).splitlines()]
+    assert [r["valid_date"] for r in rows] == ["2023-03-0%d" % d for d in range(1, 6)]
+    assert [r["danger_level"] for r in rows] == [2, 2, 3, 3, 3]
+    r = rows[1]
+    assert r["region_id"] == 3022 and r["lang"] == 2 and r["reg_id"] == 332657
+    assert r["publish_time"] == "2023-03-02T08:11:14.200Z"
+    assert r["region_name"] == "Trollheimen"
+    assert r["main_text"].startswith("Be careful in sun-exposed steep slopes")
+    assert len(r["problems"]) == 2
+    p1 = r["problems"][0]
+    assert p1["problem_id"] == 1 and p1["problem_type_id"] == 10
+    assert p1["problem_type_name"] == "Wind drifted snow (slab avalanches)"
+    assert p1["cause_id"] == 10 and p1["trigger_simple_id"] == 21
+    assert p1["destructive_size_id"] == 2 and p1["probability_id"] == 3
+    assert p1["propagation_id"] == 1
+    assert p1["aspects"] == ["NE", "E", "SE", "S"]
+    assert (p1["exposed_height_fill"], p1["exposed_height_1"], p1["exposed_height_2"]) == \
+        (1, 1000, 1000)
+    assert p1["trigger_sensitivity_name"] == "Easy to trigger"
+    # typed mountain weather, and the raw body kept byte for byte
+    mw = query(db, "select rain_most_exposed_mm, wind_speed, temperature_min_c, "
+               "typeof(temperature_min_c) from mountain_weather where valid_date='2023-03-02'")
+    assert mw == [(6, "Fresh breeze", -8, "integer")], mw
+    log = R.log()
+    assert [e["path"].split("/api/")[1] for e in log] == \
+        ["AvalancheWarningByRegion/Detail/3022/2/2023-03-01/2023-03-05"]
+
+
+def test_same_range_twice_gives_identical_exports():
+    R.reset()
+    db = tmpdb()
+    fixture_run(db)
+    first = (export(db), export(db, "problems", "csv"), export(db, "warnings", "csv"))
+    p = fixture_run(db)
+    assert "0 warnings stored, 5 unchanged" in p.stdout, p.stdout
+    assert (export(db), export(db, "problems", "csv"), export(db, "warnings", "csv")) == first
+    assert query(db, "select count(*) from warning")[0][0] == 5
+
+
+def test_older_publication_does_not_overwrite_newer():
+    R.reset()
+    db = tmpdb()
+    fixture_run(db)
+    before = export(db)
+    # SYNTHETIC: the 2023-03-02 warning as if an older version (earlier
+    # PublishTime, other text) were served again.
+    els = detail_elements()
+    old = dict(els[1], PublishTime="2023-03-01T15:30:00", MainText="OLDER VERSION",
+               DangerLevel="4")
+    R.faults([{"match": "/Detail/3022/2/", "body": json.dumps([old])}])
+    p = fixture_run(db)
+    assert "0 warnings stored, 1 unchanged" in p.stdout, p.stdout
+    assert export(db) == before
+    # ...while a newer version does replace it, children included
+    newer = dict(els[1], PublishTime="2023-03-02T18:00:00", MainText="NEWER VERSION",
+                 AvalancheProblems=els[1]["AvalancheProblems"][:1])
+    R.faults([{"match": "/Detail/3022/2/", "body": json.dumps([newer])}])
+    fixture_run(db)
+    rows = {r["valid_date"]: r for r in map(json.loads, export(db).splitlines())}
+    assert rows["2023-03-02"]["main_text"] == "NEWER VERSION"
+    assert len(rows["2023-03-02"]["problems"]) == 1
+    assert rows["2023-03-03"] == json.loads(before.splitlines()[2])
+
+
+def test_503_then_success_is_retried():
+    R.reset()
+    R.faults([{"status": 503, "times": 2}])
+    db = tmpdb()
+    p = fixture_run(db)
+    assert "5 warnings stored" in p.stdout and "2 retries" in p.stdout, p.stdout
+    assert [e["status"] for e in R.log()] == [503, 503, 200]
+
+
+def test_429_retry_after_is_honoured():
+    R.reset()
+    R.faults([{"status": 429, "headers": {"Retry-After": "1"}}])
+    db = tmpdb()
+    t = time.time()
+    p = fixture_run(db)
+    assert time.time() - t >= 1.0
+    assert "5 warnings stored" in p.stdout, p.stdout
+    assert [e["status"] for e in R.log()] == [429, 200]
+
+
+def test_slow_response_times_out_and_is_retried():
+    R.reset()
+    R.faults([{"delay_ms": 3000}])
+    db = tmpdb()
+    p = fixture_run(db, "-X", "fetch.timeout_ms=700")
+    assert "5 warnings stored" in p.stdout and "1 retries" in p.stdout, p.stdout
+
+
+def test_always_slow_fails_after_retries_and_keeps_nothing_half_done():
+    R.reset()
+    R.faults([{"delay_ms": 1500, "times": -1}])
+    db = tmpdb()
+    p = fixture_run(db, "-X", "fetch.timeout_ms=300", "-X", "fetch.retries=2", check=1)
+    assert "gave up after 3 attempts" in p.stderr, p.stderr
+    assert "Timeout" in p.stderr or "timed out" in p.stderr, p.stderr
+    assert "1 failed" in p.stdout
+    assert query(db, "select count(*) from warning")[0][0] == 0
+    assert query(db, "select last_status from fetch_state") == [("failed",)]
+    assert query(db, "select status from run") == [("failed",)]
+
+
+def test_truncated_body_is_retried():
+    R.reset()
+    R.faults([{"truncate": 1000}])
+    db = tmpdb()
+    p = fixture_run(db)
+    assert "5 warnings stored" in p.stdout and "1 retries" in p.stdout, p.stdout
+    assert query(db, "select count(*) from rejected")[0][0] == 0
+
+
+def test_invalid_json_is_rejected_with_reason_and_raw_kept():
+    R.reset()
+    R.faults([{"body": "[{\"RegionId\": 3022, \"DangerLevel\": "}])
+    db = tmpdb()
+    p = fixture_run(db, check=1)
+    assert "rejected" in p.stderr and "invalid JSON" in p.stderr, p.stderr
+    assert "1 rejected" in p.stdout
+    rows = query(db, "select stage, reason, raw from rejected")
+    assert len(rows) == 1 and rows[0][0] == "parse" and "truncated" in rows[0][1], rows
+    assert rows[0][2] == "[{\"RegionId\": 3022, \"DangerLevel\": "
+    assert query(db, "select count(*) from raw_response")[0][0] == 1
+    assert query(db, "select count(*) from warning")[0][0] == 0
+    # a later good run fills the gap
+    fixture_run(db)
+    assert query(db, "select count(*) from warning")[0][0] == 5
+
+
+def test_404_is_not_retried_and_reported():
+    R.reset()
+    R.faults([{"status": 404, "body": "{\"Message\":\"not found\"}"}])
+    db = tmpdb()
+    p = fixture_run(db, check=1)
+    assert "HTTP 404" in p.stderr and "not retried" in p.stderr, p.stderr
+    assert len(R.log()) == 1
+    assert query(db, "select status from run") == [("failed",)]
+
+
+def test_bad_warnings_are_rejected_and_the_rest_stored():
+    R.reset()
+    els = detail_elements()
+    # SYNTHETIC defects on copies of real elements
+    bad_level = dict(els[0], DangerLevel="9")
+    no_region = dict(els[1])
+    del no_region["RegionId"]
+    R.faults([{"body": json.dumps([bad_level, no_region] + els[2:])}])
+    db = tmpdb()
+    p = fixture_run(db)
+    assert "3 warnings stored" in p.stdout and "2 rejected" in p.stdout, p.stdout
+    reasons = sorted(r[0] for r in query(db, "select reason from rejected"))
+    assert "outside 0-5" in reasons[1] and "RegionId" in reasons[0], reasons
+    raw = query(db, "select raw from rejected where reason like '%outside%'")[0][0]
+    assert json.loads(raw)["DangerLevel"] == "9"
+
+
+def test_simple_endpoint_and_region_summary_shapes():
+    R.reset()
+    db = tmpdb()
+    run("run", "--db", db, "--api-base", R.base, "--endpoint", "simple", "--region", "3011",
+        "--lang", "1", "--from", "2026-03-01", "--to", "2026-03-03", *FAST, check=0)
+    rows = [json.loads(line) for line in export(db).splitlines()]
+    assert [(r["region_id"], r["valid_date"], r["danger_level"]) for r in rows] == \
+        [(3011, "2026-03-0%d" % d, 2) for d in (1, 2, 3)]
+    assert all(r["problems"] == [] for r in rows)
+    # all regions of the 2022 RegionSummary, served per region as Simple
+    db2 = tmpdb()
+    p = run("run", "--db", db2, "--api-base", R.base, "--endpoint", "simple", "--region", "all",
+            "--lang", "1", "--from", "2022-01-16", "--to", "2022-01-18", *FAST, check=0)
+    assert "138 warnings stored" in p.stdout, p.stdout
+    assert query(db2, "select count(distinct region_id) from warning")[0][0] == 46
+    assert query(db2, "select count(*) from warning where region_type is null")[0][0] == 0
+
+
+def test_export_filters_and_csv():
+    R.reset()
+    db = tmpdb()
+    fixture_run(db)
+    rows = [json.loads(x) for x in
+            export(db, "warnings", "jsonl", "--from", "2023-03-02", "--to", "2023-03-03")
+            .splitlines()]
+    assert [r["valid_date"] for r in rows] == ["2023-03-02", "2023-03-03"]
+    assert export(db, "warnings", "jsonl", "--region", "3011") == ""
+    table = list(csv.DictReader(io.StringIO(export(db, "problems", "csv"), newline="")))
+    assert len(table) == 9
+    row = [t for t in table if t["valid_date"] == "2023-03-02" and t["problem_id"] == "1"][0]
+    assert row["region_id"] == "3022" and row["aspects"] == "NE,E,SE,S", row
+    out = os.path.join(os.path.dirname(db), "w.csv")
+    run("export", "warnings", "--db", db, "--format", "csv", "--out", out, check=0)
+    with open(out, newline="", encoding="utf-8") as f:
+        w = list(csv.DictReader(f))
+    assert len(w) == 5 and w[4]["emergency_warning"] == "Natural avalanches"
+    assert "\n" in w[1]["avalanche_danger"]  # multi-line text survives quoting
+
+
+def test_reprocess_rebuilds_clean_tables_without_network():
+    R.reset()
+    db = tmpdb()
+    fixture_run(db)
+    R.faults([{"body": "not json"}])
+    fixture_run(db, check=1)
+    before = export(db), export(db, "problems")
+    import sqlite3
+    con = sqlite3.connect(db)
+    con.execute("update warning set main_text = 'damaged'")
+    con.commit()
+    con.close()
+    p = run("reprocess", "--db", db, "--api-base", "http://127.0.0.1:9/nothing", check=0)
+    assert "2 raw responses (1 rejected whole)" in p.stdout, p.stdout
+    assert (export(db), export(db, "problems")) == before
+    assert query(db, "select count(*) from rejected where stage='parse'")[0][0] == 1
+
+
+def test_status_reports_state_rejects_and_runs():
+    R.reset()
+    db = tmpdb()
+    fixture_run(db)
+    p = run("status", "--db", db, "--json", check=0)
+    s = json.loads(p.stdout)
+    assert s["warnings"] == 5 and s["rejected"] == 0
+    assert s["regions"][0]["region_id"] == 3022 and s["regions"][0]["last_date"] == "2023-03-05"
+    assert s["regions"][0]["last_status"] == "ok"
+    assert s["runs"][0]["status"] == "ok" and s["runs"][0]["warnings_stored"] == 5
+    text = run("status", "--db", db, check=0).stdout
+    assert "Trollheimen" in text and "2023-03-05" in text
+
+
+def test_default_plan_uses_state_overlap_and_horizon():
+    R.reset()
+    db = tmpdb()
+    # "today" is 2023-03-03 in Oslo: default window today-7 .. today+2
+    env = {"AV_FAKE_NOW": "2023-03-03T12:00:00Z"}
+    run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2", *FAST,
+        env=env, check=0)
+    paths = [e["path"].split("/Detail/")[1] for e in R.log()]
+    assert paths == ["3022/2/2023-02-24/2023-03-05"], paths
+    # next day: from last stored (03-05) minus 3 days overlap to today+2
+    R.reset()
+    run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2", *FAST,
+        env={"AV_FAKE_NOW": "2023-03-04T12:00:00Z"}, check=0)
+    paths = [e["path"].split("/Detail/")[1] for e in R.log()]
+    assert paths == ["3022/2/2023-03-02/2023-03-06"], paths
+
+
+def test_bad_input_gets_clear_errors():
+    db = tmpdb()
+    p = run("run", "--db", db, "--from", "2023-02-30", check=2)
+    assert "2023-02-30" in p.stderr and "YYYY-MM-DD" in p.stderr
+    p = run("run", "--db", db, "--region", "9999", check=2)
+    assert "9999" in p.stderr and "avalanche regions" in p.stderr
+    p = run("backfill", "--db", db, check=2)
+    assert "--from and --to" in p.stderr
+    conf = os.path.join(os.path.dirname(db), "a.conf")
+    with open(conf, "w") as f:
+        f.write("[fetch]\nretries = 2\nretires = 3\n")
+    p = run("run", "--config", conf, "--db", db, check=2)
+    assert "a.conf:3" in p.stderr and "fetch.retires" in p.stderr, p.stderr
+    p = run("run", "-X", "fetch.concurrency=0", check=2)
+    assert "1..64" in p.stderr
+    p = run("status", "--db", "/nonexistent/dir/a.db", check=1)
+    assert "/nonexistent/dir/a.db" in p.stderr
+    p = run("export", "rows", "--db", db, check=2)
+    assert "warnings or problems" in p.stderr
+    p = run("frobnicate", check=2)
+    assert "unknown command" in p.stderr
+    # and nothing was written to the database by any of it
+    assert not os.path.exists(db) or query(db, "select count(*) from warning")[0][0] == 0
+
+
+def test_env_overrides_and_help():
+    R.reset()
+    db = tmpdb()
+    run("run", "--db", db, *RANGE, *FAST, env={"AVALANCHE_API_BASE": R.base}, check=0)
+    assert query(db, "select count(*) from warning")[0][0] == 5
+    assert "AvalancheWarningByRegion" not in run("--help", check=0).stdout
+    assert "store.path" not in run("help-config", check=0).stdout  # sectioned form
+    assert "[store]" in run("help-config", check=0).stdout
+
+
+def test_kill_9_midway_then_rerun_matches_clean_run():
+    data = tempfile.mkdtemp(prefix="av-synth-")
+    regions = sorted(synth.REGIONS)[:12]
+    synth.write_jsonl(os.path.join(data, "synthetic_kill.jsonl"), regions,
+                      dt.date(2023, 1, 1), 40, langs=(1,))
+    srv = Replay(data)
+    try:
+        args = ["--api-base", srv.base, "--region", ",".join(map(str, regions)), "--lang", "1",
+                "--from", "2023-01-01", "--to", "2023-02-09", "--chunk-days", "5",
+                "--concurrency", "2", *FAST]
+        clean = tmpdb()
+        run("run", "--db", clean, *args, check=0)
+        want = export(clean), export(clean, "problems")
+        assert len(want[0].splitlines()) == 480
+
+        srv.faults([{"delay_ms": 40, "times": -1}])
+        db = tmpdb()
+        proc = subprocess.Popen([BIN, "run", "--db", db] + args, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        partial = query(db, "select count(*) from warning")[0][0]
+        assert 0 < partial < 480, partial
+        srv.faults([])
+        run("run", "--db", db, *args, check=0)
+        assert (export(db), export(db, "problems")) == want
+        assert query(db, "select count(*) from warning")[0][0] == 480
+        assert query(db, "pragma integrity_check") == [("ok",)]
+    finally:
+        srv.stop()
+
+
+def test_sigterm_stops_cleanly_and_marks_run_interrupted():
+    data = tempfile.mkdtemp(prefix="av-synth-")
+    synth.write_jsonl(os.path.join(data, "synthetic_term.jsonl"), [3011], dt.date(2023, 1, 1),
+                      60, langs=(1,))
+    srv = Replay(data)
+    try:
+        srv.faults([{"delay_ms": 100, "times": -1}])
+        db = tmpdb()
+        proc = subprocess.Popen([BIN, "run", "--db", db, "--api-base", srv.base, "--region",
+                                 "3011", "--lang", "1", "--from", "2023-01-01", "--to",
+                                 "2023-03-01", "--chunk-days", "1", "--concurrency", "1",
+                                 "--no-progress"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 3, (proc.returncode, err)
+        assert query(db, "select status from run") == [("interrupted",)]
+        n = query(db, "select count(*) from warning")[0][0]
+        assert 0 < n < 60 and "interrupted" in err, (n, err)
+    finally:
+        srv.stop()
+
+
+TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
+
+if __name__ == "__main__":
+    R = Replay(DETAIL, SIMPLE, SUMMARY)
+    try:
+        rc = main("integration", TESTS)
+    finally:
+        R.stop()
+    sys.exit(rc)
