@@ -108,6 +108,8 @@ av_rc av_json_parse(struct av_json *j, const char *text, size_t len, char *errbu
     j->text = text;
     j->len = len;
     j->ntok = 0;
+    for (int q = 0; q < 8; q++)
+        j->hint[q].obj = -1;
     if (len > 0x7fffffff)
         return av_fail(errbuf, AV_ELIMIT, "JSON document of %zu bytes is too large", len);
     nul = memchr(text, '\0', len);
@@ -221,22 +223,42 @@ int av_json_skip(const struct av_json *j, int i)
     return j->end[i];
 }
 
-int av_json_get(const struct av_json *j, int obj, const char *key)
+int av_json_get(struct av_json *j, int obj, const char *key)
 {
     size_t klen;
-    int c, n;
+    int c, n, m, start_c, start_m;
+    struct av_json_hint *h;
 
     if (obj < 0 || obj >= j->ntok || TOK(j, obj).type != JSMN_OBJECT)
         return -1;
-    klen = strlen(key);
     n = TOK(j, obj).size;
-    c = obj + 1;
-    for (int m = 0; m < n; m++) {
-        const jsmntok_t *k = &TOK(j, c);
-        if ((size_t)(k->end - k->start) == klen &&
-            memcmp(j->text + k->start, key, klen) == 0)
+    if (n == 0)
+        return -1;
+    klen = strlen(key);
+    h = &j->hint[obj & 7];
+    if (h->obj == obj && h->m + 1 < n) {
+        start_m = h->m + 1;
+        start_c = j->end[h->key + 1];
+    } else {
+        start_m = 0;
+        start_c = obj + 1;
+    }
+    c = start_c;
+    m = start_m;
+    for (int k = 0; k < n; k++) {
+        const jsmntok_t *t = &TOK(j, c);
+        if ((size_t)(t->end - t->start) == klen && memcmp(j->text + t->start, key, klen) == 0) {
+            h->obj = obj;
+            h->key = c;
+            h->m = m;
             return c + 1;
-        c = j->end[c + 1];
+        }
+        if (++m == n) {
+            m = 0;
+            c = obj + 1;
+        } else {
+            c = j->end[c + 1];
+        }
     }
     return -1;
 }

@@ -42,6 +42,9 @@ struct av_json {
     int cap;
     int max_tokens; /* ceiling, e.g. 1 << 22 */
     int max_depth;  /* ceiling, e.g. 64 */
+    struct av_json_hint { /* av_json_get() resumes after its last hit, per object */
+        int obj, key, m;
+    } hint[8];
 };
 
 /* Sets limits; no allocation. */
@@ -59,8 +62,10 @@ int av_json_skip(const struct av_json *j, int i);
 /* First child of an array, or first key of an object; then use skip(). */
 static inline int av_json_first(int i) { return i + 1; }
 /* Member value of object i by exact key, or -1 (also when i < 0 or not an
- * object). Keys are compared byte for byte without unescaping. */
-int av_json_get(const struct av_json *j, int obj, const char *key);
+ * object). Keys are compared byte for byte without unescaping. The search
+ * starts after the previous hit in the same object and wraps around, so
+ * reading members in document order costs one comparison each. */
+int av_json_get(struct av_json *j, int obj, const char *key);
 /* Raw bytes of token i (for strings: without the quotes). */
 const char *av_json_raw(const struct av_json *j, int i, size_t *len);
 /* Bytes of the whole value at i, with quotes/brackets (for copying). */

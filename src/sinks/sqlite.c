@@ -301,7 +301,9 @@ av_rc av_store_open(struct av_store **out, const char *path, const struct av_con
         free(s);
         return AV_ENOMEM;
     }
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+    /* One connection per thread of ours: no SQLite mutexes needed. */
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         rc = av_fail(errbuf, AV_EIO, "cannot open database %s: %s (check the path and its "
                      "directory permissions)",
@@ -394,12 +396,26 @@ static void bind_int(sqlite3_stmt *st, int i, int64_t v)
         sqlite3_bind_int64(st, i, v);
 }
 
+/* Text binds are SQLITE_STATIC: every caller keeps the string alive until
+ * the statement has been stepped and reset, and rebinds every parameter
+ * before the next step (this saves a copy per value on the hot path). */
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     if (v == NULL)
         sqlite3_bind_null(st, i);
     else
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+/* b must outlive the step (see bind_text). */
+static void bind_ms_buf(sqlite3_stmt *st, int i, av_ms t, char b[AV_STAMP_LEN])
+{
+    if (t == AV_NULL_MS) {
+        sqlite3_bind_null(st, i);
+        return;
+    }
+    av_stamp_format(t, b);
+    sqlite3_bind_text(st, i, b, AV_STAMP_LEN - 1, SQLITE_STATIC);
 }
 
 static void bind_ms(sqlite3_stmt *st, int i, av_ms t)
@@ -422,10 +438,15 @@ static void bind_date(sqlite3_stmt *st, int i, int64_t days)
     sqlite3_bind_text(st, i, b, 10, SQLITE_TRANSIENT);
 }
 
-static void bind_key(sqlite3_stmt *st, const struct av_warning *w)
+/* The key's date text lives in the store (one warning at a time). */
+static void bind_key(struct av_store *s, sqlite3_stmt *st, const struct av_warning *w)
 {
+    if (s->key_days != w->valid_date || s->key_date[0] == '\0') {
+        av_date_format(w->valid_date, s->key_date);
+        s->key_days = w->valid_date;
+    }
     sqlite3_bind_int(st, 1, w->region_id);
-    bind_date(st, 2, w->valid_date);
+    sqlite3_bind_text(st, 2, s->key_date, 10, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, w->lang);
 }
 
@@ -477,7 +498,7 @@ static av_rc put_problem(struct av_store *s, const struct av_warning *w,
     char asp[32];
     int i = 4;
 
-    bind_key(st, w);
+    bind_key(s, st, w);
     bind_int(st, i++, p->problem_id);
     bind_int(st, i++, p->type_id);
     bind_text(st, i++, p->type_name);
@@ -546,7 +567,7 @@ static av_rc put_weather(struct av_store *s, const struct av_warning *w, char *e
     }
     if (other.len)
         av_buf_puts(&other, "]");
-    bind_key(st, w);
+    bind_key(s, st, w);
     bind_ms(st, 4, w->mw_last_saved);
     bind_int(st, 5, w->mw_cloud_cover_id);
     bind_text(st, 6, w->mw_cloud_cover_name);
@@ -565,22 +586,23 @@ av_rc av_store_upsert(struct av_store *s, const struct av_warning *w, const char
 {
     sqlite3_stmt *st = s->upsert;
     sqlite3_int64 before = sqlite3_last_insert_rowid(s->db);
+    char ts[7][AV_STAMP_LEN];
     int i = 4, fresh;
     av_rc rc;
 
-    bind_key(st, w);
+    bind_key(s, st, w);
     bind_int(st, i++, w->reg_id == AV_NULL_INT ? AV_NULL_INT : w->reg_id);
     bind_int(st, i++, w->previous_reg_id);
     bind_text(st, i++, w->region_name);
     bind_text(st, i++, w->region_type[0] ? w->region_type : NULL);
     sqlite3_bind_int(st, i++, w->danger_level);
     bind_text(st, i++, w->danger_level_name);
-    bind_ms(st, i++, w->valid_from);
-    bind_ms(st, i++, w->valid_to);
-    bind_ms(st, i++, w->publish_time);
-    bind_ms(st, i++, w->next_warning_time);
-    bind_ms(st, i++, w->danger_increase_time);
-    bind_ms(st, i++, w->danger_decrease_time);
+    bind_ms_buf(st, i++, w->valid_from, ts[0]);
+    bind_ms_buf(st, i++, w->valid_to, ts[1]);
+    bind_ms_buf(st, i++, w->publish_time, ts[2]);
+    bind_ms_buf(st, i++, w->next_warning_time, ts[3]);
+    bind_ms_buf(st, i++, w->danger_increase_time, ts[4]);
+    bind_ms_buf(st, i++, w->danger_decrease_time, ts[5]);
     bind_text(st, i++, w->main_text);
     bind_text(st, i++, w->avalanche_danger);
     bind_text(st, i++, w->emergency_warning);
@@ -601,7 +623,7 @@ av_rc av_store_upsert(struct av_store *s, const struct av_warning *w, const char
         sqlite3_bind_int64(st, i++, raw_id);
     else
         sqlite3_bind_null(st, i++);
-    bind_ms(st, i++, now);
+    bind_ms_buf(st, i++, now, ts[6]);
     rc = step_done(s, st, errbuf, "store warning");
     if (rc != AV_OK)
         return rc;
@@ -613,7 +635,7 @@ av_rc av_store_upsert(struct av_store *s, const struct av_warning *w, const char
     if (!fresh) {
         sqlite3_stmt *del[3] = {s->del_problems, s->del_advices, s->del_weather};
         for (int k = 0; k < 3; k++) {
-            bind_key(del[k], w);
+            bind_key(s, del[k], w);
             rc = step_done(s, del[k], errbuf, "replace warning children");
             if (rc != AV_OK)
                 return rc;
@@ -626,7 +648,7 @@ av_rc av_store_upsert(struct av_store *s, const struct av_warning *w, const char
     }
     for (int k = 0; k < w->n_advices; k++) {
         st = s->ins_advice;
-        bind_key(st, w);
+        bind_key(s, st, w);
         sqlite3_bind_int(st, 4, w->advices[k].advice_id);
         bind_text(st, 5, w->advices[k].image_url);
         bind_text(st, 6, w->advices[k].text);

@@ -10,6 +10,8 @@ struct av_store {
     sqlite3 *db;
     char *path;
     int in_tx;
+    int64_t key_days;  /* cache of the last key date */
+    char key_date[11];
     /* write side */
     sqlite3_stmt *upsert, *del_problems, *del_advices, *del_weather;
     sqlite3_stmt *ins_problem, *ins_advice, *ins_weather;

@@ -181,7 +181,7 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
     while (remaining > 0) {
         long long t = now_ms(), wait_ms = 1000;
         struct CURLMsg *msg;
-        int left, still;
+        int left, still, finished = 0;
 
         /* Start what may start: first due retries, then new URLs. */
         for (size_t i = 0; i < n && active < concurrency && !(stop && *stop); i++) {
@@ -279,6 +279,7 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
                          "%s: HTTP %ld (not retried; check the region, dates and api.base)",
                          short_url(urls[x->index]), status);
             }
+            finished = 1;
             if (retryable && x->attempts <= f.retries && !(stop && *stop)) {
                 long d = delay_for(&f, x->attempts, (long)ra);
                 x->not_before = now_ms() + d;
@@ -304,6 +305,8 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
         }
         if (remaining == 0)
             break;
+        if (finished)
+            continue; /* start the next transfers before waiting */
         /* Sleep until network activity or the next due retry. */
         t = now_ms();
         for (size_t i = 0; i < n; i++) {

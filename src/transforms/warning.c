@@ -66,7 +66,7 @@ void av_hash_hex(const void *p, size_t n, char out[17])
 /* The arena is reserved up front for the whole warning, so pointers into
  * it stay valid while we fill the struct. */
 struct ctx {
-    const struct av_json *j;
+    struct av_json *j;
     struct av_buf *arena;
 };
 
@@ -223,13 +223,10 @@ static int aspects_mask(const char *s)
     return m;
 }
 
+/* Members are read in the API's order (cheap lookups, see av_json_get). */
 static void problem(struct ctx *c, int o, struct av_problem *p)
 {
     p->problem_id = num(c, o, "AvalancheProblemId");
-    p->type_id = num(c, o, "AvalancheProblemTypeId");
-    p->type_name = str(c, o, "AvalancheProblemTypeName");
-    p->aval_type_id = num(c, o, "AvalancheTypeId");
-    p->aval_type_name = str(c, o, "AvalancheTypeName");
     p->ext_id = num(c, o, "AvalancheExtId");
     p->ext_name = str(c, o, "AvalancheExtName");
     p->cause_id = num(c, o, "AvalCauseId");
@@ -244,15 +241,19 @@ static void problem(struct ctx *c, int o, struct av_problem *p)
     p->destructive_size_name = str(c, o, "DestructiveSizeExtName");
     p->propagation_id = num(c, o, "AvalPropagationId");
     p->propagation_name = str(c, o, "AvalPropagationName");
+    p->aval_type_id = num(c, o, "AvalancheTypeId");
+    p->aval_type_name = str(c, o, "AvalancheTypeName");
+    p->type_id = num(c, o, "AvalancheProblemTypeId");
+    p->type_name = str(c, o, "AvalancheProblemTypeName");
     p->aspects_raw = str(c, o, "ValidExpositions");
     p->aspects = aspects_mask(p->aspects_raw);
-    p->exposed_height_fill = num(c, o, "ExposedHeightFill");
     p->exposed_height_1 = num(c, o, "ExposedHeight1");
     p->exposed_height_2 = num(c, o, "ExposedHeight2");
+    p->exposed_height_fill = num(c, o, "ExposedHeightFill");
     decode_heights(c, p);
+    p->text = str(c, o, "TriggerSenitivityPropagationDestuctiveSizeText");
     p->danger_level = num(c, o, "DangerLevel");
     p->danger_level_name = str(c, o, "DangerLevelName");
-    p->text = str(c, o, "TriggerSenitivityPropagationDestuctiveSizeText");
 }
 
 /* MeasurementTexts, sorted by SortOrder, joined with "\n". */
@@ -352,8 +353,8 @@ static av_rc weather(struct ctx *c, int mw, struct av_warning *w, char *errbuf)
 
 static char type_letter(struct ctx *c, int o)
 {
-    const char *name = str(c, o, "RegionTypeName");
     int id = num(c, o, "RegionTypeId");
+    const char *name = str(c, o, "RegionTypeName");
 
     if (name && (strcmp(name, "A") == 0 || strcmp(name, "B") == 0))
         return name[0];
@@ -369,7 +370,7 @@ static char type_letter(struct ctx *c, int o)
     }
 }
 
-av_rc av_xform_warning(struct av_xform *x, const struct av_json *doc, int tok,
+av_rc av_xform_warning(struct av_xform *x, struct av_json *doc, int tok,
                        int lang_hint, struct av_warning *w, char *errbuf)
 {
     struct ctx c = {doc, &x->arena};
@@ -378,7 +379,8 @@ av_rc av_xform_warning(struct av_xform *x, const struct av_json *doc, int tok,
     av_ms local_from;
     int64_t dl;
     int lang, arr, n, e;
-    av_rc rc;
+    char d[AV_DATE_LEN];
+    av_rc rc, level_rc;
 
     if (av_json_type(doc, tok) != AV_JSON_OBJECT)
         return av_fail(errbuf, AV_EREJECT, "warning is not a JSON object");
@@ -392,73 +394,57 @@ av_rc av_xform_warning(struct av_xform *x, const struct av_json *doc, int tok,
         return rc;
 
     w->n_problems = w->n_advices = w->n_measurements = 0;
+    /* The key and the level first (in the API's member order), so bad
+     * records are refused before any other work. */
     w->region_id = num(&c, tok, "RegionId");
     if (w->region_id == AV_NULL_INT || w->region_id <= 0)
         return av_fail(errbuf, AV_EREJECT, "missing or invalid RegionId");
+    level_rc = av_json_int(doc, av_json_get(doc, tok, "DangerLevel"), &dl);
     w->valid_from = stamp(&c, tok, "ValidFrom", &local_from);
     if (w->valid_from == AV_NULL_MS)
         return av_fail(errbuf, AV_EREJECT, "region %d: missing or unparseable ValidFrom",
                        w->region_id);
     w->valid_date = local_from >= 0 ? local_from / 86400000 : (local_from - 86399999) / 86400000;
+    av_date_format(w->valid_date, d);
     lang = num(&c, tok, "LangKey");
     if (lang == AV_NULL_INT)
         lang = lang_hint;
     if (lang != 1 && lang != 2)
-        return av_fail(errbuf, AV_EREJECT, "region %d: missing or invalid LangKey",
-                       w->region_id);
+        return av_fail(errbuf, AV_EREJECT, "region %d %s: missing or invalid LangKey",
+                       w->region_id, d);
     w->lang = lang;
-    if (av_json_int(doc, av_json_get(doc, tok, "DangerLevel"), &dl) != AV_OK) {
-        char d[AV_DATE_LEN];
-        av_date_format(w->valid_date, d);
+    if (level_rc != AV_OK)
         return av_fail(errbuf, AV_EREJECT, "region %d %s: missing or non-integer DangerLevel",
                        w->region_id, d);
-    }
-    if (dl < 0 || dl > 5) {
-        char d[AV_DATE_LEN];
-        av_date_format(w->valid_date, d);
+    if (dl < 0 || dl > 5)
         return av_fail(errbuf, AV_EREJECT, "region %d %s: DangerLevel %lld outside 0-5",
                        w->region_id, d, (long long)dl);
-    }
     w->danger_level = (int)dl;
 
-    w->reg_id = num64(&c, tok, "RegId");
+    /* The rest, in the API's member order. */
+    w->county_ids = id_list(&c, tok, "CountyList");
+    w->municipality_ids = id_list(&c, tok, "MunicipalityList");
     w->previous_reg_id = num64(&c, tok, "PreviousWarningRegId");
-    w->region_name = str(&c, tok, "RegionName");
-    w->region_type[0] = type_letter(&c, tok);
-    w->region_type[1] = '\0';
     w->danger_level_name = str(&c, tok, "DangerLevelName");
-    w->valid_to = stamp(&c, tok, "ValidTo", NULL);
-    w->publish_time = stamp(&c, tok, "PublishTime", NULL);
-    w->next_warning_time = stamp(&c, tok, "NextWarningTime", NULL);
-    w->danger_increase_time = stamp(&c, tok, "DangerIncreaseTime", NULL);
-    w->danger_decrease_time = stamp(&c, tok, "DangerDecreaseTime", NULL);
-    w->main_text = str(&c, tok, "MainText");
+    w->utm_zone = num(&c, tok, "UtmZone");
+    w->utm_east = num(&c, tok, "UtmEast");
+    w->utm_north = num(&c, tok, "UtmNorth");
+    w->author = str(&c, tok, "Author");
     w->avalanche_danger = str(&c, tok, "AvalancheDanger");
     w->emergency_warning = str(&c, tok, "EmergencyWarning");
     w->snow_surface = str(&c, tok, "SnowSurface");
     w->current_weak_layers = str(&c, tok, "CurrentWeaklayers");
     w->latest_avalanche_activity = str(&c, tok, "LatestAvalancheActivity");
     w->latest_observations = str(&c, tok, "LatestObservations");
-    w->author = str(&c, tok, "Author");
-    {
-        int b;
-        w->is_tendency = av_json_bool(doc, av_json_get(doc, tok, "IsTendency"), &b) == AV_OK
-                             ? b
-                             : AV_NULL_INT;
-    }
-    w->utm_zone = num(&c, tok, "UtmZone");
-    w->utm_east = num(&c, tok, "UtmEast");
-    w->utm_north = num(&c, tok, "UtmNorth");
-    w->county_ids = id_list(&c, tok, "CountyList");
-    w->municipality_ids = id_list(&c, tok, "MunicipalityList");
-    av_hash_hex(span, span_len, w->raw_hash);
-
+    rc = weather(&c, av_json_get(doc, tok, "MountainWeather"), w, errbuf);
+    if (rc != AV_OK)
+        return rc;
     arr = av_json_get(doc, tok, "AvalancheProblems");
     if (av_json_type(doc, arr) == AV_JSON_ARRAY) {
         n = av_json_size(doc, arr);
         if (n > AV_MAX_PROBLEMS)
-            return av_fail(errbuf, AV_EREJECT, "region %d: %d avalanche problems (limit %d)",
-                           w->region_id, n, AV_MAX_PROBLEMS);
+            return av_fail(errbuf, AV_EREJECT, "region %d %s: %d avalanche problems (limit %d)",
+                           w->region_id, d, n, AV_MAX_PROBLEMS);
         e = av_json_first(arr);
         for (int k = 0; k < n; k++, e = av_json_skip(doc, e)) {
             if (av_json_type(doc, e) != AV_JSON_OBJECT)
@@ -473,8 +459,8 @@ av_rc av_xform_warning(struct av_xform *x, const struct av_json *doc, int tok,
     if (av_json_type(doc, arr) == AV_JSON_ARRAY) {
         n = av_json_size(doc, arr);
         if (n > AV_MAX_ADVICES)
-            return av_fail(errbuf, AV_EREJECT, "region %d: %d advices (limit %d)",
-                           w->region_id, n, AV_MAX_ADVICES);
+            return av_fail(errbuf, AV_EREJECT, "region %d %s: %d advices (limit %d)",
+                           w->region_id, d, n, AV_MAX_ADVICES);
         e = av_json_first(arr);
         for (int k = 0; k < n; k++, e = av_json_skip(doc, e)) {
             struct av_advice *a;
@@ -489,5 +475,22 @@ av_rc av_xform_warning(struct av_xform *x, const struct av_json *doc, int tok,
             w->n_advices++;
         }
     }
-    return weather(&c, av_json_get(doc, tok, "MountainWeather"), w, errbuf);
+    w->reg_id = num64(&c, tok, "RegId");
+    w->region_name = str(&c, tok, "RegionName");
+    w->region_type[0] = type_letter(&c, tok);
+    w->region_type[1] = '\0';
+    w->valid_to = stamp(&c, tok, "ValidTo", NULL);
+    w->next_warning_time = stamp(&c, tok, "NextWarningTime", NULL);
+    w->publish_time = stamp(&c, tok, "PublishTime", NULL);
+    w->danger_increase_time = stamp(&c, tok, "DangerIncreaseTime", NULL);
+    w->danger_decrease_time = stamp(&c, tok, "DangerDecreaseTime", NULL);
+    w->main_text = str(&c, tok, "MainText");
+    {
+        int b;
+        w->is_tendency = av_json_bool(doc, av_json_get(doc, tok, "IsTendency"), &b) == AV_OK
+                             ? b
+                             : AV_NULL_INT;
+    }
+    av_hash_hex(span, span_len, w->raw_hash);
+    return AV_OK;
 }

@@ -149,7 +149,7 @@ void av_xform_free(struct av_xform *x);
 /* Transforms the warning object at token tok of doc into *w. lang_hint is
  * the requested language (used when LangKey is absent; 0 = none).
  * AV_OK, AV_EREJECT (reason in errbuf) or AV_ENOMEM. */
-av_rc av_xform_warning(struct av_xform *x, const struct av_json *doc, int tok,
+av_rc av_xform_warning(struct av_xform *x, struct av_json *doc, int tok,
                        int lang_hint, struct av_warning *w, char *errbuf);
 
 /* FNV-1a 64-bit as 16 hex digits. */
