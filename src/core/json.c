@@ -1,15 +1,31 @@
-/* json.c - JSON documents on top of jsmn (strict mode, parent links). */
-#define JSMN_STATIC
-#define JSMN_STRICT
-#define JSMN_PARENT_LINKS
-#include <jsmn.h>
-
+/* json.c - JSON documents: our own strict tokenizer and readers.
+ *
+ * The tokenizer makes one pass over the text and builds a flat token array
+ * (type, byte span, member/element count, parent) plus, per token, the
+ * index just past its subtree, so skipping a value is O(1). An object key
+ * is a string token whose one child is its value (the layout jsmn uses).
+ * Grammar is RFC 8259 except that raw control characters inside strings
+ * are tolerated. Strings are scanned 16 bytes at a time with SSE2 where
+ * available. On the benchmark corpus it parses ~1.4x faster than Debian's
+ * jsmn (strict, parent links), which it replaced (bench/README.md).
+ */
 #include "json.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
-#define TOK(j, i) (((jsmntok_t *)(j)->tok)[i])
+struct tok {
+    int type; /* enum av_json_type */
+    int start, end; /* bytes; strings exclude the quotes */
+    int size;       /* members (object), elements (array), 1 for a key */
+    int parent;
+};
+
+#define TOK(j, i) (((struct tok *)(j)->tok)[i])
 
 void av_json_init(struct av_json *j, int max_tokens, int max_depth)
 {
@@ -75,18 +91,18 @@ static enum av_json_type primitive_type(const char *p, size_t n)
     return i == n ? AV_JSON_NUMBER : AV_JSON_NONE;
 }
 
-/* Grows both arrays to at least n tokens, bounded by max_tokens. */
-static av_rc grow(struct av_json *j, int n)
+/* Grows the token arrays by doubling, bounded by max_tokens. */
+static av_rc grow(struct av_json *j)
 {
-    int ncap = j->cap ? j->cap : 1024;
+    int ncap = j->cap ? j->cap * 2 : 1024;
     void *t;
     int *e;
 
-    while (ncap < n)
-        ncap *= 2;
+    if (j->cap >= j->max_tokens)
+        return AV_ELIMIT;
     if (ncap > j->max_tokens)
         ncap = j->max_tokens;
-    t = realloc(j->tok, (size_t)ncap * sizeof(jsmntok_t));
+    t = realloc(j->tok, (size_t)ncap * sizeof(struct tok));
     if (t == NULL)
         return AV_ENOMEM;
     j->tok = t;
@@ -98,117 +114,230 @@ static av_rc grow(struct av_json *j, int n)
     return AV_OK;
 }
 
+/* Index of the next '"' or '\\' at or after p, or len. */
+static size_t scan_string(const char *s, size_t p, size_t len)
+{
+#if defined(__SSE2__)
+    const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
+
+    while (p + 16 <= len) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + p));
+        int m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, b)));
+        if (m)
+            return p + (size_t)__builtin_ctz((unsigned)m);
+        p += 16;
+    }
+#endif
+    while (p < len && s[p] != '"' && s[p] != '\\')
+        p++;
+    return p;
+}
+
+static int is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Container states. Arrays: 0 opened, 2 after ',', 3 after a value.
+ * Objects: 0 opened, 4 after ',', 1 after a key, 2 after ':', 3 after a value. */
+enum { ST_OPEN = 0, ST_KEY = 1, ST_VALUE = 2, ST_AFTER = 3, ST_NEXTKEY = 4 };
+
 av_rc av_json_parse(struct av_json *j, const char *text, size_t len, char *errbuf)
 {
-    jsmn_parser p;
+    int *stack = NULL;  /* open containers */
+    int *keytok = NULL; /* per open object: its current key token */
+    char *state = NULL;
+    int top = -1, root_done = 0, t;
+    size_t p = 0;
     const char *nul;
-    int r, i;
-    size_t k;
+    av_rc rc = AV_OK;
 
     j->text = text;
     j->len = len;
     j->ntok = 0;
     for (int q = 0; q < 8; q++)
         j->hint[q].obj = -1;
-    if (len > 0x7fffffff)
+    if (len > INT_MAX - 1)
         return av_fail(errbuf, AV_ELIMIT, "JSON document of %zu bytes is too large", len);
     nul = memchr(text, '\0', len);
     if (nul != NULL)
         return av_fail(errbuf, AV_EPARSE, "JSON contains a NUL byte at offset %zu",
                        (size_t)(nul - text));
-    if (j->cap == 0 && grow(j, 1024) != AV_OK)
+    stack = malloc((size_t)j->max_depth * (2 * sizeof(int) + 1));
+    if (stack == NULL)
         return AV_ENOMEM;
-    jsmn_init(&p);
-    for (;;) {
-        r = jsmn_parse(&p, text, len, (jsmntok_t *)j->tok, (unsigned)j->cap);
-        if (r != JSMN_ERROR_NOMEM)
-            break;
-        if (j->cap >= j->max_tokens)
-            return av_fail(errbuf, AV_ELIMIT, "JSON has more than %d tokens (limit)",
-                           j->max_tokens);
-        if (grow(j, j->cap * 2) != AV_OK)
-            return AV_ENOMEM;
-    }
-    if (r < 0)
-        return av_fail(errbuf, AV_EPARSE, "invalid JSON near byte %u: %s", p.pos,
-                       r == JSMN_ERROR_PART ? "document ends early (truncated?)"
-                                            : "unexpected character");
-    if (r == 0)
-        return av_fail(errbuf, AV_EPARSE, "empty JSON document");
-    j->ntok = r;
-    for (i = 0; i < r; i++)
-        j->end[i] = i + 1;
+    keytok = stack + j->max_depth;
+    state = (char *)(keytok + j->max_depth);
 
-    /* Subtree ends (children follow their parent), then checks. */
-    for (i = r - 1; i > 0; i--) {
-        int par = TOK(j, i).parent;
-        if (par < 0 || par >= i)
-            return av_fail(errbuf, AV_EPARSE, "invalid JSON: more than one root value");
-        if (j->end[par] < j->end[i])
-            j->end[par] = j->end[i];
-    }
-    if (j->end[0] != r)
-        return av_fail(errbuf, AV_EPARSE, "invalid JSON: more than one root value");
-    for (k = (size_t)TOK(j, 0).end; k < len; k++)
-        if (!is_ws(text[k]))
-            return av_fail(errbuf, AV_EPARSE, "invalid JSON: trailing bytes at offset %zu", k);
-    {
-        /* depth via parent chain, computed forward into a small stack-free
-         * pass: depth[i] = depth[parent] + 1, reusing .end is not possible,
-         * so walk up at most max_depth steps for container tokens only. */
-        for (i = 0; i < r; i++) {
-            jsmntok_t *t = &TOK(j, i);
-            if (t->type == JSMN_PRIMITIVE) {
-                if (primitive_type(text + t->start, (size_t)(t->end - t->start)) ==
-                    AV_JSON_NONE)
-                    return av_fail(errbuf, AV_EPARSE, "invalid JSON value at byte %d",
-                                   t->start);
-            } else if (t->type == JSMN_OBJECT) {
-                int c = i + 1;
-                for (int m = 0; m < t->size; m++) {
-                    if (TOK(j, c).type != JSMN_STRING || TOK(j, c).size != 1)
-                        return av_fail(errbuf, AV_EPARSE,
-                                       "invalid JSON object member at byte %d",
-                                       TOK(j, c).start);
-                    c = j->end[c];
+#define FAIL(code, ...)                                                                   \
+    do {                                                                                  \
+        rc = av_fail(errbuf, code, __VA_ARGS__);                                          \
+        goto out;                                                                         \
+    } while (0)
+#define NEW_TOKEN(ty, st, en, par)                                                        \
+    do {                                                                                  \
+        if (j->ntok == j->cap) {                                                          \
+            rc = grow(j);                                                                 \
+            if (rc == AV_ELIMIT)                                                          \
+                FAIL(AV_ELIMIT, "JSON has more than %d tokens (limit)", j->max_tokens);   \
+            if (rc != AV_OK)                                                              \
+                goto out;                                                                 \
+        }                                                                                 \
+        t = j->ntok++;                                                                    \
+        TOK(j, t).type = (ty);                                                            \
+        TOK(j, t).start = (int)(st);                                                      \
+        TOK(j, t).end = (int)(en);                                                        \
+        TOK(j, t).size = 0;                                                               \
+        TOK(j, t).parent = (par);                                                         \
+        j->end[t] = t + 1;                                                                \
+    } while (0)
+
+    for (;;) {
+        int cont, ctype, st, expect_value, parent;
+        char c;
+
+        while (p < len && (text[p] == ' ' || text[p] == '\n' || text[p] == '\r' ||
+                           text[p] == '\t'))
+            p++;
+        if (p == len)
+            break;
+        c = text[p];
+        if (root_done)
+            FAIL(AV_EPARSE, "invalid JSON: trailing bytes at offset %zu", p);
+        cont = top >= 0 ? stack[top] : -1;
+        ctype = top >= 0 ? TOK(j, cont).type : AV_JSON_NONE;
+        st = top >= 0 ? state[top] : ST_VALUE;
+        expect_value = top < 0 || (ctype == AV_JSON_ARRAY && (st == ST_OPEN || st == ST_VALUE)) ||
+                       (ctype == AV_JSON_OBJECT && st == ST_VALUE);
+        parent = ctype == AV_JSON_OBJECT ? keytok[top] : cont;
+
+        switch (c) {
+        case '{':
+        case '[':
+            if (!expect_value)
+                FAIL(AV_EPARSE, "invalid JSON: unexpected '%c' at byte %zu", c, p);
+            if (top + 1 >= j->max_depth)
+                FAIL(AV_ELIMIT, "JSON nested deeper than %d levels at byte %zu",
+                     j->max_depth, p);
+            NEW_TOKEN(c == '{' ? AV_JSON_OBJECT : AV_JSON_ARRAY, p, -1, parent);
+            if (ctype == AV_JSON_ARRAY)
+                TOK(j, cont).size++;
+            stack[++top] = t;
+            state[top] = ST_OPEN;
+            p++;
+            continue;
+        case '}':
+        case ']':
+            if (top < 0 || ctype != (c == '}' ? AV_JSON_OBJECT : AV_JSON_ARRAY) ||
+                (st != ST_OPEN && st != ST_AFTER))
+                FAIL(AV_EPARSE, "invalid JSON: unexpected '%c' at byte %zu", c, p);
+            TOK(j, cont).end = (int)p + 1;
+            j->end[cont] = j->ntok;
+            top--;
+            p++;
+            break; /* a value ended: see below */
+        case '"': {
+            size_t s = p + 1, q = s;
+            int is_key = ctype == AV_JSON_OBJECT && (st == ST_OPEN || st == ST_NEXTKEY);
+            if (!is_key && !expect_value)
+                FAIL(AV_EPARSE, "invalid JSON: unexpected string at byte %zu", p);
+            for (;;) {
+                q = scan_string(text, q, len);
+                if (q >= len)
+                    FAIL(AV_EPARSE, "invalid JSON near byte %zu: document ends early "
+                                    "(truncated?)", p);
+                if (text[q] == '"')
+                    break;
+                /* backslash */
+                if (q + 1 >= len)
+                    FAIL(AV_EPARSE, "invalid JSON near byte %zu: document ends early "
+                                    "(truncated?)", q);
+                switch (text[q + 1]) {
+                case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r':
+                case 't':
+                    q += 2;
+                    break;
+                case 'u':
+                    if (q + 6 > len || !is_hex(text[q + 2]) || !is_hex(text[q + 3]) ||
+                        !is_hex(text[q + 4]) || !is_hex(text[q + 5]))
+                        FAIL(AV_EPARSE, "invalid JSON: bad \\u escape at byte %zu", q);
+                    q += 6;
+                    break;
+                default:
+                    FAIL(AV_EPARSE, "invalid JSON: bad escape at byte %zu", q);
                 }
             }
-            if (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY) {
-                int d = 0, q = t->parent;
-                while (q >= 0 && d <= j->max_depth) {
-                    if (TOK(j, q).type != JSMN_STRING)
-                        d++;
-                    q = TOK(j, q).parent;
-                }
-                if (d >= j->max_depth)
-                    return av_fail(errbuf, AV_ELIMIT,
-                                   "JSON nested deeper than %d levels at byte %d",
-                                   j->max_depth, t->start);
+            if (is_key) {
+                NEW_TOKEN(AV_JSON_STRING, s, q, cont);
+                TOK(j, t).size = 1;
+                TOK(j, cont).size++;
+                keytok[top] = t;
+                state[top] = ST_KEY;
+                p = q + 1;
+                continue;
             }
+            NEW_TOKEN(AV_JSON_STRING, s, q, parent);
+            if (ctype == AV_JSON_ARRAY)
+                TOK(j, cont).size++;
+            p = q + 1;
+            break;
+        }
+        case ':':
+            if (ctype != AV_JSON_OBJECT || st != ST_KEY)
+                FAIL(AV_EPARSE, "invalid JSON: unexpected ':' at byte %zu", p);
+            state[top] = ST_VALUE;
+            p++;
+            continue;
+        case ',':
+            if (top < 0 || st != ST_AFTER)
+                FAIL(AV_EPARSE, "invalid JSON: unexpected ',' at byte %zu", p);
+            state[top] = ctype == AV_JSON_OBJECT ? ST_NEXTKEY : ST_VALUE;
+            p++;
+            continue;
+        default: {
+            size_t s = p;
+            enum av_json_type pt;
+            if (!expect_value)
+                FAIL(AV_EPARSE, "invalid JSON: unexpected character at byte %zu", p);
+            while (p < len && text[p] != ',' && text[p] != ']' && text[p] != '}' &&
+                   text[p] != ' ' && text[p] != '\n' && text[p] != '\r' && text[p] != '\t')
+                p++;
+            pt = primitive_type(text + s, p - s);
+            if (pt == AV_JSON_NONE)
+                FAIL(AV_EPARSE, "invalid JSON value at byte %zu", s);
+            NEW_TOKEN(pt, s, p, parent);
+            if (ctype == AV_JSON_ARRAY)
+                TOK(j, cont).size++;
+            break;
+        }
+        }
+        /* A value just ended (scalar, or a container closed above). */
+        if (top < 0) {
+            root_done = 1;
+        } else {
+            if (TOK(j, stack[top]).type == AV_JSON_OBJECT)
+                j->end[keytok[top]] = j->ntok;
+            state[top] = ST_AFTER;
         }
     }
-    return AV_OK;
+    if (top >= 0)
+        FAIL(AV_EPARSE, "invalid JSON near byte %zu: document ends early (truncated?)", len);
+    if (!root_done)
+        FAIL(AV_EPARSE, "empty JSON document");
+#undef FAIL
+#undef NEW_TOKEN
+out:
+    free(stack);
+    if (rc != AV_OK)
+        j->ntok = 0;
+    return rc;
 }
 
 enum av_json_type av_json_type(const struct av_json *j, int i)
 {
-    const jsmntok_t *t;
-
     if (i < 0 || i >= j->ntok)
         return AV_JSON_NONE;
-    t = &TOK(j, i);
-    switch (t->type) {
-    case JSMN_OBJECT:
-        return AV_JSON_OBJECT;
-    case JSMN_ARRAY:
-        return AV_JSON_ARRAY;
-    case JSMN_STRING:
-        return AV_JSON_STRING;
-    case JSMN_PRIMITIVE:
-        return primitive_type(j->text + t->start, (size_t)(t->end - t->start));
-    default:
-        return AV_JSON_NONE;
-    }
+    return (enum av_json_type)TOK(j, i).type;
 }
 
 int av_json_size(const struct av_json *j, int i)
@@ -229,7 +358,7 @@ int av_json_get(struct av_json *j, int obj, const char *key)
     int c, n, m, start_c, start_m;
     struct av_json_hint *h;
 
-    if (obj < 0 || obj >= j->ntok || TOK(j, obj).type != JSMN_OBJECT)
+    if (obj < 0 || obj >= j->ntok || TOK(j, obj).type != AV_JSON_OBJECT)
         return -1;
     n = TOK(j, obj).size;
     if (n == 0)
@@ -246,7 +375,7 @@ int av_json_get(struct av_json *j, int obj, const char *key)
     c = start_c;
     m = start_m;
     for (int k = 0; k < n; k++) {
-        const jsmntok_t *t = &TOK(j, c);
+        const struct tok *t = &TOK(j, c);
         if ((size_t)(t->end - t->start) == klen && memcmp(j->text + t->start, key, klen) == 0) {
             h->obj = obj;
             h->key = c;
@@ -265,7 +394,7 @@ int av_json_get(struct av_json *j, int obj, const char *key)
 
 const char *av_json_raw(const struct av_json *j, int i, size_t *len)
 {
-    const jsmntok_t *t = &TOK(j, i);
+    const struct tok *t = &TOK(j, i);
 
     *len = (size_t)(t->end - t->start);
     return j->text + t->start;
@@ -273,9 +402,9 @@ const char *av_json_raw(const struct av_json *j, int i, size_t *len)
 
 const char *av_json_span(const struct av_json *j, int i, size_t *len)
 {
-    const jsmntok_t *t = &TOK(j, i);
+    const struct tok *t = &TOK(j, i);
 
-    if (t->type == JSMN_STRING) {
+    if (t->type == AV_JSON_STRING) {
         *len = (size_t)(t->end - t->start) + 2;
         return j->text + t->start - 1;
     }
@@ -436,7 +565,30 @@ av_rc av_json_str(const struct av_json *j, int i, struct av_buf *out, size_t *of
     *off = out->len;
     o = out->data + out->len;
     while (k < n) {
-        unsigned char c = (unsigned char)p[k];
+        unsigned char c;
+#if defined(__SSE2__)
+        /* Copy runs of plain ASCII 16 bytes at a time. */
+        {
+            const __m128i bs = _mm_set1_epi8('\\');
+            while (k + 16 <= n) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+                int m = _mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, bs)));
+                if (m) {
+                    size_t run = (size_t)__builtin_ctz((unsigned)m);
+                    memcpy(o, p + k, run);
+                    o += run;
+                    k += run;
+                    break;
+                }
+                _mm_storeu_si128((__m128i *)(void *)o, v);
+                o += 16;
+                k += 16;
+            }
+            if (k >= n)
+                break;
+        }
+#endif
+        c = (unsigned char)p[k];
         if (c == '\\' && k + 1 < n) {
             char e = p[k + 1];
             k += 2;

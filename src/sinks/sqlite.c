@@ -67,11 +67,11 @@ static const char *const migrations[] = {
     "  exposed_height_1 INTEGER, exposed_height_2 INTEGER, exposed_min_m INTEGER,"
     "  exposed_max_m INTEGER, exposed_heights TEXT, danger_level INTEGER,"
     "  danger_level_name TEXT, text TEXT,"
-    "  PRIMARY KEY (region_id, valid_date, lang, problem_id));"
+    "  PRIMARY KEY (region_id, valid_date, lang, problem_id)) WITHOUT ROWID;"
     "CREATE TABLE advice ("
     "  region_id INTEGER NOT NULL, valid_date TEXT NOT NULL, lang INTEGER NOT NULL,"
     "  advice_id INTEGER NOT NULL, image_url TEXT, text TEXT,"
-    "  PRIMARY KEY (region_id, valid_date, lang, advice_id));"
+    "  PRIMARY KEY (region_id, valid_date, lang, advice_id)) WITHOUT ROWID;"
     "CREATE TABLE mountain_weather ("
     "  region_id INTEGER NOT NULL, valid_date TEXT NOT NULL, lang INTEGER NOT NULL,"
     "  last_saved TEXT, cloud_cover_id INTEGER, cloud_cover_name TEXT, comment TEXT,"
@@ -100,8 +100,7 @@ static const char *const migrations[] = {
     "  units_ok INTEGER DEFAULT 0, units_rejected INTEGER DEFAULT 0,"
     "  units_failed INTEGER DEFAULT 0, warnings_stored INTEGER DEFAULT 0,"
     "  warnings_unchanged INTEGER DEFAULT 0, warnings_rejected INTEGER DEFAULT 0,"
-    "  error TEXT);"
-    "CREATE INDEX warning_by_date ON warning (valid_date, region_id);",
+    "  error TEXT);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -290,7 +289,7 @@ av_rc av_store_open(struct av_store **out, const char *path, const struct av_con
                     char *errbuf)
 {
     struct av_store *s;
-    char pragmas[160];
+    char pragmas[320];
     av_rc rc;
 
     s = calloc(1, sizeof(*s));
@@ -312,7 +311,8 @@ av_rc av_store_open(struct av_store **out, const char *path, const struct av_con
     }
     snprintf(pragmas, sizeof(pragmas),
              "PRAGMA busy_timeout = %lld; PRAGMA journal_mode = WAL; "
-             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;",
+             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; "
+             "PRAGMA cache_size = -8192;",
              conf ? av_conf_int(conf, "store.busy_timeout_ms") : 10000LL);
     rc = exec(s, pragmas, errbuf);
     if (rc != AV_OK) {

@@ -120,7 +120,7 @@ struct av_warning {
     const char *mw_comment;
     const char *mw_texts; /* MeasurementTexts in sort order, "\n"-joined */
 
-    char raw_hash[17]; /* FNV-1a 64 of the raw JSON bytes, hex */
+    char raw_hash[17]; /* 64-bit hash of the raw JSON bytes, hex (av_hash_hex) */
 
     int n_problems, n_advices, n_measurements;
     struct av_problem problems[AV_MAX_PROBLEMS];
@@ -152,7 +152,7 @@ void av_xform_free(struct av_xform *x);
 av_rc av_xform_warning(struct av_xform *x, struct av_json *doc, int tok,
                        int lang_hint, struct av_warning *w, char *errbuf);
 
-/* FNV-1a 64-bit as 16 hex digits. */
+/* 64-bit content hash of p[0..n) as 16 hex digits (little-endian words). */
 void av_hash_hex(const void *p, size_t n, char out[17]);
 
 #endif

@@ -85,6 +85,22 @@ void suite_json(void)
     CHECK(parse("   ", 0, 0) == AV_EPARSE);
     CHECK(parse("<html>502 Bad Gateway</html>", 0, 0) == AV_EPARSE);
     CHECK(parse("[\"\\x\"]", 0, 0) == AV_EPARSE);      /* bad escape */
+    CHECK(parse("[1,]", 0, 0) == AV_EPARSE);           /* trailing comma */
+    CHECK(parse("{\"a\":1,}", 0, 0) == AV_EPARSE);
+    CHECK(parse("[,1]", 0, 0) == AV_EPARSE);
+    CHECK(parse("[1 2]", 0, 0) == AV_EPARSE);          /* missing comma */
+    CHECK(parse("{\"a\":1 \"b\":2}", 0, 0) == AV_EPARSE);
+    CHECK(parse("{\"a\"::1}", 0, 0) == AV_EPARSE);
+    CHECK(parse("{\"a\":}", 0, 0) == AV_EPARSE);
+    CHECK(parse("{:1}", 0, 0) == AV_EPARSE);
+    CHECK(parse("[\"a\":1]", 0, 0) == AV_EPARSE);      /* colon in array */
+    CHECK(parse("[\"abc\\", 0, 0) == AV_EPARSE);       /* ends in an escape */
+    CHECK(parse("[\"\\u12\"]", 0, 0) == AV_EPARSE);    /* short \u */
+    CHECK(parse("[1]]", 0, 0) == AV_EPARSE);
+    CHECK(parse("{\"a\":[1,{\"b\":null}],\"c\":\"\\\"}\"}", 0, 0) == AV_OK);
+    CHECK(parse(" [ 1 , { \"a\" : true } ] ", 0, 0) == AV_OK); /* whitespace */
+    CHECK(parse("\"just a string\"", 0, 0) == AV_OK);  /* scalar roots are JSON */
+    CHECK(parse("-0.5e+3", 0, 0) == AV_OK);
     CHECK(parse("[\"\\u12G4\"]", 0, 0) == AV_EPARSE);
     {
         const char nul[] = "[1,\0 2]";
