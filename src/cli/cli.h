@@ -25,6 +25,7 @@ struct av_cli {
     int json;
     int progress; /* -1 auto (TTY), 0 off, 1 on */
     int limit;
+    int region_given, lang_given; /* --region / --lang on the command line */
     char args[512]; /* the command line, for run history */
 };
 
@@ -35,6 +36,9 @@ int av_cmd_run(struct av_cli *c);      /* run and backfill */
 int av_cmd_reprocess(struct av_cli *c);
 int av_cmd_export(struct av_cli *c);
 int av_cmd_status(struct av_cli *c);
+
+/* True when a process with this pid exists (for stale run rows). */
+int av_cli_pid_alive(long pid);
 
 /* Parses plan.lang into langs[2]; returns the count. */
 int av_cli_langs(const struct av_cli *c, int langs[2]);

@@ -43,7 +43,7 @@ int av_cmd_export(struct av_cli *cli)
         return AV_EXIT_USAGE;
     }
     /* Export everything unless --region was given explicitly. */
-    if (strstr(cli->args, "--region") != NULL) {
+    if (cli->region_given) {
         if (av_regions_select(av_conf_str(&cli->conf, "plan.regions"), ids, &nids, err) !=
             AV_OK) {
             fprintf(stderr, "avalanche: %s\n", err);
@@ -54,8 +54,7 @@ int av_cmd_export(struct av_cli *cli)
     }
     q.from = cli->from == INT64_MIN ? INT64_MIN : cli->from;
     q.to = cli->to == INT64_MIN ? INT64_MAX : cli->to;
-    q.lang = (strstr(cli->args, "--lang") != NULL && av_cli_langs(cli, langs) == 1) ? langs[0]
-                                                                                  : 0;
+    q.lang = cli->lang_given && av_cli_langs(cli, langs) == 1 ? langs[0] : 0;
     if (av_store_open(&store, av_conf_str(&cli->conf, "store.path"), &cli->conf, err) != AV_OK) {
         fprintf(stderr, "avalanche: %s\n", err);
         return AV_EXIT_FAIL;

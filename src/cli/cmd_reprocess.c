@@ -69,6 +69,7 @@ int av_cmd_reprocess(struct av_cli *cli)
         goto out;
     r->now = av_now();
     if (av_store_count(store, "raw_response", &nraw, err) != AV_OK ||
+        av_store_runs_recover(store, av_cli_pid_alive, err) != AV_OK ||
         av_store_run_begin(store, "reprocess", cli->args, r->now, &run_id, err) != AV_OK) {
         fprintf(stderr, "avalanche: %s\n", err);
         goto out;

@@ -200,7 +200,8 @@ int av_cmd_run(struct av_cli *cli)
     for (size_t i = 0; i < nunits; i++)
         urls[i] = r->units[i].url;
     r->c.units_total = (int)nunits;
-    if (av_store_run_begin(r->store, cli->cmd, cli->args, av_now(), &run_id, err) != AV_OK) {
+    if (av_store_runs_recover(r->store, av_cli_pid_alive, err) != AV_OK ||
+        av_store_run_begin(r->store, cli->cmd, cli->args, av_now(), &run_id, err) != AV_OK) {
         fprintf(stderr, "avalanche: %s\n", err);
         goto out;
     }

@@ -69,6 +69,11 @@ static void on_signal(int sig)
     av_stop = 1;
 }
 
+int av_cli_pid_alive(long pid)
+{
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
 int av_cli_langs(const struct av_cli *c, int langs[2])
 {
     const char *l = av_conf_str(&c->conf, "plan.lang");
@@ -164,6 +169,7 @@ int main(int argc, char **argv)
                     goto out;
                 }
                 handled = 1;
+                c.lang_given |= strcmp(a, "--lang") == 0;
             }
         }
         if (handled)
@@ -175,6 +181,7 @@ int main(int argc, char **argv)
                 goto out;
             snprintf(regions + strlen(regions), sizeof(regions) - strlen(regions), "%s%s",
                      regions[0] ? "," : "", argv[++i]);
+            c.region_given = 1;
         } else if (strcmp(a, "-X") == 0) {
             char *eq, kv[512];
             if (!need_arg(argc, argv, i))

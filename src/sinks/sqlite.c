@@ -1,11 +1,12 @@
 /* sqlite.c - the embedded store, write side: open, schema migrations,
  * transactions, raw responses, upserts, rejects, fetch state and runs.
- * See store.h for the rules; docs/schema.md for the tables. */
+ * See store.h for the rules; README.md describes the tables. */
 #include "sqlite_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const struct av_opt av_store_opts[] = {
     {"store", "path", AV_OPT_STR, "avalanche.db", 0, 0, NULL, "SQLite database file"},
@@ -95,7 +96,8 @@ static const char *const migrations[] = {
     "  last_date TEXT, last_fetch TEXT, last_status TEXT, last_error TEXT,"
     "  PRIMARY KEY (region_id, lang, endpoint));"
     "CREATE TABLE run ("
-    "  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, args TEXT, started_at TEXT NOT NULL,"
+    "  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, args TEXT, pid INTEGER,"
+    "  started_at TEXT NOT NULL,"
     "  ended_at TEXT, status TEXT NOT NULL, units_total INTEGER DEFAULT 0,"
     "  units_ok INTEGER DEFAULT 0, units_rejected INTEGER DEFAULT 0,"
     "  units_failed INTEGER DEFAULT 0, warnings_stored INTEGER DEFAULT 0,"
@@ -728,13 +730,14 @@ av_rc av_store_run_begin(struct av_store *s, const char *kind, const char *args,
     av_rc rc;
 
     if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO run (kind, args, started_at, status) "
-                           "VALUES (?1, ?2, ?3, 'running')",
+                           "INSERT INTO run (kind, args, started_at, status, pid) "
+                           "VALUES (?1, ?2, ?3, 'running', ?4)",
                            -1, &st, NULL) != SQLITE_OK)
         return av_sqlite_err(s, errbuf, "record run");
     bind_text(st, 1, kind);
     bind_text(st, 2, args);
     bind_ms(st, 3, now);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)getpid());
     rc = step_done(s, st, errbuf, "record run");
     sqlite3_finalize(st);
     if (rc == AV_OK)
@@ -772,7 +775,34 @@ av_rc av_store_run_end(struct av_store *s, int64_t run_id, const char *status,
     return rc;
 }
 
-av_rc av_store_runs_recover(struct av_store *s, char *errbuf)
+av_rc av_store_runs_recover(struct av_store *s, int (*alive)(long pid), char *errbuf)
 {
-    return exec(s, "UPDATE run SET status = 'interrupted' WHERE status = 'running'", errbuf);
+    sqlite3_stmt *sel, *upd;
+    av_rc rc = AV_OK;
+    int r;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT id, pid FROM run WHERE status = 'running'", -1,
+                           &sel, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "read runs");
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE run SET status = 'interrupted', "
+                           "error = 'the process ended without finishing the run' "
+                           "WHERE id = ?1",
+                           -1, &upd, NULL) != SQLITE_OK) {
+        sqlite3_finalize(sel);
+        return av_sqlite_err(s, errbuf, "update runs");
+    }
+    while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
+        if (sqlite3_column_type(sel, 1) != SQLITE_NULL && alive(sqlite3_column_int64(sel, 1)))
+            continue;
+        sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
+        rc = step_done(s, upd, errbuf, "mark interrupted run");
+        if (rc != AV_OK)
+            break;
+    }
+    if (r != SQLITE_ROW && r != SQLITE_DONE && rc == AV_OK)
+        rc = av_sqlite_err(s, errbuf, "read runs");
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    return rc;
 }

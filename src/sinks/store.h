@@ -1,6 +1,6 @@
 /* store.h - the embedded store: one SQLite file holding everything.
  *
- * What it owns (schema drawn in docs/schema.md; migrations in sqlite.c):
+ * What it owns (tables in README.md; the DDL and migrations in sqlite.c):
  *   raw_response    bronze: every API response body as received + envelope
  *   warning         silver, key (region_id, valid_date, lang)
  *   problem         key (region_id, valid_date, lang, problem_id)
@@ -82,13 +82,15 @@ struct av_run_counts {
     long warnings_stored, warnings_unchanged, warnings_rejected;
 };
 
+/* Records a run as 'running' with the caller's pid. */
 av_rc av_store_run_begin(struct av_store *s, const char *kind, const char *args, av_ms now,
                          int64_t *run_id, char *errbuf);
 av_rc av_store_run_end(struct av_store *s, int64_t run_id, const char *status,
                        const struct av_run_counts *c, const char *error, av_ms now,
                        char *errbuf);
-/* Marks runs left 'running' by a crashed process as 'interrupted'. */
-av_rc av_store_runs_recover(struct av_store *s, char *errbuf);
+/* Marks runs left 'running' by a process that no longer exists (killed,
+ * crashed) as 'interrupted'. alive(pid) says whether a pid still runs. */
+av_rc av_store_runs_recover(struct av_store *s, int (*alive)(long pid), char *errbuf);
 
 /* ---- read side (sqlite_read.c) ---- */
 

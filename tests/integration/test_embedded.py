@@ -353,6 +353,9 @@ def test_kill_9_midway_then_rerun_matches_clean_run():
         assert (export(db), export(db, "problems")) == want
         assert query(db, "select count(*) from warning")[0][0] == 480
         assert query(db, "pragma integrity_check") == [("ok",)]
+        # the killed run is recorded as interrupted, the re-run as ok
+        assert query(db, "select status from run order by id") == \
+            [("interrupted",), ("ok",)]
     finally:
         srv.stop()
 
@@ -379,6 +382,20 @@ def test_sigterm_stops_cleanly_and_marks_run_interrupted():
         assert 0 < n < 60 and "interrupted" in err, (n, err)
     finally:
         srv.stop()
+
+
+def test_both_languages_and_progress_bar():
+    R.reset()
+    db = tmpdb()
+    p = run("backfill", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "both",
+            "--from", "2023-03-01", "--to", "2023-03-05", "--progress", *FAST[:-1], check=0)
+    # two requests: lang 1 (nothing recorded: an empty array) and lang 2
+    paths = sorted(e["path"].split("/Detail/")[1] for e in R.log())
+    assert paths == ["3022/1/2023-03-01/2023-03-05", "3022/2/2023-03-01/2023-03-05"], paths
+    assert "2/2 100%" in p.stderr and "[==" in p.stderr, p.stderr
+    assert query(db, "select lang, count(*) from warning group by lang") == [(2, 5)]
+    assert query(db, "select count(*) from fetch_state") == [(2,)]
+    assert query(db, "select kind from run") == [("backfill",)]
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
