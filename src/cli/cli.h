@@ -25,6 +25,7 @@ struct av_cli {
     int json;
     int progress; /* -1 auto (TTY), 0 off, 1 on */
     int limit;
+    int until_idle;
     int region_given, lang_given; /* --region / --lang on the command line */
     char args[512]; /* the command line, for run history */
 };
@@ -36,6 +37,7 @@ int av_cmd_run(struct av_cli *c);      /* run and backfill */
 int av_cmd_reprocess(struct av_cli *c);
 int av_cmd_export(struct av_cli *c);
 int av_cmd_status(struct av_cli *c);
+int av_cmd_process(struct av_cli *c); /* Kafka consumer group -> store */
 
 /* True when a process with this pid exists (for stale run rows). */
 int av_cli_pid_alive(long pid);

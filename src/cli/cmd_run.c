@@ -1,8 +1,12 @@
-/* cmd_run.c - `run` and `backfill`: plan, fetch, ingest, summarise.
+/* cmd_run.c - `run`, `backfill` and `produce`: plan, fetch, then either
+ * ingest into the store or (produce) write one Kafka message per warning.
  *
- * Each fetch unit is stored in its own transaction (raw body, clean rows,
- * rejects, fetch state), so a crash or kill -9 loses at most the unit in
- * flight, and the next run re-plans from the stored state. */
+ * run/backfill: each fetch unit is stored in its own transaction (raw body,
+ * clean rows, rejects, fetch state), so a crash or kill -9 loses at most the
+ * unit in flight, and the next run re-plans from the stored state.
+ * produce: the store only keeps fetch state and run history; the state
+ * moves forward only after every message was delivered (flush), so a
+ * failed produce is re-planned in full next time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,7 @@
 #include "../sources/fetch.h"
 #include "../sources/regions.h"
 #include "../sources/varsom.h"
+#include "../transport/kafka.h"
 #include "cli.h"
 #include "progress.h"
 
@@ -25,8 +30,18 @@ struct region_sum {
     char error[AV_ERRBUF_SIZE];
 };
 
+struct unit_state {
+    int region_id, lang;
+    int64_t max_date;
+};
+
 struct run_ctx {
     struct av_cli *cli;
+    struct av_kafka *kafka; /* produce mode */
+    const char *topic, *dlq;
+    struct unit_state *states;
+    int nstates;
+    long messages;
     struct av_store *store;
     struct av_ingest ig;
     struct av_unit *units;
@@ -58,6 +73,72 @@ static void on_retry(void *ctx, size_t index, const char *why, long delay_ms)
         av_warn("%s; retrying in %ld ms", why, delay_ms);
 }
 
+static struct unit_state *state_for(struct run_ctx *r, int region, int lang)
+{
+    for (int i = 0; i < r->nstates; i++)
+        if (r->states[i].region_id == region && r->states[i].lang == lang)
+            return &r->states[i];
+    r->states[r->nstates].region_id = region;
+    r->states[r->nstates].lang = lang;
+    r->states[r->nstates].max_date = -1;
+    return &r->states[r->nstates++];
+}
+
+/* produce mode: one message per warning, the body's bytes untouched. */
+static av_rc produce_body(struct run_ctx *r, const struct av_unit *u,
+                          const struct av_fetch_result *fr, av_ms now, int *rejected,
+                          char *reason, char *err)
+{
+    struct av_json *doc = &r->ig.doc;
+    char key[16], lang[4], region[16], from[AV_DATE_LEN], to[AV_DATE_LEN], at[AV_STAMP_LEN];
+    struct av_kafka_header h[10] = {
+        {"source", "varsom"}, {"endpoint", r->endpoint}, {"lang", lang},
+        {"api_version", r->api_version[0] ? r->api_version : NULL}, {"url", u->url},
+        {"fetched_at", at}, {"region_id", region}, {"from_date", from}, {"to_date", to},
+        {NULL, NULL},
+    };
+    struct unit_state *st = state_for(r, u->region_id, u->lang);
+    av_rc rc;
+    int n, e;
+
+    snprintf(key, sizeof(key), "%d", u->region_id);
+    snprintf(region, sizeof(region), "%d", u->region_id);
+    snprintf(lang, sizeof(lang), "%d", u->lang);
+    av_date_format(u->from, from);
+    av_date_format(u->to, to);
+    av_stamp_format(now, at);
+    *rejected = 0;
+    rc = av_json_parse(doc, fr->body, fr->len, reason);
+    if (rc == AV_OK && av_json_type(doc, 0) != AV_JSON_ARRAY)
+        rc = av_fail(reason, AV_EPARSE, "response is JSON but not an array of warnings");
+    if (rc != AV_OK) {
+        h[9].name = "reason";
+        h[9].value = reason;
+        *rejected = 1;
+        return av_kafka_produce(r->kafka, r->dlq, key, fr->body, fr->len, h, 10, err);
+    }
+    n = av_json_size(doc, 0);
+    e = av_json_first(0);
+    for (int i = 0; i < n; i++, e = av_json_skip(doc, e)) {
+        size_t len;
+        const char *span = av_json_span(doc, e, &len);
+        int vf = av_json_get(doc, e, "ValidFrom");
+        av_ms local;
+
+        if (av_json_type(doc, vf) == AV_JSON_STRING) {
+            const char *p = av_json_raw(doc, vf, &len);
+            if (av_local_stamp_parse(p, len, &local) == AV_OK && local / 86400000 > st->max_date)
+                st->max_date = local / 86400000;
+            span = av_json_span(doc, e, &len);
+        }
+        rc = av_kafka_produce(r->kafka, r->topic, key, span, len, h, 9, err);
+        if (rc != AV_OK)
+            return rc;
+        r->messages++;
+    }
+    return AV_OK;
+}
+
 static void on_done(void *ctx, size_t index, const struct av_fetch_result *fr)
 {
     struct run_ctx *r = ctx;
@@ -73,6 +154,31 @@ static void on_done(void *ctx, size_t index, const struct av_fetch_result *fr)
     av_date_format(u->to, t);
     if (r->fatal)
         goto progress;
+    if (r->kafka && fr->rc == AV_OK) {
+        int rejected = 0;
+        long before = r->messages;
+        char reason[AV_ERRBUF_SIZE];
+        av_rc prc = produce_body(r, u, fr, now, &rejected, reason, err);
+        s->stored += r->messages - before; /* messages, in produce mode */
+        if (prc != AV_OK) {
+            /* The local queue refused: nothing more can be produced. */
+            r->fatal = 1;
+            snprintf(r->fatal_msg, sizeof(r->fatal_msg), "%s", err);
+            s->failed++;
+            r->c.units_failed++;
+            av_stop = 1;
+        } else if (rejected) {
+            s->rejected++;
+            r->c.units_rejected++;
+            snprintf(s->error, sizeof(s->error), "%s", reason);
+            av_error("region %d lang %d %s..%s rejected: %s (sent to %s)", u->region_id,
+                     u->lang, f, t, reason, r->dlq);
+        } else {
+            s->ok++;
+            r->c.units_ok++;
+        }
+        goto progress;
+    }
     if (fr->rc != AV_OK) {
         s->failed++;
         r->c.units_failed++;
@@ -140,7 +246,11 @@ store_failed:
     r->c.units_failed++;
     av_stop = 1;
 progress:
-    snprintf(extra, sizeof(extra), "%ld warnings", r->c.warnings_stored + r->c.warnings_unchanged);
+    if (r->kafka)
+        snprintf(extra, sizeof(extra), "%ld messages", r->messages);
+    else
+        snprintf(extra, sizeof(extra), "%ld warnings",
+                 r->c.warnings_stored + r->c.warnings_unchanged);
     av_progress_step(&r->prog, r->c.units_ok + r->c.units_rejected + r->c.units_failed, extra);
 }
 
@@ -181,6 +291,23 @@ int av_cmd_run(struct av_cli *cli)
     }
     if (av_ingest_init(&r->ig, r->store, &cli->conf) != AV_OK)
         goto out;
+    r->states = calloc((size_t)(nids * nlangs), sizeof(*r->states));
+    if (r->states == NULL)
+        goto out;
+    if (strcmp(cli->cmd, "produce") == 0) {
+        r->topic = av_conf_str(&cli->conf, "stream.topic");
+        r->dlq = av_conf_str(&cli->conf, "stream.dlq_topic");
+        if (av_kafka_producer_open(&r->kafka, &cli->conf, err) != AV_OK) {
+            fprintf(stderr, "avalanche: %s\n", err);
+            code = AV_EXIT_USAGE;
+            goto out;
+        }
+        if (av_kafka_ensure_topic(r->kafka, r->topic, err) != AV_OK ||
+            av_kafka_ensure_topic(r->kafka, r->dlq, err) != AV_OK) {
+            fprintf(stderr, "avalanche: %s\n", err);
+            goto out;
+        }
+    }
     for (int i = 0; i < nids; i++) {
         for (int l = 0; l < nlangs; l++) {
             int64_t last;
@@ -217,10 +344,36 @@ int av_cmd_run(struct av_cli *cli)
         goto out;
     }
     av_progress_end(&r->prog);
+    if (r->kafka) {
+        long delivered = 0, failed = 0;
+        int timeout = (int)av_conf_int(&cli->conf, "stream.timeout_ms");
+        av_rc frc = av_kafka_flush(r->kafka, timeout > 60000 ? timeout : 60000, &delivered,
+                                   &failed, err);
+        printf("produce: %ld messages to %s, %ld delivered, %ld not delivered\n", r->messages,
+               r->topic, delivered, failed);
+        if (frc != AV_OK) {
+            fprintf(stderr, "avalanche: %s; fetch state not advanced, run produce again\n",
+                    err);
+            r->fatal = 1;
+            snprintf(r->fatal_msg, sizeof(r->fatal_msg), "%s", err);
+        } else {
+            /* Everything delivered: now the plan may move forward. */
+            av_ms now = av_now();
+            int ok = av_store_begin(r->store, err) == AV_OK;
+            for (int i = 0; ok && i < r->nstates; i++)
+                ok = av_store_state_put(r->store, r->states[i].region_id, r->states[i].lang,
+                                        r->endpoint, r->states[i].max_date, now, "produced",
+                                        NULL, err) == AV_OK;
+            if (!ok || av_store_commit(r->store, err) != AV_OK) {
+                av_store_rollback(r->store);
+                fprintf(stderr, "avalanche: %s\n", err);
+            }
+        }
+    }
 
     /* Summary: one line per region, then totals. */
     printf("%-6s %-24s %5s %5s %5s %5s %8s %9s %8s\n", "region", "name", "units", "ok",
-           "rej", "fail", "stored", "unchanged", "rejected");
+           "rej", "fail", r->kafka ? "messages" : "stored", "unchanged", "rejected");
     for (int i = 0; i < r->nsums; i++) {
         const struct region_sum *s = &r->sums[i];
         const struct av_region *reg = av_region_find(s->region_id);
@@ -228,7 +381,13 @@ int av_cmd_run(struct av_cli *cli)
                reg ? reg->name : "?", s->ok + s->rejected + s->failed, s->ok, s->rejected,
                s->failed, s->stored, s->unchanged, s->wrejected);
     }
-    printf("total: %d units (%d ok, %d rejected, %d failed), %ld warnings stored, "
+    if (r->kafka)
+        printf("total: %d units (%d ok, %d rejected, %d failed), %ld messages; %ld requests, "
+               "%ld retries\n",
+               r->c.units_total, r->c.units_ok, r->c.units_rejected, r->c.units_failed,
+               r->messages, stats.requests, stats.retries);
+    else
+        printf("total: %d units (%d ok, %d rejected, %d failed), %ld warnings stored, "
            "%ld unchanged, %ld rejected; %ld requests, %ld retries\n",
            r->c.units_total, r->c.units_ok, r->c.units_rejected, r->c.units_failed,
            r->c.warnings_stored, r->c.warnings_unchanged, r->c.warnings_rejected,
@@ -252,6 +411,8 @@ int av_cmd_run(struct av_cli *cli)
            : strcmp(status, "interrupted") == 0 ? AV_EXIT_INTERRUPTED
                                                 : AV_EXIT_FAIL;
 out:
+    av_kafka_close(r->kafka);
+    free(r->states);
     free(urls);
     free(r->units);
     av_ingest_free(&r->ig);

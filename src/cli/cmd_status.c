@@ -7,6 +7,7 @@
 #include "../core/json.h"
 #include "../sinks/store.h"
 #include "../sources/regions.h"
+#include "../transport/kafka.h"
 #include "cli.h"
 
 static void jstr(const char *s)
@@ -152,8 +153,42 @@ int av_cmd_status(struct av_cli *cli)
                "status", "started (UTC)", "units", "ok", "rej", "fail", "stored", "rejected");
     if (av_store_each_run(store, cli->limit, run_row, &c, err) != AV_OK)
         goto fail;
-    if (cli->json)
+    if (av_conf_str(&cli->conf, "stream.brokers")[0] != '\0') {
+        struct av_kafka_lag lag[256];
+        const char *topic = av_conf_str(&cli->conf, "stream.topic");
+        int n = 0;
+        long total = 0;
+        if (av_kafka_lag(&cli->conf, topic, lag, 256, &n, err) != AV_OK)
+            goto fail;
+        if (cli->json) {
+            fputs("],\"kafka\":{\"topic\":", stdout);
+            jstr(topic);
+            fputs(",\"group\":", stdout);
+            jstr(av_conf_str(&cli->conf, "stream.group"));
+            fputs(",\"partitions\":[", stdout);
+        } else {
+            printf("\nconsumer group %s on %s:\n%-9s %12s %12s %10s\n",
+                   av_conf_str(&cli->conf, "stream.group"), topic, "partition", "committed",
+                   "end", "lag");
+        }
+        for (int i = 0; i < n; i++) {
+            total += (long)lag[i].lag;
+            if (cli->json)
+                printf("%s{\"partition\":%d,\"committed\":%lld,\"end\":%lld,\"lag\":%lld}",
+                       i ? "," : "", (int)lag[i].partition, (long long)lag[i].committed,
+                       (long long)lag[i].end, (long long)lag[i].lag);
+            else
+                printf("%-9d %12lld %12lld %10lld\n", (int)lag[i].partition,
+                       (long long)lag[i].committed, (long long)lag[i].end,
+                       (long long)lag[i].lag);
+        }
+        if (cli->json)
+            printf("],\"lag\":%ld}}\n", total);
+        else
+            printf("total lag: %ld\n", total);
+    } else if (cli->json) {
         puts("]}");
+    }
     code = AV_EXIT_OK;
     goto out;
 fail:

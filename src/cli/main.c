@@ -14,6 +14,7 @@
 #include "../sinks/store.h"
 #include "../sources/fetch.h"
 #include "../sources/varsom.h"
+#include "../transport/kafka.h"
 #include "cli.h"
 
 #ifndef AV_VERSION
@@ -23,7 +24,7 @@
 volatile sig_atomic_t av_stop;
 
 static const struct av_opt *const all_opts[] = {
-    av_varsom_opts, av_fetch_opts, av_store_opts, av_ingest_opts, NULL,
+    av_varsom_opts, av_fetch_opts, av_store_opts, av_ingest_opts, av_kafka_opts, NULL,
 };
 
 static const char usage[] =
@@ -41,6 +42,13 @@ static const char usage[] =
     "  export DATASET --format jsonl|csv [--out FILE]\n"
     "                               DATASET is warnings or problems\n"
     "  status [--json]              per-region state, rejects and the last runs\n"
+    "                               (and the consumer group's lag with --brokers)\n"
+    "  produce --brokers H:P [--topic T] [run's options]\n"
+    "                               plan and fetch like run, then write one Kafka\n"
+    "                               message per warning (streaming mode)\n"
+    "  process --brokers H:P [--topic T] [--group G] [--until-idle]\n"
+    "                               consume the topic in a consumer group, clean and\n"
+    "                               store; rejects go to the dead-letter topic\n"
     "  help-config                  every configuration key with default and help\n"
     "  version\n"
     "\n"
@@ -57,6 +65,10 @@ static const char usage[] =
     "  -X KEY=VALUE       set any configuration key, e.g. -X fetch.retries=2\n"
     "  --format, --out    export format and file (default stdout)\n"
     "  --json             status as JSON\n"
+    "  --brokers H:P      Kafka bootstrap servers (stream.brokers); -X kafka.KEY=V\n"
+    "                     passes any librdkafka setting\n"
+    "  --topic T, --group G   topic (avalanche.raw) and consumer group\n"
+    "  --until-idle       process: exit when the group has consumed the whole topic\n"
     "  --progress / --no-progress   force the progress bar on or off\n"
     "  -q, --quiet / -v, --verbose\n"
     "\n"
@@ -113,6 +125,8 @@ int main(int argc, char **argv)
         {"--db", "store.path"},           {"--api-base", "api.base"},
         {"--lang", "plan.lang"},          {"--endpoint", "api.endpoint"},
         {"--concurrency", "fetch.concurrency"}, {"--chunk-days", "plan.chunk_days"},
+        {"--brokers", "stream.brokers"},  {"--topic", "stream.topic"},
+        {"--group", "stream.group"},
     };
     struct av_cli c;
     char err[AV_ERRBUF_SIZE];
@@ -214,6 +228,8 @@ int main(int argc, char **argv)
             if (!need_arg(argc, argv, i))
                 goto out;
             c.limit = atoi(argv[++i]);
+        } else if (strcmp(a, "--until-idle") == 0) {
+            c.until_idle = 1;
         } else if (strcmp(a, "--json") == 0) {
             c.json = 1;
         } else if (strcmp(a, "--progress") == 0) {
@@ -262,8 +278,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(c.cmd, "regions") == 0)
         rc = av_cmd_regions(&c);
-    else if (strcmp(c.cmd, "run") == 0 || strcmp(c.cmd, "backfill") == 0)
+    else if (strcmp(c.cmd, "run") == 0 || strcmp(c.cmd, "backfill") == 0 ||
+             strcmp(c.cmd, "produce") == 0)
         rc = av_cmd_run(&c);
+    else if (strcmp(c.cmd, "process") == 0)
+        rc = av_cmd_process(&c);
     else if (strcmp(c.cmd, "reprocess") == 0)
         rc = av_cmd_reprocess(&c);
     else if (strcmp(c.cmd, "export") == 0)

@@ -141,42 +141,50 @@ static av_rc exec(struct av_store *s, const char *sql, char *errbuf)
     return AV_OK;
 }
 
+/* Reads user_version and applies the missing migrations, all inside one
+ * write transaction, so two processes opening a new file at once cannot
+ * both migrate (the second waits, then finds the schema current). */
 static av_rc migrate(struct av_store *s, char *errbuf)
 {
     sqlite3_stmt *st;
     int version;
     av_rc rc;
 
-    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return av_sqlite_err(s, errbuf, "read schema version");
+    rc = exec(s, "BEGIN IMMEDIATE", errbuf);
+    if (rc != AV_OK)
+        return rc;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
+        rc = av_sqlite_err(s, errbuf, "read schema version");
+        goto fail;
+    }
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_finalize(st);
-        return av_sqlite_err(s, errbuf, "read schema version");
+        rc = av_sqlite_err(s, errbuf, "read schema version");
+        goto fail;
     }
     version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    if (version > NMIGRATIONS)
-        return av_fail(errbuf, AV_EIO,
-                       "%s has schema version %d but this avalanche knows only up to %d; "
-                       "use a newer avalanche",
-                       s->path, version, NMIGRATIONS);
+    if (version > NMIGRATIONS) {
+        rc = av_fail(errbuf, AV_EIO,
+                     "%s has schema version %d but this avalanche knows only up to %d; "
+                     "use a newer avalanche",
+                     s->path, version, NMIGRATIONS);
+        goto fail;
+    }
     for (; version < NMIGRATIONS; version++) {
         char sql[64];
-        rc = exec(s, "BEGIN IMMEDIATE", errbuf);
-        if (rc != AV_OK)
-            return rc;
         rc = exec(s, migrations[version], errbuf);
+        if (rc != AV_OK)
+            goto fail;
         snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
-        if (rc == AV_OK)
-            rc = exec(s, sql, errbuf);
-        if (rc == AV_OK)
-            rc = exec(s, "COMMIT", errbuf);
-        if (rc != AV_OK) {
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            return rc;
-        }
+        rc = exec(s, sql, errbuf);
+        if (rc != AV_OK)
+            goto fail;
     }
-    return AV_OK;
+    return exec(s, "COMMIT", errbuf);
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
 }
 
 static char *upsert_sql(void)
@@ -316,7 +324,15 @@ av_rc av_store_open(struct av_store **out, const char *path, const struct av_con
              "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; "
              "PRAGMA cache_size = -8192;",
              conf ? av_conf_int(conf, "store.busy_timeout_ms") : 10000LL);
-    rc = exec(s, pragmas, errbuf);
+    /* Switching to WAL takes an exclusive lock for a moment and does not
+     * wait on the busy handler: retry while another process holds it. */
+    for (int waited = 0;; waited += 50) {
+        rc = exec(s, pragmas, errbuf);
+        if (rc == AV_OK || sqlite3_errcode(s->db) != SQLITE_BUSY ||
+            waited >= (conf ? av_conf_int(conf, "store.busy_timeout_ms") : 10000LL))
+            break;
+        sqlite3_sleep(50);
+    }
     if (rc != AV_OK) {
         if (sqlite3_errcode(s->db) == SQLITE_NOTADB)
             rc = av_fail(errbuf, AV_EIO, "%s is not an avalanche database (not SQLite); "
