@@ -50,6 +50,9 @@ def main():
     ap.add_argument("--warnings", type=int, default=100000)
     ap.add_argument("--out", default=os.path.join(BUILD, "results.json"))
     ap.add_argument("--skip-python", action="store_true")
+    ap.add_argument("--kafka", action="store_true",
+                    help="also produce the corpus to a local broker (scripts/kafka-dev) and "
+                         "process it into SQLite")
     a = ap.parse_args()
     os.makedirs(BUILD, exist_ok=True)
     corpus = os.path.join(BUILD, "synthetic_corpus_%d.json" % a.warnings)
@@ -91,6 +94,26 @@ def main():
                                "--no-progress"]),
             ("avalanche reprocess", [BIN, "reprocess", "--db", db, "--no-progress"]),
         ]
+        kenv = None
+        if a.kafka:
+            kenv = dict(os.environ, KAFKA_DEV_PORT="19192",
+                        KAFKA_DEV_DIR=os.path.join(BUILD, "kafka"))
+            subprocess.run([os.path.join(ROOT, "scripts", "kafka-dev"), "start"], env=kenv,
+                           check=True, capture_output=True)
+            brokers = "127.0.0.1:19192"
+            kdb = os.path.join(BUILD, "kafka.db")
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(kdb + suffix):
+                    os.unlink(kdb + suffix)
+            steps.append(("avalanche produce", [BIN, "produce", "--db",
+                                                os.path.join(BUILD, "produce-state.db"),
+                                                "--brokers", brokers, "--topic", "bench",
+                                                "--api-base", base, "--region", "all",
+                                                "--lang", "both", "--from", meta["first"],
+                                                "--to", meta["last"], "--no-progress"]))
+            steps.append(("avalanche process", [BIN, "process", "--db", kdb, "--brokers",
+                                                brokers, "--topic", "bench", "--group",
+                                                "bench-%d" % time.time(), "--until-idle"]))
         if not a.skip_python:
             pydb = os.path.join(BUILD, "python.db")
             if os.path.exists(pydb):
@@ -113,6 +136,9 @@ def main():
     finally:
         srv.terminate()
         srv.wait()
+        if a.kafka:
+            subprocess.run([os.path.join(ROOT, "scripts", "kafka-dev"), "stop"], env=kenv,
+                           capture_output=True)
     with open(a.out, "w") as f:
         json.dump(results, f, indent=2)
 

@@ -139,7 +139,7 @@ int av_cmd_process(struct av_cli *cli)
             if (av_store_commit(store, err) != AV_OK ||
                 (dead && av_kafka_flush(k, (int)av_conf_int(&cli->conf, "stream.timeout_ms"),
                                         &delivered, &failed, err) != AV_OK) ||
-                av_kafka_commit(k, err) != AV_OK) {
+                av_kafka_commit(k, 1, err) != AV_OK) {
                 av_store_rollback(store);
                 fprintf(stderr, "avalanche: %s\n", err);
                 goto out;
@@ -149,6 +149,10 @@ int av_cmd_process(struct av_cli *cli)
         }
         if (quiet && cli->until_idle) {
             int done = 0;
+            if (av_kafka_commit(k, 0, err) != AV_OK) { /* wait for the async ones */
+                av_warn("%s", err);
+                continue;
+            }
             if (av_kafka_group_done(k, &done, err) != AV_OK) {
                 av_warn("%s", err);
                 continue;
@@ -157,6 +161,9 @@ int av_cmd_process(struct av_cli *cli)
                 break;
         }
     }
+    /* Leave with every stored batch committed (and waited for). */
+    if (av_kafka_commit(k, 0, err) != AV_OK)
+        av_warn("%s", err);
     status = av_stop ? "interrupted" : "ok";
     code = AV_EXIT_OK;
 out:

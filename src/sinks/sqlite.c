@@ -322,7 +322,7 @@ av_rc av_store_open(struct av_store **out, const char *path, const struct av_con
     snprintf(pragmas, sizeof(pragmas),
              "PRAGMA busy_timeout = %lld; PRAGMA journal_mode = WAL; "
              "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; "
-             "PRAGMA cache_size = -8192;",
+             "PRAGMA cache_size = -8192; PRAGMA wal_autocheckpoint = 16384;",
              conf ? av_conf_int(conf, "store.busy_timeout_ms") : 10000LL);
     /* Switching to WAL takes an exclusive lock for a moment and does not
      * wait on the busy handler: retry while another process holds it. */

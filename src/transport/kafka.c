@@ -37,7 +37,8 @@ struct av_kafka {
     int timeout_ms;
     long delivered, failed;
     char last_error[AV_ERRBUF_SIZE];
-    rd_kafka_topic_partition_list_t *marks;
+    rd_kafka_topic_partition_list_t *marks;     /* since the last commit */
+    rd_kafka_topic_partition_list_t *all_marks; /* highest ever, per partition */
 };
 
 struct pass_ctx {
@@ -123,6 +124,7 @@ static av_rc make_producer(rd_kafka_t **out, struct av_kafka *k, const struct av
         {"compression.type", "lz4"},
         {"linger.ms", "20"},
         {"allow.auto.create.topics", "false"}, /* we create topics, with our settings */
+        {"queue.buffering.max.kbytes", "16384"}, /* bounded memory; produce blocks */
         {"message.timeout.ms", "300000"},
     };
 
@@ -311,6 +313,12 @@ av_rc av_kafka_consumer_open(struct av_kafka **out, const struct av_conf *c, con
     rd_kafka_conf_set(kc, "group.id", av_conf_str(c, "stream.group"), err, sizeof(err));
     rd_kafka_conf_set(kc, "enable.auto.commit", "false", err, sizeof(err));
     rd_kafka_conf_set(kc, "auto.offset.reset", "earliest", err, sizeof(err));
+    /* Bounded prefetch (librdkafka's default is 64 MB per consumer). */
+    rd_kafka_conf_set(kc, "queued.max.messages.kbytes", "8192", err, sizeof(err));
+    rd_kafka_conf_set(kc, "fetch.max.bytes", "8388608", err, sizeof(err));
+    /* Do not let the broker hold a fetch for 500 ms while other partitions
+     * of the same request still have data (measured: 2x throughput). */
+    rd_kafka_conf_set(kc, "fetch.wait.max.ms", "50", err, sizeof(err));
     {
         struct pass_ctx p = {kc, errbuf, AV_OK};
         av_conf_each_extra(c, "kafka", pass_one, &p);
@@ -322,6 +330,7 @@ av_rc av_kafka_consumer_open(struct av_kafka **out, const struct av_conf *c, con
     }
     rd_kafka_poll_set_consumer(k->rk);
     k->marks = rd_kafka_topic_partition_list_new(16);
+    k->all_marks = rd_kafka_topic_partition_list_new(16);
     *out = k;
     return AV_OK;
 }
@@ -429,24 +438,39 @@ void av_kafka_msg_release(struct av_kafka_msg *m)
     m->opaque = NULL;
 }
 
-void av_kafka_mark(struct av_kafka *k, const struct av_kafka_msg *m)
+static void mark_in(rd_kafka_topic_partition_list_t *l, const struct av_kafka_msg *m)
 {
-    rd_kafka_topic_partition_t *p =
-        rd_kafka_topic_partition_list_find(k->marks, m->topic, m->partition);
+    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(l, m->topic, m->partition);
 
     if (p == NULL)
-        p = rd_kafka_topic_partition_list_add(k->marks, m->topic, m->partition);
+        p = rd_kafka_topic_partition_list_add(l, m->topic, m->partition);
     if (m->offset + 1 > p->offset)
         p->offset = m->offset + 1; /* the next offset to read */
 }
 
-av_rc av_kafka_commit(struct av_kafka *k, char *errbuf)
+void av_kafka_mark(struct av_kafka *k, const struct av_kafka_msg *m)
+{
+    mark_in(k->marks, m);
+    mark_in(k->all_marks, m);
+}
+
+av_rc av_kafka_commit(struct av_kafka *k, int async, char *errbuf)
 {
     rd_kafka_resp_err_t e;
 
+    if (!async) { /* everything ever marked, and wait for the answer */
+        if (k->all_marks->cnt == 0)
+            return AV_OK;
+        e = rd_kafka_commit(k->rk, k->all_marks, 0);
+        rd_kafka_topic_partition_list_destroy(k->marks);
+        k->marks = rd_kafka_topic_partition_list_new(16);
+        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            return av_fail(errbuf, AV_ENET, "commit offsets: %s", rd_kafka_err2str(e));
+        return AV_OK;
+    }
     if (k->marks->cnt == 0)
         return AV_OK;
-    e = rd_kafka_commit(k->rk, k->marks, 0);
+    e = rd_kafka_commit(k->rk, k->marks, async);
     rd_kafka_topic_partition_list_destroy(k->marks);
     k->marks = rd_kafka_topic_partition_list_new(16);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
@@ -567,5 +591,7 @@ void av_kafka_close(struct av_kafka *k)
     }
     if (k->marks)
         rd_kafka_topic_partition_list_destroy(k->marks);
+    if (k->all_marks)
+        rd_kafka_topic_partition_list_destroy(k->all_marks);
     free(k);
 }

@@ -83,8 +83,10 @@ int av_kafka_msg_headers(const struct av_kafka_msg *m, struct av_kafka_header *h
 void av_kafka_msg_release(struct av_kafka_msg *m);
 /* Remembers m's offset for the next commit. */
 void av_kafka_mark(struct av_kafka *k, const struct av_kafka_msg *m);
-/* Synchronously commits the marked offsets (no-op when none). */
-av_rc av_kafka_commit(struct av_kafka *k, char *errbuf);
+/* Commits the marked offsets (no-op when none). async = 1 does not wait
+ * for the coordinator's answer (a lost commit only means a batch is read
+ * again, which the idempotent store absorbs); use 0 before leaving. */
+av_rc av_kafka_commit(struct av_kafka *k, int async, char *errbuf);
 /* *done = 1 when the group's committed offset is at the end of every
  * partition of the topic. */
 av_rc av_kafka_group_done(struct av_kafka *k, int *done, char *errbuf);
