@@ -50,7 +50,10 @@ static av_rc one(struct av_ingest *ig, const struct av_raw_meta *m, int64_t raw_
     }
     if (rc != AV_OK)
         return av_fail(errbuf, rc, "transform: %s", av_strerror(rc));
-    rc = av_store_upsert(ig->store, ig->w, m->endpoint, raw_id, now, &changed, errbuf);
+    if (ig->sink)
+        rc = ig->sink(ig->sink_ctx, ig->w, m->endpoint, &changed, errbuf);
+    else
+        rc = av_store_upsert(ig->store, ig->w, m->endpoint, raw_id, now, &changed, errbuf);
     if (rc != AV_OK)
         return rc;
     if (changed)

@@ -19,8 +19,15 @@
 
 extern const struct av_opt av_ingest_opts[];
 
+/* Where clean warnings go when not into the SQLite store (the Cassandra
+ * sink): same contract as av_store_upsert(); AV_ENET = retry later. */
+typedef av_rc (*av_clean_sink_fn)(void *ctx, const struct av_warning *w, const char *endpoint,
+                                  int *changed, char *errbuf);
+
 struct av_ingest {
-    struct av_store *store;
+    struct av_store *store;  /* raw, rejects, state; clean rows unless sink */
+    av_clean_sink_fn sink;   /* NULL: clean rows into store */
+    void *sink_ctx;
     struct av_json doc;
     struct av_xform xf;
     struct av_warning *w;

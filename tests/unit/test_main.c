@@ -15,6 +15,7 @@ void suite_varsom(void);
 void suite_warning(void);
 void suite_store(void);
 void suite_export(void);
+void suite_schedule(void);
 
 char *t_read_file(const char *path, size_t *len)
 {
@@ -75,6 +76,7 @@ int main(void)
     suite_warning();
     suite_store();
     suite_export();
+    suite_schedule();
     printf("unit: %d passed, %d failed\n", t_checks - t_failed, t_failed);
     return t_failed != 0;
 }
