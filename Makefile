@@ -21,7 +21,7 @@ ifeq ($(SAN),1)
 endif
 CFLAGS := $(CFLAGS_BASE) $(OPT) $(CFLAGS_SAN) $(EXTRA_CFLAGS)
 LDFLAGS := $(CFLAGS_SAN) $(EXTRA_LDFLAGS)
-LDLIBS := -lcurl -lsqlite3 -lrdkafka -lm
+LDLIBS := -lcurl -lsqlite3 -lrdkafka -lmicrohttpd -lm
 
 SRC := $(sort $(wildcard src/*/*.c))
 LIB_SRC := $(filter-out src/cli/%,$(SRC))

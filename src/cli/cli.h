@@ -38,6 +38,8 @@ int av_cmd_reprocess(struct av_cli *c);
 int av_cmd_export(struct av_cli *c);
 int av_cmd_status(struct av_cli *c);
 int av_cmd_process(struct av_cli *c); /* Kafka consumer group -> store */
+int av_cmd_serve(struct av_cli *c);   /* scheduler + HTTP daemon */
+extern const struct av_opt av_serve_opts[];
 
 /* True when a process with this pid exists (for stale run rows). */
 int av_cli_pid_alive(long pid);

@@ -7,9 +7,12 @@
  * produce: the store only keeps fetch state and run history; the state
  * moves forward only after every message was delivered (flush), so a
  * failed produce is re-planned in full next time. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "../core/log.h"
@@ -37,6 +40,7 @@ struct unit_state {
 
 struct run_ctx {
     struct av_cli *cli;
+    int lock;               /* flock'd "<db>.lock" */
     struct av_kafka *kafka; /* produce mode */
     const char *topic, *dlq;
     struct unit_state *states;
@@ -254,6 +258,28 @@ progress:
     av_progress_step(&r->prog, r->c.units_ok + r->c.units_rejected + r->c.units_failed, extra);
 }
 
+/* One run at a time per database: an flock on "<db>.lock" (released by the
+ * kernel when the holder exits, however it exits). Returns the fd or -1. */
+static int take_lock(const char *db, char *err)
+{
+    char path[4096];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s.lock", db);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        av_fail(err, AV_EIO, "cannot open lock file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        av_fail(err, AV_EIO, "another run is in progress on %s (lock %s); try again later",
+                db, path);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int av_cmd_run(struct av_cli *cli)
 {
     struct run_ctx *r;
@@ -279,6 +305,12 @@ int av_cmd_run(struct av_cli *cli)
     r = calloc(1, sizeof(*r));
     if (r == NULL)
         return AV_EXIT_FAIL;
+    r->lock = take_lock(av_conf_str(&cli->conf, "store.path"), err);
+    if (r->lock < 0) {
+        fprintf(stderr, "avalanche: %s\n", err);
+        free(r);
+        return AV_EXIT_FAIL;
+    }
     r->cli = cli;
     av_plan_opts_from_conf(&po, &cli->conf);
     r->endpoint = po.endpoint;
@@ -286,6 +318,7 @@ int av_cmd_run(struct av_cli *cli)
     if (av_store_open(&r->store, av_conf_str(&cli->conf, "store.path"), &cli->conf, err) !=
         AV_OK) {
         fprintf(stderr, "avalanche: %s\n", err);
+        close(r->lock);
         free(r);
         return AV_EXIT_FAIL;
     }
@@ -417,6 +450,7 @@ out:
     free(r->units);
     av_ingest_free(&r->ig);
     av_store_close(r->store);
+    close(r->lock);
     free(r);
     return code;
 }

@@ -24,7 +24,8 @@
 volatile sig_atomic_t av_stop;
 
 static const struct av_opt *const all_opts[] = {
-    av_varsom_opts, av_fetch_opts, av_store_opts, av_ingest_opts, av_kafka_opts, NULL,
+    av_varsom_opts, av_fetch_opts, av_store_opts, av_ingest_opts, av_kafka_opts,
+    av_serve_opts, NULL,
 };
 
 static const char usage[] =
@@ -49,6 +50,8 @@ static const char usage[] =
     "  process --brokers H:P [--topic T] [--group G] [--until-idle]\n"
     "                               consume the topic in a consumer group, clean and\n"
     "                               store; rejects go to the dead-letter topic\n"
+    "  serve [--listen ADDR:PORT]   daemon: runs at serve.schedule (Europe/Oslo times,\n"
+    "                               catch-up at start) + dashboard, JSON API, /metrics\n"
     "  help-config                  every configuration key with default and help\n"
     "  version\n"
     "\n"
@@ -126,7 +129,7 @@ int main(int argc, char **argv)
         {"--lang", "plan.lang"},          {"--endpoint", "api.endpoint"},
         {"--concurrency", "fetch.concurrency"}, {"--chunk-days", "plan.chunk_days"},
         {"--brokers", "stream.brokers"},  {"--topic", "stream.topic"},
-        {"--group", "stream.group"},
+        {"--group", "stream.group"},      {"--listen", "serve.listen"},
     };
     struct av_cli c;
     char err[AV_ERRBUF_SIZE];
@@ -281,6 +284,8 @@ int main(int argc, char **argv)
     else if (strcmp(c.cmd, "run") == 0 || strcmp(c.cmd, "backfill") == 0 ||
              strcmp(c.cmd, "produce") == 0)
         rc = av_cmd_run(&c);
+    else if (strcmp(c.cmd, "serve") == 0)
+        rc = av_cmd_serve(&c);
     else if (strcmp(c.cmd, "process") == 0)
         rc = av_cmd_process(&c);
     else if (strcmp(c.cmd, "reprocess") == 0)

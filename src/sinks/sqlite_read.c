@@ -409,3 +409,61 @@ av_rc av_store_count(struct av_store *s, const char *table, long *n, char *errbu
     sqlite3_finalize(st);
     return rc;
 }
+
+av_rc av_store_last_good_run(struct av_store *s, const char *kind, av_ms *started,
+                             char *errbuf)
+{
+    sqlite3_stmt *st;
+    int r;
+    av_rc rc = AV_OK;
+
+    *started = -1;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT max(started_at) FROM run WHERE kind = ?1 "
+                           "AND status IN ('ok', 'partial')",
+                           -1, &st, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "query runs");
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        av_stamp_parse(ctext(st, 0), started);
+    else if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = av_sqlite_err(s, errbuf, "query runs");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+av_rc av_store_run_totals(struct av_store *s, struct av_run_totals *t, char *errbuf)
+{
+    sqlite3_stmt *st;
+    int r;
+    av_rc rc = AV_OK;
+
+    memset(t, 0, sizeof(*t));
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT status, count(*), sum(warnings_stored), "
+                           "sum(warnings_rejected), sum(units_failed) FROM run GROUP BY status",
+                           -1, &st, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "query runs");
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *status = ctext(st, 0);
+        long n = (long)sqlite3_column_int64(st, 1);
+        if (strcmp(status, "ok") == 0)
+            t->ok = n;
+        else if (strcmp(status, "partial") == 0)
+            t->partial = n;
+        else if (strcmp(status, "failed") == 0)
+            t->failed = n;
+        else if (strcmp(status, "interrupted") == 0)
+            t->interrupted = n;
+        else if (strcmp(status, "running") == 0)
+            t->running = n;
+        t->warnings_stored += (long)sqlite3_column_int64(st, 2);
+        t->warnings_rejected += (long)sqlite3_column_int64(st, 3);
+        t->units_failed += (long)sqlite3_column_int64(st, 4);
+    }
+    if (r != SQLITE_DONE)
+        rc = av_sqlite_err(s, errbuf, "query runs");
+    sqlite3_finalize(st);
+    return rc;
+}

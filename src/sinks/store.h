@@ -141,4 +141,15 @@ av_rc av_store_each_run(struct av_store *s, int limit,
 
 av_rc av_store_count(struct av_store *s, const char *table, long *n, char *errbuf);
 
+/* Start time of the latest run of kind with status 'ok' or 'partial'
+ * (work was done); -1 when none. */
+av_rc av_store_last_good_run(struct av_store *s, const char *kind, av_ms *started,
+                             char *errbuf);
+/* Totals over all runs: by status, and summed counters (for /metrics). */
+struct av_run_totals {
+    long ok, partial, failed, interrupted, running;
+    long warnings_stored, warnings_rejected, units_failed;
+};
+av_rc av_store_run_totals(struct av_store *s, struct av_run_totals *t, char *errbuf);
+
 #endif

@@ -1,0 +1,100 @@
+/* cmd_serve.c - `serve`: the daemon. Runs the schedule (serve.schedule,
+ * local Europe/Oslo times; a catch-up run at start when the last good run
+ * is older than the last scheduled time) and the HTTP server (dashboard,
+ * JSON API, /metrics, /healthz) in one process. Runs go through the same
+ * code as `avalanche run`, which holds a lock file next to the database, so
+ * a daemon and a manual run never overlap (the kernel drops the lock if a
+ * process dies). SIGINT/SIGTERM: the current run stops cleanly (see run),
+ * then the server stops. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/log.h"
+#include "../core/tz.h"
+#include "../http/api.h"
+#include "../http/http.h"
+#include "../sched/schedule.h"
+#include "../sinks/store.h"
+#include "cli.h"
+
+const struct av_opt av_serve_opts[] = {
+    {"serve", "listen", AV_OPT_STR, "127.0.0.1:8080", 0, 0, NULL,
+     "HTTP address (IPv4 ADDR:PORT; loopback by default)"},
+    {"serve", "schedule", AV_OPT_STR, "07:30,16:30", 0, 0, NULL,
+     "local Europe/Oslo times of the daily runs (the afternoon warning is out by 16:00)"},
+    {"serve", "token", AV_OPT_STR, "", 0, 0, NULL,
+     "bearer token for POST /api/runs (AVALANCHE_SERVE_TOKEN); empty = refused"},
+    {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+int av_cmd_serve(struct av_cli *cli)
+{
+    struct av_sched sched;
+    struct av_api api;
+    struct av_http *http = NULL;
+    struct av_store *store = NULL;
+    char err[AV_ERRBUF_SIZE], when[AV_STAMP_LEN];
+    const char *db = av_conf_str(&cli->conf, "store.path");
+    int first = 1;
+
+    if (av_sched_parse(&sched, av_conf_str(&cli->conf, "serve.schedule"), err) != AV_OK) {
+        fprintf(stderr, "avalanche: serve.schedule: %s\n", err);
+        return AV_EXIT_USAGE;
+    }
+    if (av_store_open(&store, db, &cli->conf, err) != AV_OK) {
+        fprintf(stderr, "avalanche: %s\n", err);
+        return AV_EXIT_FAIL;
+    }
+    memset(&api, 0, sizeof(api));
+    api.conf = &cli->conf;
+    api.db_path = db;
+    api.token = av_conf_str(&cli->conf, "serve.token");
+    if (av_http_start(&http, av_conf_str(&cli->conf, "serve.listen"), av_api_handle, &api,
+                      err) != AV_OK) {
+        fprintf(stderr, "avalanche: %s\n", err);
+        av_store_close(store);
+        return AV_EXIT_FAIL;
+    }
+    printf("serving on http://%.*s:%d/\n",
+           (int)strcspn(av_conf_str(&cli->conf, "serve.listen"), ":"),
+           av_conf_str(&cli->conf, "serve.listen"), av_http_port(http));
+    fflush(stdout);
+
+    while (!av_stop) {
+        av_ms now = av_now(), last_ok = -1, next;
+        int due;
+
+        if (av_store_last_good_run(store, "run", &last_ok, err) != AV_OK)
+            av_warn("%s", err);
+        due = api.run_requested || (first && av_sched_due(&sched, last_ok, now));
+        first = 0;
+        if (!due) {
+            next = av_sched_next(&sched, now);
+            av_stamp_format(next, when);
+            av_info("serve: next run at %s", when);
+            while (!av_stop && !api.run_requested && av_now() < next)
+                nap_ms(200);
+            if (av_stop)
+                break;
+        }
+        api.run_requested = 0;
+        api.run_active = 1;
+        cli->cmd = "run";
+        cli->from = cli->to = INT64_MIN;
+        av_info("serve: run starts");
+        av_cmd_run(cli);
+        api.run_active = 0;
+    }
+    av_http_stop(http);
+    av_api_close(&api);
+    av_store_close(store);
+    return av_stop ? AV_EXIT_OK : AV_EXIT_FAIL;
+}

@@ -1,0 +1,169 @@
+"""`avalanche serve`: catch-up at start, the HTTP API (status codes, JSON
+shapes, bad parameters, the token rule), /metrics, the dashboard HTML, the
+run lock and a clean SIGTERM. The clock is pinned with AV_FAKE_NOW.
+"""
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BIN, DETAIL, Replay, main, query, run, tmpdb  # noqa: E402
+
+R = None
+NOW = {"AV_FAKE_NOW": "2023-03-03T12:00:00Z"}
+
+
+class Serve:
+    def __init__(self, db, token=None, extra=()):
+        env = dict(os.environ, **NOW)
+        if token:
+            env["AVALANCHE_SERVE_TOKEN"] = token
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+             "--listen", "127.0.0.1:0", "--no-progress", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        line = self.proc.stdout.readline()
+        assert line.startswith("serving on http://127.0.0.1:"), line
+        self.base = line.split()[-1].rstrip("/")
+
+    def get(self, path, method="GET", headers=None):
+        req = urllib.request.Request(self.base + path, method=method, headers=headers or {},
+                                     data=b"" if method == "POST" else None)
+        try:
+            with urllib.request.urlopen(req, timeout=20) as r:
+                return r.status, r.headers.get("Content-Type"), r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Content-Type"), e.read().decode()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        out, err = self.proc.communicate(timeout=30)
+        return self.proc.returncode, err
+
+
+def wait_runs(s, n):
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        code, _, body = s.get("/api/runs")
+        runs = json.loads(body)
+        if len(runs) >= n and all(r["status"] != "running" for r in runs):
+            return runs
+        time.sleep(0.1)
+    raise AssertionError("runs: %s" % body)
+
+
+def test_catch_up_api_metrics_dashboard_and_token():
+    db = tmpdb()
+    s = Serve(db, token="s3cret")
+    try:
+        runs = wait_runs(s, 1)  # nothing ran before: a catch-up run at start
+        assert runs[0]["status"] == "ok" and runs[0]["warnings_stored"] == 5, runs
+        code, ctype, body = s.get("/healthz")
+        assert (code, json.loads(body)) == (200, {"status": "ok"}) and "json" in ctype
+        code, _, body = s.get("/api/warnings?region=3022&from=2023-03-01&to=2023-03-05&lang=2")
+        ws = json.loads(body)
+        assert code == 200 and [w["valid_date"] for w in ws] == \
+            ["2023-03-0%d" % d for d in range(1, 6)]
+        assert ws[1]["publish_time"] == "2023-03-02T08:11:14.200Z" and len(ws[1]["problems"]) == 2
+        code, _, body = s.get("/api/regions")
+        regions = {r["id"]: r for r in json.loads(body)}
+        assert len(regions) == 46 and regions[3022]["last_date"] == "2023-03-05"
+        assert regions[3022]["name"] == "Trollheimen" and regions[3011]["last_date"] is None
+        for path, param in (("/api/warnings?region=9999", "region"),
+                            ("/api/warnings?from=2023-02-30", "from"),
+                            ("/api/warnings?lang=3", "lang"),
+                            ("/api/warnings?from=2023-03-05&to=2023-03-01", "from"),
+                            ("/api/runs?limit=0", "limit")):
+            code, _, body = s.get(path)
+            assert code == 400 and json.loads(body)["parameter"] == param, (path, code, body)
+        assert s.get("/nope")[0] == 404
+        assert s.get("/api/runs", method="PUT")[0] == 405
+        # the token rule
+        assert s.get("/api/runs", method="POST")[0] == 401
+        assert s.get("/api/runs", method="POST",
+                     headers={"Authorization": "Bearer wrong"})[0] == 401
+        code, _, body = s.get("/api/runs", method="POST",
+                              headers={"Authorization": "Bearer s3cret"})
+        assert code == 202, body
+        runs = wait_runs(s, 2)
+        assert [r["status"] for r in runs] == ["ok", "ok"]
+        # planned from the last stored date (03-05) minus the 3-day overlap
+        assert runs[0]["warnings_stored"] == 0 and runs[0]["warnings_unchanged"] == 4
+        code, ctype, body = s.get("/metrics")
+        assert code == 200 and ctype.startswith("text/plain; version=0.0.4")
+        assert 'avalanche_runs_total{status="ok"} 2' in body
+        assert "avalanche_warnings 5" in body
+        assert 'avalanche_last_date_seconds{region="3022",lang="2",endpoint="detail"} ' \
+            "1677974400" in body
+        code, ctype, html = s.get("/")
+        assert code == 200 and ctype.startswith("text/html")
+        assert 'data-date="2023-03-03" data-level="3" style="background:#ff9900' in html
+        assert 'data-date="2023-03-02" data-level="2" style="background:#ffff00' in html
+        assert "Trollheimen" in html and 'id="freshness"' in html and 'id="runs"' in html
+        assert "<script" not in html and "http://" not in html.split("<body>")[1].split(
+            "avalanche</h1>")[0]
+    finally:
+        rc, err = s.stop()
+    assert rc == 0, err
+
+
+def test_no_token_means_403():
+    s = Serve(tmpdb())
+    try:
+        wait_runs(s, 1)
+        code, _, body = s.get("/api/runs", method="POST",
+                              headers={"Authorization": "Bearer anything"})
+        assert code == 403 and "serve.token" in json.loads(body)["error"]
+    finally:
+        s.stop()
+
+
+def test_no_catch_up_when_the_last_run_is_recent():
+    db = tmpdb()
+    # a good run at 12:00 on 2023-03-03, after the 07:30 slot: nothing due
+    run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+        "--no-progress", env=NOW, check=0)
+    s = Serve(db)
+    try:
+        time.sleep(1.5)
+        code, _, body = s.get("/api/runs")
+        assert len(json.loads(body)) == 1, body
+    finally:
+        rc, err = s.stop()
+    assert "next run at 2023-03-03T15:30:00.000Z" in err, err
+
+
+def test_one_run_at_a_time():
+    db = tmpdb()
+    run("status", "--db", db, check=0)
+    with open(db + ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        p = run("run", "--db", db, "--api-base", R.base, "--region", "3022", check=1)
+        assert "another run is in progress" in p.stderr, p.stderr
+    run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+        "--from", "2023-03-01", "--to", "2023-03-05", "--no-progress", check=0)
+    assert query(db, "select count(*) from warning")[0][0] == 5
+
+
+def test_bad_listen_and_schedule():
+    p = run("serve", "--db", tmpdb(), "--listen", "nowhere", check=1)
+    assert "ADDR:PORT" in p.stderr
+    p = run("serve", "--db", tmpdb(), "-X", "serve.schedule=7:30", check=2)
+    assert "HH:MM" in p.stderr
+
+
+TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
+
+if __name__ == "__main__":
+    R = Replay(DETAIL)
+    try:
+        rc = main("serve", TESTS)
+    finally:
+        R.stop()
+    sys.exit(rc)
