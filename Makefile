@@ -61,7 +61,8 @@ asan:
 	$(MAKE) BUILD=build/asan SAN=1 build/asan/avalanche build/asan/unit_tests
 
 # The whole suite: what README.md tells a newcomer and what CI runs.
-test check: deps
+test check:
+	@scripts/install-deps --test
 	@tests/run
 
 fuzz:

@@ -367,8 +367,18 @@ void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp 
     } else if (strcmp(req->path, "/api/runs") == 0 && strcmp(req->method, "POST") == 0) {
         post_run(a, req, r);
     } else if (strcmp(req->path, "/") == 0 && get) {
+        int64_t day = av_oslo_today();
+        if (!parse_date_param(req, "date", &day, r))
+            return;
         if (store_ready(a, r))
-            av_dashboard(a->store, r);
+            av_dashboard(a->store, day, r);
+    } else if (strncmp(req->path, "/region/", 8) == 0 && get) {
+        char *end;
+        long id = strtol(req->path + 8, &end, 10);
+        if (*end != '\0' || av_region_find((int)id) == NULL)
+            json_error(r, 404, "no such region", NULL);
+        else if (store_ready(a, r))
+            av_region_page(a->store, (int)id, r);
     } else if (strcmp(req->path, "/api/runs") == 0 || strcmp(req->path, "/metrics") == 0 ||
                strcmp(req->path, "/api/warnings") == 0 || strcmp(req->path, "/") == 0) {
         json_error(r, 405, "method not allowed", NULL);

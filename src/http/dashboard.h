@@ -5,12 +5,17 @@
 #ifndef AV_DASHBOARD_H
 #define AV_DASHBOARD_H
 
+#include <stdint.h>
+
 #include "http.h"
 
 struct av_store;
 
 #define AV_DASH_DAYS 21 /* heatmap: today - 18 .. today + 2 */
 
-void av_dashboard(struct av_store *s, struct av_http_resp *r);
+/* The dashboard; map_day = the day the map shows (days; usually today). */
+void av_dashboard(struct av_store *s, int64_t map_day, struct av_http_resp *r);
+/* A page per region: recent history and the latest warning's problems. */
+void av_region_page(struct av_store *s, int region_id, struct av_http_resp *r);
 
 #endif

@@ -1,0 +1,126 @@
+"""The dashboard in a real headless Chromium (Debian's chromium): the DOM
+as the browser built it (--dump-dom) and a screenshot whose pixels are
+checked for the danger-level colours of the heatmap and the map. The
+screenshot is kept as a test artifact in build/test-artifacts/.
+"""
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BIN, DETAIL, ROOT, Replay, main, tmpdb  # noqa: E402
+
+R = None
+SERVE = None
+ART = os.path.join(ROOT, "build", "test-artifacts")
+CHROME = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars"]
+
+
+def png_pixels(path):
+    """Decodes an 8-bit RGB/RGBA non-interlaced PNG (what Chromium writes)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, w = 8, b"", 0
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, ctype, _, _, inter = struct.unpack(">IIBBBBB", body)
+            assert depth == 8 and ctype in (2, 6) and inter == 0, (depth, ctype, inter)
+            bpp = 3 if ctype == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw = zlib.decompress(idat)
+    stride = w * bpp
+    prev = bytearray(stride)
+    pixels = {}
+    i = 0
+    for _ in range(h):
+        ft = raw[i]
+        line = bytearray(raw[i + 1:i + 1 + stride])
+        i += 1 + stride
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            b = prev[x]
+            c = prev[x - bpp] if x >= bpp else 0
+            if ft == 1:
+                line[x] = (line[x] + a) & 255
+            elif ft == 2:
+                line[x] = (line[x] + b) & 255
+            elif ft == 3:
+                line[x] = (line[x] + (a + b) // 2) & 255
+            elif ft == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        for x in range(0, stride, bpp):
+            rgb = bytes(line[x:x + 3])
+            pixels[rgb] = pixels.get(rgb, 0) + 1
+        prev = line
+    return pixels
+
+
+def chromium(*args):
+    profile = tempfile.mkdtemp(prefix="av-chrome-")
+    p = subprocess.run([CHROME, *FLAGS, "--user-data-dir=" + profile, *args],
+                       capture_output=True, text=True, timeout=120)
+    shutil.rmtree(profile, ignore_errors=True)
+    return p
+
+
+def test_dashboard_renders_regions_heatmap_and_map():
+    dom = chromium("--dump-dom", SERVE + "/?date=2023-03-03")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    assert "Trollheimen" in html and "Tromsø" in html and "Nordenskiöld Land" in html
+    assert html.count('<path data-region="') == 46
+    assert '<path data-region="3022" data-level="3" fill="#ff9900"' in html
+    assert 'data-date="2023-03-02" data-level="2" style="background:#ffff00' in html
+    os.makedirs(ART, exist_ok=True)
+    shot = os.path.join(ART, "dashboard.png")
+    p = chromium("--screenshot=" + shot, "--window-size=1400,1100", SERVE + "/?date=2023-03-03")
+    assert p.returncode == 0 and os.path.exists(shot), p.stderr[-2000:]
+    px = png_pixels(shot)
+    orange = px.get(bytes.fromhex("ff9900"), 0)   # level 3: heatmap cells + the region
+    yellow = px.get(bytes.fromhex("ffff00"), 0)   # level 2: heatmap cells
+    green = px.get(bytes.fromhex("ccff66"), 0)    # the legend swatch for level 1
+    assert orange > 300 and yellow > 300 and green > 50, (orange, yellow, green)
+
+
+def test_region_page_renders_history():
+    dom = chromium("--dump-dom", SERVE + "/region/3022")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "3022 Trollheimen" in dom.stdout
+    assert dom.stdout.count('<tr data-date="2023-03-0') == 5
+    assert "Wind drifted snow (slab avalanches) (above 1000 m)" in dom.stdout
+
+
+TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
+
+if __name__ == "__main__":
+    R = Replay(DETAIL)
+    db = tmpdb()
+    env = dict(os.environ, AV_FAKE_NOW="2023-03-03T12:00:00Z")
+    proc = subprocess.Popen([BIN, "serve", "--db", db, "--api-base", R.base, "--region", "3022",
+                             "--lang", "2", "--listen", "127.0.0.1:0", "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    SERVE = proc.stdout.readline().split()[-1].rstrip("/")
+    try:
+        import time
+        time.sleep(1.0)  # the catch-up run stores the fixture
+        rc = main("browser", TESTS)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        R.stop()
+    sys.exit(rc)
