@@ -440,6 +440,15 @@ int av_cmd_run(struct av_cli *cli)
     if (av_store_run_end(r->store, run_id, status, &r->c, r->fatal ? r->fatal_msg : NULL,
                          av_now(), err) != AV_OK)
         fprintf(stderr, "avalanche: %s\n", err);
+    for (int i = 0; i < r->nsums; i++) {
+        const struct region_sum *s = &r->sums[i];
+        struct av_run_counts rc = {s->ok + s->rejected + s->failed, s->ok, s->rejected,
+                                   s->failed, s->stored, s->unchanged, s->wrejected};
+        if (av_store_run_region(r->store, run_id, s->region_id, &rc, s->error, err) != AV_OK) {
+            fprintf(stderr, "avalanche: %s\n", err);
+            break;
+        }
+    }
     code = strcmp(status, "ok") == 0            ? AV_EXIT_OK
            : strcmp(status, "interrupted") == 0 ? AV_EXIT_INTERRUPTED
                                                 : AV_EXIT_FAIL;

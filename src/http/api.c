@@ -10,6 +10,7 @@
 #include "../sinks/export.h"
 #include "../sinks/store.h"
 #include "../sources/regions.h"
+#include "../transport/kafka.h"
 #include "dashboard.h"
 
 static void json_error(struct av_http_resp *r, int status, const char *msg, const char *param)
@@ -343,8 +344,30 @@ static void metrics(struct av_api *a, struct av_http_resp *r)
                   t.ok, t.partial, t.failed, t.interrupted, (int)a->run_active,
                   t.warnings_stored, t.warnings_rejected, t.units_failed, nw, nrej,
                   a->requests);
-    if (av_store_each_state(a->store, metric_state, &r->body, err) != AV_OK)
+    if (av_store_each_state(a->store, metric_state, &r->body, err) != AV_OK) {
         json_error(r, 500, err, NULL);
+        return;
+    }
+    if (av_conf_str(a->conf, "stream.brokers")[0] != '\0') {
+        /* streaming mode: the processors' consumer-group lag */
+        struct av_kafka_lag lag[256];
+        int n = 0;
+        const char *topic = av_conf_str(a->conf, "stream.topic");
+        const char *group = av_conf_str(a->conf, "stream.group");
+        av_buf_puts(&r->body, "# HELP avalanche_kafka_consumer_lag Messages not yet "
+                              "processed, per partition.\n"
+                              "# TYPE avalanche_kafka_consumer_lag gauge\n");
+        if (av_kafka_lag(a->conf, topic, lag, 256, &n, err) != AV_OK) {
+            av_buf_printf(&r->body, "avalanche_kafka_up 0\n");
+            return;
+        }
+        for (int i = 0; i < n; i++)
+            av_buf_printf(&r->body,
+                          "avalanche_kafka_consumer_lag{topic=\"%s\",group=\"%s\","
+                          "partition=\"%d\"} %lld\n",
+                          topic, group, (int)lag[i].partition, (long long)lag[i].lag);
+        av_buf_puts(&r->body, "avalanche_kafka_up 1\n");
+    }
 }
 
 void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp *r)

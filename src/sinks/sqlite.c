@@ -103,6 +103,13 @@ static const char *const migrations[] = {
     "  units_failed INTEGER DEFAULT 0, warnings_stored INTEGER DEFAULT 0,"
     "  warnings_unchanged INTEGER DEFAULT 0, warnings_rejected INTEGER DEFAULT 0,"
     "  error TEXT);",
+    /* 1 -> 2: per-region counts of each run */
+    "CREATE TABLE run_region ("
+    "  run_id INTEGER NOT NULL, region_id INTEGER NOT NULL,"
+    "  units_ok INTEGER NOT NULL, units_rejected INTEGER NOT NULL,"
+    "  units_failed INTEGER NOT NULL, warnings_stored INTEGER NOT NULL,"
+    "  warnings_unchanged INTEGER NOT NULL, warnings_rejected INTEGER NOT NULL,"
+    "  error TEXT, PRIMARY KEY (run_id, region_id)) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -787,6 +794,32 @@ av_rc av_store_run_end(struct av_store *s, int64_t run_id, const char *status,
     sqlite3_bind_int64(st, 10, c->warnings_rejected);
     bind_text(st, 11, error);
     rc = step_done(s, st, errbuf, "record run end");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+av_rc av_store_run_region(struct av_store *s, int64_t run_id, int region_id,
+                          const struct av_run_counts *c, const char *error, char *errbuf)
+{
+    sqlite3_stmt *st;
+    av_rc rc;
+
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT OR REPLACE INTO run_region (run_id, region_id, units_ok, "
+                           "units_rejected, units_failed, warnings_stored, warnings_unchanged, "
+                           "warnings_rejected, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "record run region");
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int(st, 2, region_id);
+    sqlite3_bind_int(st, 3, c->units_ok);
+    sqlite3_bind_int(st, 4, c->units_rejected);
+    sqlite3_bind_int(st, 5, c->units_failed);
+    sqlite3_bind_int64(st, 6, c->warnings_stored);
+    sqlite3_bind_int64(st, 7, c->warnings_unchanged);
+    sqlite3_bind_int64(st, 8, c->warnings_rejected);
+    bind_text(st, 9, error && error[0] ? error : NULL);
+    rc = step_done(s, st, errbuf, "record run region");
     sqlite3_finalize(st);
     return rc;
 }

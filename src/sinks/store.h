@@ -8,7 +8,7 @@
  *   mountain_weather one typed row per warning that has MountainWeather
  *   rejected        everything refused, with stage, reason and raw text
  *   fetch_state     per (region, lang, endpoint): last stored date, last fetch
- *   run             run history
+ *   run             run history; run_region: its counts per region
  *
  * Rules: upserts are idempotent by natural key; a warning replaces the
  * stored one only when its PublishTime is not older (and a Simple warning
@@ -88,6 +88,9 @@ av_rc av_store_run_begin(struct av_store *s, const char *kind, const char *args,
 av_rc av_store_run_end(struct av_store *s, int64_t run_id, const char *status,
                        const struct av_run_counts *c, const char *error, av_ms now,
                        char *errbuf);
+/* Per-region counts of a run (run_region table). */
+av_rc av_store_run_region(struct av_store *s, int64_t run_id, int region_id,
+                          const struct av_run_counts *c, const char *error, char *errbuf);
 /* Marks runs left 'running' by a process that no longer exists (killed,
  * crashed) as 'interrupted'. alive(pid) says whether a pid still runs. */
 av_rc av_store_runs_recover(struct av_store *s, int (*alive)(long pid), char *errbuf);

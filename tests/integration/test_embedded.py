@@ -146,6 +146,8 @@ def test_always_slow_fails_after_retries_and_keeps_nothing_half_done():
     assert query(db, "select count(*) from warning")[0][0] == 0
     assert query(db, "select last_status from fetch_state") == [("failed",)]
     assert query(db, "select status from run") == [("failed",)]
+    assert query(db, "select region_id, units_failed, warnings_stored, error like '%attempts%' "
+                 "from run_region") == [(3022, 1, 0, 1)]
 
 
 def test_truncated_body_is_retried():

@@ -215,6 +215,22 @@ def test_two_processes_share_the_partitions():
                        "--group", group, check=0).stdout)
     assert len(s["kafka"]["partitions"]) == 4, s
     assert all(p["lag"] == 0 for p in s["kafka"]["partitions"]), s
+    # and the daemon's /metrics shows the same lag
+    srv2 = subprocess.Popen([BIN, "serve", "--db", db, "--brokers", BROKERS, "--topic", t,
+                             "--group", group, "--listen", "127.0.0.1:0", "--api-base",
+                             "http://127.0.0.1:9/none", "-X", "fetch.retries=0", "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        base = srv2.stdout.readline().split()[-1]
+        import urllib.request
+        with urllib.request.urlopen(base + "metrics", timeout=30) as r:
+            m = r.read().decode()
+        lines = [x for x in m.splitlines() if x.startswith("avalanche_kafka_consumer_lag{")]
+        assert len(lines) == 4 and all(x.endswith(" 0") for x in lines), m
+        assert "avalanche_kafka_up 1" in m
+    finally:
+        srv2.send_signal(signal.SIGTERM)
+        srv2.wait(timeout=60)
 
 
 def test_broker_restart_while_producing_delivers_every_message_once():
