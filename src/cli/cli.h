@@ -41,6 +41,12 @@ int av_cmd_process(struct av_cli *c); /* Kafka consumer group -> store */
 int av_cmd_serve(struct av_cli *c);   /* scheduler + HTTP daemon */
 extern const struct av_opt av_serve_opts[];
 
+struct av_ingest;
+struct av_cass;
+/* With store.sink = cassandra: opens the sink and points ig at it.
+ * *cass stays NULL for sqlite. On error prints why and returns non-zero. */
+int av_cli_attach_sink(struct av_cli *c, struct av_ingest *ig, struct av_cass **cass);
+
 /* True when a process with this pid exists (for stale run rows). */
 int av_cli_pid_alive(long pid);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../sinks/cassandra.h"
 #include "../sinks/export.h"
 #include "../sinks/store.h"
 #include "../sources/regions.h"
@@ -68,7 +69,16 @@ int av_cmd_export(struct av_cli *cli)
         }
     }
     av_export_init(&e, out, ds, fmt);
-    rc = av_store_each_warning(store, &q, each, &e, err);
+    if (strcmp(av_conf_str(&cli->conf, "store.sink"), "cassandra") == 0) {
+        struct av_cass *cass;
+        rc = av_cass_open(&cass, &cli->conf, err);
+        if (rc == AV_OK) {
+            rc = av_cass_each_warning(cass, &q, each, &e, err);
+            av_cass_close(cass);
+        }
+    } else {
+        rc = av_store_each_warning(store, &q, each, &e, err);
+    }
     if (rc == AV_OK)
         rc = av_export_finish(&e, err);
     else if (e.io_error)

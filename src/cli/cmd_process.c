@@ -16,6 +16,7 @@
 #include "../core/log.h"
 #include "../core/tz.h"
 #include "../pipeline/ingest.h"
+#include "../sinks/cassandra.h"
 #include "../sinks/store.h"
 #include "../transport/kafka.h"
 #include "cli.h"
@@ -40,6 +41,7 @@ int av_cmd_process(struct av_cli *cli)
     struct av_store *store = NULL;
     struct av_kafka *k = NULL;
     struct av_ingest ig;
+    struct av_cass *cass = NULL;
     struct av_run_counts c = {0};
     const char *topic = av_conf_str(&cli->conf, "stream.topic");
     const char *dlq = av_conf_str(&cli->conf, "stream.dlq_topic");
@@ -57,6 +59,8 @@ int av_cmd_process(struct av_cli *cli)
     if (av_ingest_init(&ig, store, &cli->conf) != AV_OK)
         goto out;
     ig_ready = 1;
+    if (av_cli_attach_sink(cli, &ig, &cass) != 0)
+        goto out;
     if (av_kafka_consumer_open(&k, &cli->conf, topic, err) != AV_OK ||
         av_kafka_ensure_topic(k, topic, err) != AV_OK ||
         av_kafka_ensure_topic(k, dlq, err) != AV_OK || av_kafka_subscribe(k, err) != AV_OK) {
@@ -176,6 +180,7 @@ out:
                messages, c.warnings_stored, c.warnings_unchanged, c.warnings_rejected, dead, dlq);
     }
     av_kafka_close(k);
+    av_cass_close(cass);
     if (ig_ready)
         av_ingest_free(&ig);
     av_store_close(store);

@@ -9,6 +9,7 @@
 #include "../core/log.h"
 #include "../core/tz.h"
 #include "../pipeline/ingest.h"
+#include "../sinks/cassandra.h"
 #include "../sinks/store.h"
 #include "cli.h"
 #include "progress.h"
@@ -54,6 +55,7 @@ static int each(void *ud, int64_t raw_id, const struct av_raw_meta *m, const cha
 int av_cmd_reprocess(struct av_cli *cli)
 {
     struct av_store *store;
+    struct av_cass *cass = NULL;
     struct rp_ctx *r;
     char err[AV_ERRBUF_SIZE];
     int64_t run_id = 0;
@@ -65,7 +67,8 @@ int av_cmd_reprocess(struct av_cli *cli)
         return AV_EXIT_FAIL;
     }
     r = calloc(1, sizeof(*r));
-    if (r == NULL || av_ingest_init(&r->ig, store, &cli->conf) != AV_OK)
+    if (r == NULL || av_ingest_init(&r->ig, store, &cli->conf) != AV_OK ||
+        av_cli_attach_sink(cli, &r->ig, &cass) != 0)
         goto out;
     r->now = av_now();
     if (av_store_count(store, "raw_response", &nraw, err) != AV_OK ||
@@ -99,6 +102,7 @@ int av_cmd_reprocess(struct av_cli *cli)
     av_store_run_end(store, run_id, "ok", &r->c, NULL, av_now(), NULL);
     code = AV_EXIT_OK;
 out:
+    av_cass_close(cass);
     if (r) {
         av_ingest_free(&r->ig);
         free(r);

@@ -18,6 +18,7 @@
 #include "../core/log.h"
 #include "../core/tz.h"
 #include "../pipeline/ingest.h"
+#include "../sinks/cassandra.h"
 #include "../sinks/store.h"
 #include "../sources/fetch.h"
 #include "../sources/regions.h"
@@ -42,6 +43,7 @@ struct run_ctx {
     struct av_cli *cli;
     int lock;               /* flock'd "<db>.lock" */
     struct av_kafka *kafka; /* produce mode */
+    struct av_cass *cass;   /* store.sink = cassandra */
     const char *topic, *dlq;
     struct unit_state *states;
     int nstates;
@@ -327,6 +329,8 @@ int av_cmd_run(struct av_cli *cli)
     r->states = calloc((size_t)(nids * nlangs), sizeof(*r->states));
     if (r->states == NULL)
         goto out;
+    if (strcmp(cli->cmd, "produce") != 0 && av_cli_attach_sink(cli, &r->ig, &r->cass) != 0)
+        goto out;
     if (strcmp(cli->cmd, "produce") == 0) {
         r->topic = av_conf_str(&cli->conf, "stream.topic");
         r->dlq = av_conf_str(&cli->conf, "stream.dlq_topic");
@@ -454,6 +458,7 @@ int av_cmd_run(struct av_cli *cli)
                                                 : AV_EXIT_FAIL;
 out:
     av_kafka_close(r->kafka);
+    av_cass_close(r->cass);
     free(r->states);
     free(urls);
     free(r->units);

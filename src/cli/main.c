@@ -11,6 +11,7 @@
 #include "../core/log.h"
 #include "../core/tz.h"
 #include "../pipeline/ingest.h"
+#include "../sinks/cassandra.h"
 #include "../sinks/store.h"
 #include "../sources/fetch.h"
 #include "../sources/varsom.h"
@@ -25,7 +26,7 @@ volatile sig_atomic_t av_stop;
 
 static const struct av_opt *const all_opts[] = {
     av_varsom_opts, av_fetch_opts, av_store_opts, av_ingest_opts, av_kafka_opts,
-    av_serve_opts, NULL,
+    av_serve_opts, av_cassandra_opts, NULL,
 };
 
 static const char usage[] =
@@ -72,6 +73,10 @@ static const char usage[] =
     "                     passes any librdkafka setting\n"
     "  --topic T, --group G   topic (avalanche.raw) and consumer group\n"
     "  --until-idle       process: exit when the group has consumed the whole topic\n"
+    "  --sink sqlite|cassandra   where clean warnings go (run, backfill, process,\n"
+    "                     reprocess) or come from (export); store.sink\n"
+    "  --cassandra-hosts H[:P][,H]  contact points (cassandra.hosts)\n"
+    "  --keyspace K       Cassandra keyspace (cassandra.keyspace)\n"
     "  --progress / --no-progress   force the progress bar on or off\n"
     "  -q, --quiet / -v, --verbose\n"
     "\n"
@@ -82,6 +87,22 @@ static void on_signal(int sig)
 {
     (void)sig;
     av_stop = 1;
+}
+
+int av_cli_attach_sink(struct av_cli *c, struct av_ingest *ig, struct av_cass **cass)
+{
+    char err[AV_ERRBUF_SIZE];
+
+    *cass = NULL;
+    if (strcmp(av_conf_str(&c->conf, "store.sink"), "cassandra") != 0)
+        return 0;
+    if (av_cass_open(cass, &c->conf, err) != AV_OK) {
+        fprintf(stderr, "avalanche: cassandra: %s\n", err);
+        return 1;
+    }
+    ig->sink = av_cass_upsert;
+    ig->sink_ctx = *cass;
+    return 0;
 }
 
 int av_cli_pid_alive(long pid)
@@ -129,7 +150,8 @@ int main(int argc, char **argv)
         {"--lang", "plan.lang"},          {"--endpoint", "api.endpoint"},
         {"--concurrency", "fetch.concurrency"}, {"--chunk-days", "plan.chunk_days"},
         {"--brokers", "stream.brokers"},  {"--topic", "stream.topic"},
-        {"--group", "stream.group"},      {"--listen", "serve.listen"},
+        {"--group", "stream.group"},      {"--sink", "store.sink"},
+        {"--cassandra-hosts", "cassandra.hosts"}, {"--keyspace", "cassandra.keyspace"},      {"--listen", "serve.listen"},
     };
     struct av_cli c;
     char err[AV_ERRBUF_SIZE];

@@ -12,6 +12,8 @@ const struct av_opt av_store_opts[] = {
     {"store", "path", AV_OPT_STR, "avalanche.db", 0, 0, NULL, "SQLite database file"},
     {"store", "busy_timeout_ms", AV_OPT_INT, "10000", 0, 600000, NULL,
      "wait this long for a lock held by another process"},
+    {"store", "sink", AV_OPT_ENUM, "sqlite", 0, 0, "sqlite|cassandra",
+     "where clean warnings go (raw, rejects, state and runs stay in store.path)"},
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 

@@ -16,6 +16,7 @@ void suite_warning(void);
 void suite_store(void);
 void suite_export(void);
 void suite_schedule(void);
+void suite_cql(void);
 
 char *t_read_file(const char *path, size_t *len)
 {
@@ -77,6 +78,7 @@ int main(void)
     suite_store();
     suite_export();
     suite_schedule();
+    suite_cql();
     printf("unit: %d passed, %d failed\n", t_checks - t_failed, t_failed);
     return t_failed != 0;
 }

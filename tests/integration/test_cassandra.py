@@ -1,0 +1,252 @@
+"""The Cassandra sink on a real Apache Cassandra 5.0 node (scripts/cassandra-dev,
+PasswordAuthenticator, from the Maven Central jars), through our own CQL v4
+client; Debian's python3-cassandra driver reads the tables back as an
+independent oracle. The streaming test also starts a Kafka broker.
+
+Both servers are started here and stopped at the end; if one cannot start,
+every test fails (nothing is skipped).
+"""
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import synth  # noqa: E402
+from harness import BIN, DETAIL, ROOT, Replay, export, main, query, run, tmpdb  # noqa: E402
+
+CPORT = os.environ.get("AV_CASSANDRA_TEST_PORT", "19042")
+CENV = dict(os.environ, CASSANDRA_DEV_PORT=CPORT, CASSANDRA_DEV_STORAGE_PORT="17000",
+            CASSANDRA_DEV_DIR=os.path.join(ROOT, "build", "it", "cass-test"))
+KPORT = os.environ.get("AV_KAFKA_TEST_PORT2", "19292")
+KENV = dict(os.environ, KAFKA_DEV_PORT=KPORT,
+            KAFKA_DEV_DIR=os.path.join(ROOT, "build", "it", "kafka-test2"))
+HOSTS = "127.0.0.1:" + CPORT
+BROKERS = "127.0.0.1:" + KPORT
+AUTH = {"AVALANCHE_CASSANDRA_USER": "cassandra", "AVALANCHE_CASSANDRA_PASSWORD": "cassandra"}
+FAST = ["-X", "fetch.backoff_ms=50", "-X", "fetch.backoff_max_ms=200", "--no-progress"]
+RANGE = ["--region", "3022", "--lang", "2", "--from", "2023-03-01", "--to", "2023-03-05"]
+ONE = ["-X", "cassandra.write_consistency=one", "-X", "cassandra.read_consistency=one"]
+R = None
+
+
+def dev(script, cmd, env):
+    p = subprocess.run([os.path.join(ROOT, "scripts", script), cmd], env=env,
+                       capture_output=True, text=True, timeout=400)
+    if p.returncode != 0:
+        raise RuntimeError("%s %s failed:\n%s%s" % (script, cmd, p.stdout, p.stderr[-3000:]))
+    return p.stdout.strip()
+
+
+def keyspace():
+    return "ks_" + uuid.uuid4().hex[:10]
+
+
+def cass(*args, ks, check=0, env=None, timeout=300):
+    e = dict(AUTH)
+    if env:
+        e.update(env)
+    return run(*args, "--sink", "cassandra", "--cassandra-hosts", HOSTS, "--keyspace", ks,
+               *ONE, env=e, check=check, timeout=timeout)
+
+
+def oracle(cql):
+    """Rows from Debian's python3-cassandra (the independent client)."""
+    code = (
+        "import json, sys, datetime\n"
+        "from cassandra.cluster import Cluster\n"
+        "from cassandra.auth import PlainTextAuthProvider\n"
+        "c = Cluster(['127.0.0.1'], port=%s, protocol_version=4,\n"
+        "            auth_provider=PlainTextAuthProvider('cassandra', 'cassandra'))\n"
+        "s = c.connect()\n"
+        "def j(v):\n"
+        "    if isinstance(v, datetime.datetime): return v.isoformat()\n"
+        "    if v.__class__.__name__ == 'Date': return str(v)\n"
+        "    if isinstance(v, (list, tuple)): return [j(x) for x in v]\n"
+        "    return v\n"
+        "rows = [{k: j(v) for k, v in r._asdict().items()} for r in s.execute(sys.argv[1])]\n"
+        "print(json.dumps(rows))\n"
+        "c.shutdown()\n" % CPORT)
+    p = subprocess.run(["/usr/bin/python3", "-c", code, cql], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return json.loads(p.stdout)
+
+
+def embedded():
+    db = tmpdb()
+    run("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, check=0)
+    return db
+
+
+def test_fixture_into_cassandra_exports_like_sqlite():
+    ks = keyspace()
+    db = tmpdb()
+    p = cass("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, ks=ks)
+    assert "5 warnings stored" in p.stdout, p.stdout + p.stderr
+    cass("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, ks=ks)  # schema again: fine
+    emb = embedded()
+    for ds in ("warnings", "problems"):
+        for fmt in ("jsonl", "csv"):
+            got = cass("export", ds, "--db", db, "--format", fmt, ks=ks).stdout
+            assert got == export(emb, ds, fmt), (ds, fmt, got[:300])
+
+
+def test_independent_client_reads_what_we_wrote():
+    ks = keyspace()
+    cass("run", "--db", tmpdb(), "--api-base", R.base, *RANGE, *FAST, ks=ks)
+    rows = oracle("SELECT * FROM %s.warnings_by_region WHERE region_id = 3022" % ks)
+    assert [r["valid_date"] for r in rows] == ["2023-03-0%d" % d for d in (5, 4, 3, 2, 1)]
+    with open(DETAIL, encoding="utf-8") as f:
+        rec = {w["ValidFrom"][:10]: w for w in json.load(f)}
+    for r in rows:
+        w = rec[r["valid_date"]]
+        assert r["reg_id"] == w["RegId"] and r["lang"] == 2
+        assert r["danger_level"] == int(w["DangerLevel"])
+        assert r["region_name"] == w["RegionName"] and r["region_type"] == "A"
+        assert r["main_text"] == w["MainText"].strip()
+        assert r["emergency_warning"] == w["EmergencyWarning"]
+        assert r["utm_east"] == w["UtmEast"] and r["endpoint"] == "detail"
+    two = [r for r in rows if r["valid_date"] == "2023-03-02"][0]
+    assert two["publish_time"].startswith("2023-03-02T08:11:14.200"), two["publish_time"]
+    assert two["valid_from"].startswith("2023-03-01T23:00:00"), two["valid_from"]
+    by_date = oracle("SELECT region_id, lang, danger_level FROM %s.warnings_by_date "
+                     "WHERE valid_date = '2023-03-03'" % ks)
+    assert by_date == [{"region_id": 3022, "lang": 2, "danger_level": 3}]
+    probs = oracle("SELECT * FROM %s.problems_by_region WHERE region_id = 3022 AND "
+                   "valid_date = '2023-03-02' AND lang = 2" % ks)
+    assert [p["problem_id"] for p in probs] == [1, 2]
+    assert probs[0]["aspects"] == ["NE", "E", "SE", "S"] and probs[0]["aspects_raw"] == "01111000"
+    assert probs[0]["problem_type_id"] == 10 and probs[0]["cause_id"] == 10
+    assert probs[0]["exposed_height_1"] == 1000 and probs[0]["exposed_min_m"] == 1000
+    assert probs[0]["trigger_sensitivity_name"] == "Easy to trigger"
+
+
+def test_latest_publication_wins_in_cassandra():
+    ks = keyspace()
+    db = tmpdb()
+    cass("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, ks=ks)
+    with open(DETAIL, encoding="utf-8") as f:
+        els = json.load(f)
+    before = cass("export", "warnings", "--db", db, ks=ks).stdout
+    # SYNTHETIC older version of 2023-03-02: must not win
+    old = dict(els[1], PublishTime="2023-03-01T15:30:00", MainText="OLDER", DangerLevel="4")
+    R.faults([{"match": "/Detail/3022/2/", "body": json.dumps([old])}])
+    cass("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, ks=ks)
+    assert cass("export", "warnings", "--db", db, ks=ks).stdout == before
+    # newer version with one problem fewer: replaces, the old problem 2 is gone
+    newer = dict(els[1], PublishTime="2023-03-02T18:00:00", MainText="NEWER",
+                 AvalancheProblems=els[1]["AvalancheProblems"][:1])
+    R.faults([{"match": "/Detail/3022/2/", "body": json.dumps([newer])}])
+    cass("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, ks=ks)
+    rows = {r["valid_date"]: r for r in map(json.loads, cass(
+        "export", "warnings", "--db", db, ks=ks).stdout.splitlines())}
+    assert rows["2023-03-02"]["main_text"] == "NEWER"
+    assert len(rows["2023-03-02"]["problems"]) == 1
+    # the same publication from the Simple endpoint does not replace Detail
+    R.faults([])
+    cass("run", "--db", db, "--api-base", R.base, "--endpoint", "simple", "--region", "3011",
+         "--lang", "1", "--from", "2026-03-01", "--to", "2026-03-03", *FAST, ks=ks)
+    assert len(cass("export", "warnings", "--db", db, ks=ks).stdout.splitlines()) == 8
+
+
+def test_wrong_password_is_a_clear_error():
+    p = cass("run", "--db", tmpdb(), "--api-base", R.base, *RANGE, *FAST, ks=keyspace(),
+             env={"AVALANCHE_CASSANDRA_PASSWORD": "wrong"}, check=1)
+    assert "cassandra" in p.stderr and ("credentials" in p.stderr.lower() or
+                                        "authentication" in p.stderr.lower()), p.stderr
+
+
+def kafka_topic():
+    return "c-" + uuid.uuid4().hex[:10]
+
+
+def test_fixtures_through_kafka_into_cassandra():
+    ks, t = keyspace(), kafka_topic()
+    run("produce", "--db", tmpdb(), "--brokers", BROKERS, "--topic", t, "--api-base", R.base,
+        *RANGE, *FAST, check=0)
+    db = tmpdb()
+    p = cass("process", "--db", db, "--brokers", BROKERS, "--topic", t, "--group", "g" + t,
+             "--until-idle", ks=ks)
+    assert "5 warnings stored" in p.stdout, p.stdout + p.stderr
+    emb = embedded()
+    assert cass("export", "warnings", "--db", db, ks=ks).stdout == export(emb)
+    assert cass("export", "problems", "--db", db, "--format", "csv", ks=ks).stdout == \
+        export(emb, "problems", "csv")
+
+
+def lag(t, group):
+    p = run("status", "--db", tmpdb(), "--json", "--brokers", BROKERS, "--topic", t, "--group",
+            group, check=0)
+    return json.loads(p.stdout)["kafka"]["lag"]
+
+
+def test_node_restart_during_process_loses_nothing():
+    data = tempfile.mkdtemp(prefix="av-synth-")
+    regions = sorted(synth.REGIONS)
+    synth.write_jsonl(os.path.join(data, "synthetic_cass.jsonl"), regions, dt.date(2023, 1, 1),
+                      60, langs=(1, 2))
+    srv = Replay(data)
+    try:
+        args = ["--region", ",".join(map(str, regions)), "--lang", "both", "--from",
+                "2023-01-01", "--to", "2023-03-01"]
+        ks, t = keyspace(), kafka_topic()
+        group = "g" + t
+        run("produce", "--db", tmpdb(), "--brokers", BROKERS, "--topic", t, "--api-base",
+            srv.base, *args, *FAST, check=0, timeout=300)
+        total = lag(t, group)
+        assert total == len(regions) * 2 * 60, total
+        emb = tmpdb()
+        run("run", "--db", emb, "--api-base", srv.base, *args, *FAST, check=0, timeout=300)
+        db = tmpdb()
+        env = dict(os.environ, **AUTH)
+        proc = subprocess.Popen([BIN, "process", "--db", db, "--brokers", BROKERS, "--topic", t,
+                                 "--group", group, "--until-idle", "-X", "stream.batch=20",
+                                 "--sink", "cassandra", "--cassandra-hosts", HOSTS,
+                                 "--keyspace", ks, *ONE, "-X", "cassandra.retries=100"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        # restart the node once part of the topic is stored (mid-stream)
+        deadline = time.time() + 120
+        while time.time() < deadline and lag(t, group) > total - 200:
+            time.sleep(0.1)
+        left = lag(t, group)
+        dev("cassandra-dev", "restart", CENV)
+        out, err = proc.communicate(timeout=400)
+        assert proc.returncode == 0, (out, err[-3000:])
+        assert 0 < left < total, (left, total)
+        assert "retrying" in err, (left, err[-2000:])
+        got = cass("export", "warnings", "--db", db, ks=ks).stdout
+        assert got == export(emb), (len(got.splitlines()), len(export(emb).splitlines()))
+        assert cass("export", "problems", "--db", db, ks=ks).stdout == export(emb, "problems")
+    finally:
+        srv.stop()
+
+
+TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
+
+if __name__ == "__main__":
+    try:
+        print("cassandra: " + dev("cassandra-dev", "start", CENV).splitlines()[-1], flush=True)
+        print("kafka: " + dev("kafka-dev", "start", KENV).splitlines()[-1], flush=True)
+    except Exception as e:
+        print("a server did not start: %s" % e)
+        print("cassandra: 0 passed, %d failed" % len(TESTS))
+        for s, env in (("cassandra-dev", CENV), ("kafka-dev", KENV)):
+            subprocess.run([os.path.join(ROOT, "scripts", s), "stop"], env=env)
+        sys.exit(1)
+    R = Replay(DETAIL, os.path.join(os.path.dirname(DETAIL),
+                                    "coordinates_simple_69.65_18.95_lang1_2026-03-01_to_"
+                                    "2026-03-03_v6.3.0.json"))
+    try:
+        rc = main("cassandra", TESTS)
+    finally:
+        R.stop()
+        for s, env in (("cassandra-dev", CENV), ("kafka-dev", KENV)):
+            subprocess.run([os.path.join(ROOT, "scripts", s), "stop"], env=env,
+                           capture_output=True)
+    sys.exit(rc)
