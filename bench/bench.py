@@ -50,6 +50,9 @@ def main():
     ap.add_argument("--warnings", type=int, default=100000)
     ap.add_argument("--out", default=os.path.join(BUILD, "results.json"))
     ap.add_argument("--skip-python", action="store_true")
+    ap.add_argument("--cassandra", action="store_true",
+                    help="with --kafka: also process the topic into a local Cassandra node "
+                         "(scripts/cassandra-dev)")
     ap.add_argument("--kafka", action="store_true",
                     help="also produce the corpus to a local broker (scripts/kafka-dev) and "
                          "process it into SQLite")
@@ -114,6 +117,20 @@ def main():
             steps.append(("avalanche process", [BIN, "process", "--db", kdb, "--brokers",
                                                 brokers, "--topic", "bench", "--group",
                                                 "bench-%d" % time.time(), "--until-idle"]))
+            if a.cassandra:
+                cenv = dict(os.environ, CASSANDRA_DEV_PORT="29042",
+                            CASSANDRA_DEV_STORAGE_PORT="27000",
+                            CASSANDRA_DEV_DIR=os.path.join(BUILD, "cass"))
+                subprocess.run([os.path.join(ROOT, "scripts", "cassandra-dev"), "start"],
+                               env=cenv, check=True, capture_output=True)
+                steps.append(("process --sink cassandra",
+                              [BIN, "process", "--db", os.path.join(BUILD, "cass-state.db"),
+                               "--brokers", brokers, "--topic", "bench", "--group",
+                               "bench-cass-%d" % time.time(), "--until-idle", "--sink",
+                               "cassandra", "--cassandra-hosts", "127.0.0.1:29042",
+                               "-X", "cassandra.user=cassandra",
+                               "-X", "cassandra.password=cassandra",
+                               "-X", "cassandra.write_consistency=one"]))
         if not a.skip_python:
             pydb = os.path.join(BUILD, "python.db")
             if os.path.exists(pydb):
@@ -138,6 +155,9 @@ def main():
         srv.wait()
         if a.kafka:
             subprocess.run([os.path.join(ROOT, "scripts", "kafka-dev"), "stop"], env=kenv,
+                           capture_output=True)
+        if a.kafka and a.cassandra:
+            subprocess.run([os.path.join(ROOT, "scripts", "cassandra-dev"), "stop"], env=cenv,
                            capture_output=True)
     with open(a.out, "w") as f:
         json.dump(results, f, indent=2)

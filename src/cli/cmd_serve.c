@@ -3,6 +3,8 @@
  * is older than the last scheduled time) and the HTTP server (dashboard,
  * JSON API, /metrics, /healthz) in one process. Runs go through the same
  * code as `avalanche run`, which holds a lock file next to the database, so
+ * a failed or partial run is tried again before the next scheduled time,
+ * after 5, 10, 20 ... minutes (at most 60) while it keeps failing; and
  * a daemon and a manual run never overlap (the kernel drops the lock if a
  * process dies). SIGINT/SIGTERM: the current run stops cleanly (see run),
  * then the server stops. */
@@ -23,6 +25,10 @@ const struct av_opt av_serve_opts[] = {
      "HTTP address (IPv4 ADDR:PORT; loopback by default)"},
     {"serve", "schedule", AV_OPT_STR, "07:30,16:30", 0, 0, NULL,
      "local Europe/Oslo times of the daily runs (the afternoon warning is out by 16:00)"},
+    {"serve", "retry_ms", AV_OPT_INT, "300000", 1000, 86400000, NULL,
+     "first retry of a failed run (doubles while it keeps failing)"},
+    {"serve", "retry_max_ms", AV_OPT_INT, "3600000", 1000, 86400000, NULL,
+     "longest wait before retrying a failed run"},
     {"serve", "token", AV_OPT_STR, "", 0, 0, NULL,
      "bearer token for POST /api/runs (AVALANCHE_SERVE_TOKEN); empty = refused"},
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -43,7 +49,7 @@ int av_cmd_serve(struct av_cli *cli)
     struct av_store *store = NULL;
     char err[AV_ERRBUF_SIZE], when[AV_STAMP_LEN];
     const char *db = av_conf_str(&cli->conf, "store.path");
-    int first = 1;
+    int first = 1, failures = 0;
 
     if (av_sched_parse(&sched, av_conf_str(&cli->conf, "serve.schedule"), err) != AV_OK) {
         fprintf(stderr, "avalanche: serve.schedule: %s\n", err);
@@ -78,6 +84,14 @@ int av_cmd_serve(struct av_cli *cli)
         first = 0;
         if (!due) {
             next = av_sched_next(&sched, now);
+            if (failures > 0) { /* retry a failed run before the next tick */
+                av_ms retry = now + av_sched_backoff(failures,
+                                                     (long)av_conf_int(&cli->conf, "serve.retry_ms"),
+                                                     (long)av_conf_int(&cli->conf,
+                                                                       "serve.retry_max_ms"));
+                if (retry < next)
+                    next = retry;
+            }
             av_stamp_format(next, when);
             av_info("serve: next run at %s", when);
             while (!av_stop && !api.run_requested && av_now() < next)
@@ -90,7 +104,7 @@ int av_cmd_serve(struct av_cli *cli)
         cli->cmd = "run";
         cli->from = cli->to = INT64_MIN;
         av_info("serve: run starts");
-        av_cmd_run(cli);
+        failures = av_cmd_run(cli) == AV_EXIT_OK ? 0 : failures + 1;
         api.run_active = 0;
     }
     av_http_stop(http);

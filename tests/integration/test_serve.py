@@ -139,6 +139,20 @@ def test_no_catch_up_when_the_last_run_is_recent():
     assert "next run at 2023-03-03T15:30:00.000Z" in err, err
 
 
+def test_failed_run_is_retried_with_backoff_before_the_next_tick():
+    env = dict(os.environ, **NOW)
+    proc = subprocess.Popen([BIN, "serve", "--db", tmpdb(), "--api-base",
+                             "http://127.0.0.1:9/nothing", "--region", "3022", "--lang", "2",
+                             "--listen", "127.0.0.1:0", "-X", "fetch.retries=0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc.stdout.readline()
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    # the catch-up run failed: retried 5 min later (12:05Z), before the 15:30Z tick
+    assert "next run at 2023-03-03T12:05:00.000Z" in err, err
+
+
 def test_one_run_at_a_time():
     db = tmpdb()
     run("status", "--db", db, check=0)
