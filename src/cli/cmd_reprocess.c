@@ -1,6 +1,8 @@
 /* cmd_reprocess.c - `reprocess`: rebuild the clean tables from the stored
  * raw responses, without the network (like replaying a topic). One
- * transaction: either the whole rebuild lands or the old tables stay. */
+ * transaction: either the whole rebuild lands or the old tables stay.
+ * With --sink cassandra the warnings are written to Cassandra instead
+ * (idempotent upserts) and the local clean tables are left alone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +80,10 @@ int av_cmd_reprocess(struct av_cli *cli)
         goto out;
     }
     av_progress_start(&r->prog, cli->progress == 1 || (cli->progress == -1 && isatty(2)), nraw);
-    if (av_store_begin(store, err) != AV_OK || av_store_clear_clean(store, err) != AV_OK) {
+    /* With the Cassandra sink the local clean tables are not the target:
+     * leave them as they are (rejects are deduplicated either way). */
+    if (av_store_begin(store, err) != AV_OK ||
+        (cass == NULL && av_store_clear_clean(store, err) != AV_OK)) {
         av_store_rollback(store);
         fprintf(stderr, "avalanche: %s\n", err);
         goto out;

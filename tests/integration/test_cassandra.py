@@ -97,6 +97,17 @@ def test_fixture_into_cassandra_exports_like_sqlite():
             assert got == export(emb, ds, fmt), (ds, fmt, got[:300])
 
 
+def test_reprocess_into_cassandra_from_stored_raw():
+    ks = keyspace()
+    db = tmpdb()
+    run("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, check=0)  # SQLite first
+    local = export(db)
+    p = cass("reprocess", "--db", db, ks=ks)
+    assert "5 warnings stored" in p.stdout, p.stdout + p.stderr
+    assert cass("export", "warnings", "--db", db, ks=ks).stdout == local
+    assert export(db) == local  # the local clean tables are left alone
+
+
 def test_independent_client_reads_what_we_wrote():
     ks = keyspace()
     cass("run", "--db", tmpdb(), "--api-base", R.base, *RANGE, *FAST, ks=ks)
