@@ -41,34 +41,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef AV_FUZZ_REPLAY
-int main(int argc, char **argv)
-{
-    int done = 0;
-
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        long n;
-        uint8_t *buf;
-
-        if (f == NULL) {
-            perror(argv[i]);
-            return 2;
-        }
-        fseek(f, 0, SEEK_END);
-        n = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        buf = malloc((size_t)n + 1);
-        if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            fprintf(stderr, "cannot read %s\n", argv[i]);
-            return 2;
-        }
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, (size_t)n);
-        free(buf);
-        done++;
-    }
-    /* Each input that returns (no sanitizer abort) counts as passed. */
-    printf("fuzz-replay: %d passed, 0 failed\n", done);
-    return 0;
-}
+#define AV_FUZZ_NAME "fuzz-replay"
+#include "replay.h"
 #endif
