@@ -441,6 +441,8 @@ int av_cmd_run(struct av_cli *cli)
         status = "ok";
     if (r->fatal)
         fprintf(stderr, "avalanche: stopped: %s\n", r->fatal_msg);
+    r->c.requests = stats.requests;
+    r->c.retries = stats.retries;
     if (av_store_run_end(r->store, run_id, status, &r->c, r->fatal ? r->fatal_msg : NULL,
                          av_now(), err) != AV_OK)
         fprintf(stderr, "avalanche: %s\n", err);

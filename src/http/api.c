@@ -325,6 +325,13 @@ static void metrics(struct av_api *a, struct av_http_resp *r)
                   "# HELP avalanche_warnings_rejected_total Warnings rejected by runs.\n"
                   "# TYPE avalanche_warnings_rejected_total counter\n"
                   "avalanche_warnings_rejected_total %ld\n"
+                  "# HELP avalanche_fetch_requests_total HTTP requests to the API, retries "
+                  "included.\n"
+                  "# TYPE avalanche_fetch_requests_total counter\n"
+                  "avalanche_fetch_requests_total %ld\n"
+                  "# HELP avalanche_fetch_retries_total Requests retried (errors, 429, 5xx).\n"
+                  "# TYPE avalanche_fetch_retries_total counter\n"
+                  "avalanche_fetch_retries_total %ld\n"
                   "# HELP avalanche_fetch_units_failed_total Requests that failed after "
                   "retries.\n"
                   "# TYPE avalanche_fetch_units_failed_total counter\n"
@@ -342,7 +349,8 @@ static void metrics(struct av_api *a, struct av_http_resp *r)
                   "of the local date), per region.\n"
                   "# TYPE avalanche_last_date_seconds gauge\n",
                   t.ok, t.partial, t.failed, t.interrupted, (int)a->run_active,
-                  t.warnings_stored, t.warnings_rejected, t.units_failed, nw, nrej,
+                  t.warnings_stored, t.warnings_rejected, t.requests, t.retries,
+                  t.units_failed, nw, nrej,
                   a->requests);
     if (av_store_each_state(a->store, metric_state, &r->body, err) != AV_OK) {
         json_error(r, 500, err, NULL);

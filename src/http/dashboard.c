@@ -79,7 +79,14 @@ static int run_row(void *ud, const struct av_run_row *x)
     av_buf_puts(b, "</td><td>");
     esc(b, x->started_at);
     av_buf_puts(b, "</td><td>");
-    esc(b, x->ended_at ? x->ended_at : "-");
+    {
+        av_ms t0, t1;
+        if (x->ended_at && av_stamp_parse(x->started_at, &t0) == AV_OK &&
+            av_stamp_parse(x->ended_at, &t1) == AV_OK)
+            av_buf_printf(b, "%.1f s", (double)(t1 - t0) / 1000.0);
+        else
+            av_buf_puts(b, "-");
+    }
     av_buf_printf(b, "</td><td>%d/%d</td><td>%ld</td><td>%ld</td><td>", x->c.units_ok,
                   x->c.units_total, x->c.warnings_stored, x->c.warnings_rejected);
     esc(b, x->error ? x->error : "");
@@ -219,7 +226,7 @@ void av_dashboard(struct av_store *s, int64_t map_day, struct av_http_resp *r)
             av_buf_puts(b, "</td><td>never</td><td></td></tr>\n");
     }
     av_buf_puts(b, "</table>\n<h2>Last runs</h2><table id=\"runs\"><tr><th>id</th><th>kind</th>"
-                   "<th>status</th><th>started (UTC)</th><th>ended</th><th>requests ok</th>"
+                   "<th>status</th><th>started (UTC)</th><th>duration</th><th>requests ok</th>"
                    "<th>stored</th><th>rejected</th><th>error</th></tr>\n");
     av_store_each_run(s, 15, run_row, &rc, err);
     av_buf_puts(b, "</table>\n<p><a href=\"/api/regions\">/api/regions</a> · "

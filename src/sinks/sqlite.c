@@ -112,6 +112,9 @@ static const char *const migrations[] = {
     "  units_failed INTEGER NOT NULL, warnings_stored INTEGER NOT NULL,"
     "  warnings_unchanged INTEGER NOT NULL, warnings_rejected INTEGER NOT NULL,"
     "  error TEXT, PRIMARY KEY (run_id, region_id)) WITHOUT ROWID;",
+    /* 2 -> 3: HTTP requests and retries of each run (for /metrics) */
+    "ALTER TABLE run ADD COLUMN requests INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE run ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -781,7 +784,8 @@ av_rc av_store_run_end(struct av_store *s, int64_t run_id, const char *status,
                            "UPDATE run SET ended_at = ?2, status = ?3, units_total = ?4, "
                            "units_ok = ?5, units_rejected = ?6, units_failed = ?7, "
                            "warnings_stored = ?8, warnings_unchanged = ?9, "
-                           "warnings_rejected = ?10, error = ?11 WHERE id = ?1",
+                           "warnings_rejected = ?10, error = ?11, requests = ?12, "
+                           "retries = ?13 WHERE id = ?1",
                            -1, &st, NULL) != SQLITE_OK)
         return av_sqlite_err(s, errbuf, "record run end");
     sqlite3_bind_int64(st, 1, run_id);
@@ -795,6 +799,8 @@ av_rc av_store_run_end(struct av_store *s, int64_t run_id, const char *status,
     sqlite3_bind_int64(st, 9, c->warnings_unchanged);
     sqlite3_bind_int64(st, 10, c->warnings_rejected);
     bind_text(st, 11, error);
+    sqlite3_bind_int64(st, 12, c->requests);
+    sqlite3_bind_int64(st, 13, c->retries);
     rc = step_done(s, st, errbuf, "record run end");
     sqlite3_finalize(st);
     return rc;

@@ -442,7 +442,8 @@ av_rc av_store_run_totals(struct av_store *s, struct av_run_totals *t, char *err
     memset(t, 0, sizeof(*t));
     if (sqlite3_prepare_v2(s->db,
                            "SELECT status, count(*), sum(warnings_stored), "
-                           "sum(warnings_rejected), sum(units_failed) FROM run GROUP BY status",
+                           "sum(warnings_rejected), sum(units_failed), sum(requests), "
+                           "sum(retries) FROM run GROUP BY status",
                            -1, &st, NULL) != SQLITE_OK)
         return av_sqlite_err(s, errbuf, "query runs");
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -461,6 +462,8 @@ av_rc av_store_run_totals(struct av_store *s, struct av_run_totals *t, char *err
         t->warnings_stored += (long)sqlite3_column_int64(st, 2);
         t->warnings_rejected += (long)sqlite3_column_int64(st, 3);
         t->units_failed += (long)sqlite3_column_int64(st, 4);
+        t->requests += (long)sqlite3_column_int64(st, 5);
+        t->retries += (long)sqlite3_column_int64(st, 6);
     }
     if (r != SQLITE_DONE)
         rc = av_sqlite_err(s, errbuf, "query runs");

@@ -80,6 +80,7 @@ av_rc av_store_state_put(struct av_store *s, int region_id, int lang, const char
 struct av_run_counts {
     int units_total, units_ok, units_rejected, units_failed;
     long warnings_stored, warnings_unchanged, warnings_rejected;
+    long requests, retries; /* HTTP requests made (with retries), retries */
 };
 
 /* Records a run as 'running' with the caller's pid. */
@@ -151,7 +152,7 @@ av_rc av_store_last_good_run(struct av_store *s, const char *kind, av_ms *starte
 /* Totals over all runs: by status, and summed counters (for /metrics). */
 struct av_run_totals {
     long ok, partial, failed, interrupted, running;
-    long warnings_stored, warnings_rejected, units_failed;
+    long warnings_stored, warnings_rejected, units_failed, requests, retries;
 };
 av_rc av_store_run_totals(struct av_store *s, struct av_run_totals *t, char *errbuf);
 

@@ -99,6 +99,8 @@ def test_catch_up_api_metrics_dashboard_and_token():
         assert code == 200 and ctype.startswith("text/plain; version=0.0.4")
         assert 'avalanche_runs_total{status="ok"} 2' in body
         assert "avalanche_warnings 5" in body
+        assert "avalanche_fetch_requests_total 2" in body  # one request per run
+        assert "avalanche_fetch_retries_total 0" in body
         assert 'avalanche_last_date_seconds{region="3022",lang="2",endpoint="detail"} ' \
             "1677974400" in body
         code, ctype, html = s.get("/")
@@ -106,6 +108,7 @@ def test_catch_up_api_metrics_dashboard_and_token():
         assert 'data-date="2023-03-03" data-level="3" style="background:#ff9900' in html
         assert 'data-date="2023-03-02" data-level="2" style="background:#ffff00' in html
         assert "Trollheimen" in html and 'id="freshness"' in html and 'id="runs"' in html
+        assert "<th>duration</th>" in html and " s</td><td>1/1</td>" in html
         assert "<script" not in html and "http://" not in html.split("<body>")[1].split(
             "avalanche</h1>")[0]
     finally:
