@@ -221,13 +221,18 @@ def test_node_restart_during_process_loses_nothing():
                                  "--sink", "cassandra", "--cassandra-hosts", HOSTS,
                                  "--keyspace", ks, *ONE, "-X", "cassandra.retries=100"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        # restart the node once part of the topic is stored (mid-stream)
-        deadline = time.time() + 120
-        while time.time() < deadline and lag(t, group) > total - 200:
-            time.sleep(0.1)
-        left = lag(t, group)
-        dev("cassandra-dev", "restart", CENV)
-        out, err = proc.communicate(timeout=400)
+        try:
+            # restart the node once part of the topic is stored (mid-stream)
+            deadline = time.time() + 120
+            while time.time() < deadline and lag(t, group) > total - 200:
+                time.sleep(0.1)
+            left = lag(t, group)
+            dev("cassandra-dev", "restart", CENV)
+            out, err = proc.communicate(timeout=400)
+        finally:
+            if proc.poll() is None:  # never leave a consumer behind
+                proc.kill()
+                proc.wait()
         assert proc.returncode == 0, (out, err[-3000:])
         assert 0 < left < total, (left, total)
         assert "retrying" in err, (left, err[-2000:])

@@ -204,7 +204,13 @@ def test_two_processes_share_the_partitions():
     time.sleep(1)
     for p in procs:
         p.send_signal(signal.SIGTERM)
-    outs = [p.communicate(timeout=60) for p in procs]
+    try:
+        outs = [p.communicate(timeout=60) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     assert [p.returncode for p in procs] == [0, 0], outs
     counts = [int(o[0].split("process: ")[1].split(" messages")[0]) for o in outs]
     assert sum(counts) >= 480 and all(c > 0 for c in counts), counts
@@ -247,6 +253,9 @@ def test_broker_restart_while_producing_delivers_every_message_once():
         out, err = proc.communicate(timeout=300)
     finally:
         srv.faults([])
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 0, (out, err)
     assert "480 delivered, 0 not delivered" in out, out
     msgs = kcat_messages(t)
