@@ -71,7 +71,7 @@ int av_cmd_export(struct av_cli *cli)
     av_export_init(&e, out, ds, fmt);
     if (strcmp(av_conf_str(&cli->conf, "store.sink"), "cassandra") == 0) {
         struct av_cass *cass;
-        rc = av_cass_open(&cass, &cli->conf, err);
+        rc = av_cass_open(&cass, &cli->conf, &av_stop, err);
         if (rc == AV_OK) {
             rc = av_cass_each_warning(cass, &q, each, &e, err);
             av_cass_close(cass);

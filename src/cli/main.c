@@ -96,7 +96,7 @@ int av_cli_attach_sink(struct av_cli *c, struct av_ingest *ig, struct av_cass **
     *cass = NULL;
     if (strcmp(av_conf_str(&c->conf, "store.sink"), "cassandra") != 0)
         return 0;
-    if (av_cass_open(cass, &c->conf, err) != AV_OK) {
+    if (av_cass_open(cass, &c->conf, &av_stop, err) != AV_OK) {
         fprintf(stderr, "avalanche: cassandra: %s\n", err);
         return 1;
     }

@@ -88,6 +88,7 @@ struct av_cass {
     struct av_cql *cql;
     char ks[64];
     int wcl, rcl, retries;
+    volatile sig_atomic_t *stop;
     long backoff_max;
     struct av_cql_prepared *ins_by_region, *ins_by_date, *ins_problem, *del_problems;
     struct av_cql_prepared *sel_region, *sel_problems;
@@ -116,7 +117,7 @@ static void sleep_ms(long ms)
         long wait_ = 100;                                                                 \
         for (int try_ = 0;; try_++) {                                                     \
             rc = (call);                                                                  \
-            if (rc != AV_ENET || try_ >= (s)->retries)                                    \
+            if (rc != AV_ENET || try_ >= (s)->retries || ((s)->stop && *(s)->stop))       \
                 break;                                                                    \
             av_warn("cassandra: %s; retrying in %ld ms", errbuf, wait_);                  \
             sleep_ms(wait_);                                                              \
@@ -241,7 +242,8 @@ static void select_sql(char *q, size_t cap, const char *ks, const char *table,
     snprintf(q + u, cap - u, " FROM %s.%s WHERE %s", ks, table, where);
 }
 
-av_rc av_cass_open(struct av_cass **out, const struct av_conf *c, char *errbuf)
+av_rc av_cass_open(struct av_cass **out, const struct av_conf *c,
+                   volatile sig_atomic_t *stop, char *errbuf)
 {
     struct av_cass *s = calloc(1, sizeof(*s));
     struct av_cql_opts o;
@@ -257,6 +259,7 @@ av_rc av_cass_open(struct av_cass **out, const struct av_conf *c, char *errbuf)
                        "digits and _", ks);
     }
     snprintf(s->ks, sizeof(s->ks), "%s", ks);
+    s->stop = stop;
     s->wcl = av_cql_consistency_parse(av_conf_str(c, "cassandra.write_consistency"));
     s->rcl = av_cql_consistency_parse(av_conf_str(c, "cassandra.read_consistency"));
     if (s->wcl < 0 || s->rcl < 0) {

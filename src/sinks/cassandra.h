@@ -25,6 +25,8 @@
 #ifndef AV_CASSANDRA_H
 #define AV_CASSANDRA_H
 
+#include <signal.h>
+
 #include "../core/conf.h"
 #include "../core/err.h"
 #include "../transforms/warning.h"
@@ -34,8 +36,12 @@ extern const struct av_opt av_cassandra_opts[];
 
 struct av_cass;
 
-/* Connects, creates keyspace and tables if missing, prepares statements. */
-av_rc av_cass_open(struct av_cass **out, const struct av_conf *c, char *errbuf);
+/* Connects, creates keyspace and tables if missing, prepares statements.
+ * stop (may be NULL): a flag set by a signal handler that ends every retry
+ * loop early; the call then returns its last AV_ENET, so nothing is
+ * acknowledged upstream. */
+av_rc av_cass_open(struct av_cass **out, const struct av_conf *c,
+                   volatile sig_atomic_t *stop, char *errbuf);
 void av_cass_close(struct av_cass *s); /* accepts NULL */
 
 /* av_clean_sink_fn for av_ingest: ctx is the struct av_cass. *changed is

@@ -173,6 +173,25 @@ def test_wrong_password_is_a_clear_error():
                                         "authentication" in p.stderr.lower()), p.stderr
 
 
+def test_sigterm_ends_the_retries_promptly():
+    env = dict(os.environ, **AUTH)
+    proc = subprocess.Popen([BIN, "process", "--db", tmpdb(), "--brokers", BROKERS, "--topic",
+                             kafka_topic(), "--sink", "cassandra", "--cassandra-hosts",
+                             "127.0.0.1:1", "-X", "cassandra.retries=1000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(1.5)
+    t = time.time()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert time.time() - t < 10, "took %.1f s" % (time.time() - t)
+    assert proc.returncode != 0 and "cassandra" in err and "retrying" in err, err[-1500:]
+
+
 def kafka_topic():
     return "c-" + uuid.uuid4().hex[:10]
 
