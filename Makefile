@@ -6,6 +6,7 @@
 #                   (unit + integration, then again under ASan/UBSan)
 #   make asan       build build/asan/ (sanitizers)
 #   make fuzz       libFuzzer targets with clang (build/fuzz/)
+#   make docs       regenerate docs/datasets.md from the dataset descriptions
 
 VERSION := 0.1.0
 CC ?= cc
@@ -32,7 +33,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all run test check unit asan deps fuzz clean format bench
+.PHONY: all run test check unit asan deps fuzz clean format bench docs
 
 all: $(BUILD)/avalanche
 
@@ -70,6 +71,9 @@ fuzz:
 
 bench: all
 	@bench/run
+
+docs: all
+	@scripts/gen-datasets-doc
 
 format:
 	clang-format -i $(SRC) $(wildcard src/*/*.h) $(UNIT_SRC)

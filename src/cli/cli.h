@@ -1,4 +1,9 @@
-/* cli.h - the command line: shared options and the subcommands.
+/* cli.h - the command line: shared options, helpers and the subcommands.
+ *
+ * main.c only dispatches; options.c parses the command line into struct
+ * av_cli (defaults < --config file < AVALANCHE_* environment < flags);
+ * common.c holds what several commands share (the stop flag and signals,
+ * opening the store and the configured sink, the run lock, languages).
  *
  * Exit codes (all commands): 0 success; 1 the work ran but something
  * failed (a fetch unit failed or was rejected whole, a write failed);
@@ -22,7 +27,7 @@ struct av_cli {
     const char *format;
     const char *out;
     const char *dataset;
-    int json;
+    int json, markdown;
     int progress; /* -1 auto (TTY), 0 off, 1 on */
     int limit;
     int until_idle;
@@ -30,27 +35,49 @@ struct av_cli {
     char args[512]; /* the command line, for run history */
 };
 
+/* ---- options.c ---- */
+
+extern const char av_cli_usage[];
+/* Every configuration option table, NULL-terminated. */
+extern const struct av_opt *const av_cli_opts[];
+/* Parses argv into c (which it initialises). Returns -1 when a command
+ * should run, else the exit code (help printed, or a usage error said). */
+int av_cli_parse(struct av_cli *c, int argc, char **argv);
+
+/* ---- common.c ---- */
+
+/* Set by SIGINT/SIGTERM: long work stops cleanly at the next check. */
 extern volatile sig_atomic_t av_stop;
+void av_cli_signals(void);
 
-int av_cmd_regions(struct av_cli *c);
-int av_cmd_run(struct av_cli *c);      /* run and backfill */
-int av_cmd_reprocess(struct av_cli *c);
-int av_cmd_export(struct av_cli *c);
-int av_cmd_status(struct av_cli *c);
-int av_cmd_process(struct av_cli *c); /* Kafka consumer group -> store */
-int av_cmd_serve(struct av_cli *c);   /* scheduler + HTTP daemon */
-extern const struct av_opt av_serve_opts[];
+struct av_store;
+struct av_sink;
+/* Opens the state store (store.path) and, when sink is not NULL, the sink
+ * named by store.sink on it. On failure prints why, leaves nothing open
+ * and returns the exit code (AV_EXIT_USAGE for configuration errors). */
+int av_cli_open(struct av_cli *c, struct av_store **store, struct av_sink *sink);
+void av_cli_close(struct av_store *store, struct av_sink *sink); /* sink may be NULL */
 
-struct av_ingest;
-struct av_cass;
-/* With store.sink = cassandra: opens the sink and points ig at it.
- * *cass stays NULL for sqlite. On error prints why and returns non-zero. */
-int av_cli_attach_sink(struct av_cli *c, struct av_ingest *ig, struct av_cass **cass);
+/* One run at a time per database: an flock on "<db>.lock" (released by the
+ * kernel when the holder exits). Returns the fd, or -1 with err set. */
+int av_cli_lock(const char *db, char *err);
 
 /* True when a process with this pid exists (for stale run rows). */
 int av_cli_pid_alive(long pid);
-
 /* Parses plan.lang into langs[2]; returns the count. */
 int av_cli_langs(const struct av_cli *c, int langs[2]);
+
+/* ---- the commands ---- */
+
+int av_cmd_regions(struct av_cli *c);
+int av_cmd_run(struct av_cli *c); /* run, backfill and produce */
+int av_cmd_reprocess(struct av_cli *c);
+int av_cmd_export(struct av_cli *c);
+int av_cmd_datasets(struct av_cli *c);
+int av_cmd_status(struct av_cli *c);
+int av_cmd_process(struct av_cli *c); /* Kafka consumer group -> sink */
+int av_cmd_serve(struct av_cli *c);   /* scheduler + HTTP daemon */
+int av_cmd_help_config(struct av_cli *c);
+extern const struct av_opt av_serve_opts[];
 
 #endif

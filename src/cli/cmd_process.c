@@ -1,8 +1,9 @@
 /* cmd_process.c - `process`: the streaming half that cleans and stores.
  *
  * A member of a Kafka consumer group (stream.group). Loop: poll up to
- * stream.batch messages (or until a short quiet spell), ingest each one in
- * a single store transaction with the same code as `run`, commit the store,
+ * stream.batch messages (or until a short quiet spell), ingest each one
+ * into the configured sink in one transaction with the same code as `run`,
+ * commit the sink and the state store (rejects),
  * make sure every dead-letter message of the batch is delivered, and only
  * then commit the batch's offsets. A crash anywhere re-reads at most one
  * batch, and the idempotent upserts make the replay harmless: each warning
@@ -16,7 +17,7 @@
 #include "../core/log.h"
 #include "../core/tz.h"
 #include "../pipeline/ingest.h"
-#include "../sinks/cassandra.h"
+#include "../sinks/sink.h"
 #include "../sinks/store.h"
 #include "../transport/kafka.h"
 #include "cli.h"
@@ -39,9 +40,9 @@ static av_rc dead_letter(struct av_kafka *k, const char *dlq, const struct av_ka
 int av_cmd_process(struct av_cli *cli)
 {
     struct av_store *store = NULL;
+    struct av_sink sink = {NULL, NULL};
     struct av_kafka *k = NULL;
     struct av_ingest ig;
-    struct av_cass *cass = NULL;
     struct av_run_counts c = {0};
     const char *topic = av_conf_str(&cli->conf, "stream.topic");
     const char *dlq = av_conf_str(&cli->conf, "stream.dlq_topic");
@@ -52,15 +53,13 @@ int av_cmd_process(struct av_cli *cli)
     long messages = 0, dead = 0;
     const char *status = "failed";
 
-    if (av_store_open(&store, av_conf_str(&cli->conf, "store.path"), &cli->conf, err) != AV_OK) {
-        fprintf(stderr, "avalanche: %s\n", err);
-        return AV_EXIT_FAIL;
-    }
-    if (av_ingest_init(&ig, store, &cli->conf) != AV_OK)
+    code = av_cli_open(cli, &store, &sink);
+    if (code != AV_EXIT_OK)
+        return code;
+    code = AV_EXIT_FAIL;
+    if (av_ingest_init(&ig, store, &sink, &cli->conf) != AV_OK)
         goto out;
     ig_ready = 1;
-    if (av_cli_attach_sink(cli, &ig, &cass) != 0)
-        goto out;
     if (av_kafka_consumer_open(&k, &cli->conf, topic, err) != AV_OK ||
         av_kafka_ensure_topic(k, topic, err) != AV_OK ||
         av_kafka_ensure_topic(k, dlq, err) != AV_OK || av_kafka_subscribe(k, err) != AV_OK) {
@@ -97,6 +96,8 @@ int av_cmd_process(struct av_cli *cli)
             }
             if (!in_tx) {
                 rc = av_store_begin(store, err);
+                if (rc == AV_OK && (rc = av_sink_begin(&sink, err)) != AV_OK)
+                    av_store_rollback(store);
                 if (rc != AV_OK) {
                     av_kafka_msg_release(&m);
                     break;
@@ -133,17 +134,20 @@ int av_cmd_process(struct av_cli *cli)
         }
         if (rc != AV_OK) {
             /* Nothing of this batch is kept or committed: it is re-read. */
-            if (in_tx)
+            if (in_tx) {
+                av_sink_rollback(&sink);
                 av_store_rollback(store);
+            }
             fprintf(stderr, "avalanche: %s\n", err);
             goto out;
         }
         if (in_tx) {
             long delivered, failed;
-            if (av_store_commit(store, err) != AV_OK ||
+            if (av_sink_commit(&sink, err) != AV_OK || av_store_commit(store, err) != AV_OK ||
                 (dead && av_kafka_flush(k, (int)av_conf_int(&cli->conf, "stream.timeout_ms"),
                                         &delivered, &failed, err) != AV_OK) ||
                 av_kafka_commit(k, 1, err) != AV_OK) {
+                av_sink_rollback(&sink);
                 av_store_rollback(store);
                 fprintf(stderr, "avalanche: %s\n", err);
                 goto out;
@@ -180,9 +184,8 @@ out:
                messages, c.warnings_stored, c.warnings_unchanged, c.warnings_rejected, dead, dlq);
     }
     av_kafka_close(k);
-    av_cass_close(cass);
     if (ig_ready)
         av_ingest_free(&ig);
-    av_store_close(store);
+    av_cli_close(store, &sink);
     return code;
 }

@@ -1,8 +1,9 @@
-/* cmd_reprocess.c - `reprocess`: rebuild the clean tables from the stored
- * raw responses, without the network (like replaying a topic). One
- * transaction: either the whole rebuild lands or the old tables stay.
- * With --sink cassandra the warnings are written to Cassandra instead
- * (idempotent upserts) and the local clean tables are left alone. */
+/* cmd_reprocess.c - `reprocess`: rebuild the clean records from the stored
+ * raw responses, without the network (like replaying a topic), into the
+ * configured sink. One transaction: the sink is cleared first where a
+ * rebuild needs it (SQLite) and either the whole rebuild lands or the old
+ * records stay; Cassandra's idempotent upserts simply overwrite. The
+ * rejects derived from raw responses are derived again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 #include "../core/log.h"
 #include "../core/tz.h"
 #include "../pipeline/ingest.h"
-#include "../sinks/cassandra.h"
+#include "../sinks/sink.h"
 #include "../sinks/store.h"
 #include "cli.h"
 #include "progress.h"
@@ -57,20 +58,19 @@ static int each(void *ud, int64_t raw_id, const struct av_raw_meta *m, const cha
 int av_cmd_reprocess(struct av_cli *cli)
 {
     struct av_store *store;
-    struct av_cass *cass = NULL;
+    struct av_sink sink;
     struct rp_ctx *r;
     char err[AV_ERRBUF_SIZE];
     int64_t run_id = 0;
     long nraw = 0;
     int code = AV_EXIT_FAIL;
 
-    if (av_store_open(&store, av_conf_str(&cli->conf, "store.path"), &cli->conf, err) != AV_OK) {
-        fprintf(stderr, "avalanche: %s\n", err);
-        return AV_EXIT_FAIL;
-    }
+    code = av_cli_open(cli, &store, &sink);
+    if (code != AV_EXIT_OK)
+        return code;
+    code = AV_EXIT_FAIL;
     r = calloc(1, sizeof(*r));
-    if (r == NULL || av_ingest_init(&r->ig, store, &cli->conf) != AV_OK ||
-        av_cli_attach_sink(cli, &r->ig, &cass) != 0)
+    if (r == NULL || av_ingest_init(&r->ig, store, &sink, &cli->conf) != AV_OK)
         goto out;
     r->now = av_now();
     if (av_store_count(store, "raw_response", &nraw, err) != AV_OK ||
@@ -80,16 +80,17 @@ int av_cmd_reprocess(struct av_cli *cli)
         goto out;
     }
     av_progress_start(&r->prog, cli->progress == 1 || (cli->progress == -1 && isatty(2)), nraw);
-    /* With the Cassandra sink the local clean tables are not the target:
-     * leave them as they are (rejects are deduplicated either way). */
-    if (av_store_begin(store, err) != AV_OK ||
-        (cass == NULL && av_store_clear_clean(store, err) != AV_OK)) {
+    if (av_store_begin(store, err) != AV_OK || av_sink_begin(&sink, err) != AV_OK ||
+        av_store_clear_derived_rejects(store, err) != AV_OK ||
+        av_sink_clear(&sink, err) != AV_OK) {
+        av_sink_rollback(&sink);
         av_store_rollback(store);
         fprintf(stderr, "avalanche: %s\n", err);
         goto out;
     }
     if (av_store_each_raw(store, each, r, err) != AV_OK || r->rc != AV_OK ||
-        av_store_commit(store, err) != AV_OK) {
+        av_sink_commit(&sink, err) != AV_OK || av_store_commit(store, err) != AV_OK) {
+        av_sink_rollback(&sink);
         av_store_rollback(store);
         av_progress_end(&r->prog);
         fprintf(stderr, "avalanche: reprocess failed, clean tables unchanged: %s\n",
@@ -107,11 +108,10 @@ int av_cmd_reprocess(struct av_cli *cli)
     av_store_run_end(store, run_id, "ok", &r->c, NULL, av_now(), NULL);
     code = AV_EXIT_OK;
 out:
-    av_cass_close(cass);
     if (r) {
         av_ingest_free(&r->ig);
         free(r);
     }
-    av_store_close(store);
+    av_cli_close(store, &sink);
     return code;
 }

@@ -10,8 +10,8 @@
  * then the server stops. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "../core/clock.h"
 #include "../core/log.h"
 #include "../core/tz.h"
 #include "../http/api.h"
@@ -34,13 +34,6 @@ const struct av_opt av_serve_opts[] = {
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 int av_cmd_serve(struct av_cli *cli)
 {
     struct av_sched sched;
@@ -62,6 +55,7 @@ int av_cmd_serve(struct av_cli *cli)
     memset(&api, 0, sizeof(api));
     api.conf = &cli->conf;
     api.db_path = db;
+    api.stop = &av_stop;
     api.token = av_conf_str(&cli->conf, "serve.token");
     if (av_http_start(&http, av_conf_str(&cli->conf, "serve.listen"), av_api_handle, &api,
                       err) != AV_OK) {
@@ -95,7 +89,7 @@ int av_cmd_serve(struct av_cli *cli)
             av_stamp_format(next, when);
             av_info("serve: next run at %s", when);
             while (!av_stop && !api.run_requested && av_now() < next)
-                nap_ms(200);
+                av_sleep_ms(200);
             if (av_stop)
                 break;
         }

@@ -1,31 +1,31 @@
-/* cmd_status.c - `status` (state per region and lang, rejects, last runs)
- * and `regions` (the built-in catalog). Text for people, --json for tools. */
+/* cmd_status.c - `status` (state per region and lang, rejects, last runs,
+ * the consumer group's lag with --brokers) and `regions` (the built-in
+ * catalog). Text for people, --json for tools (the HTTP API's shapes). */
 #include <stdio.h>
 #include <string.h>
 
 #include "../core/buf.h"
 #include "../core/json.h"
+#include "../model/regions.h"
+#include "../sinks/sink.h"
 #include "../sinks/store.h"
-#include "../sources/regions.h"
+#include "../sinks/store_json.h"
 #include "../transport/kafka.h"
 #include "cli.h"
 
-static void jstr(const char *s)
+/* Writes b to stdout and empties it. */
+static void out(struct av_buf *b)
 {
-    struct av_buf b;
-
-    if (s == NULL) {
-        fputs("null", stdout);
-        return;
-    }
-    av_buf_init(&b, 0);
-    av_json_quote(&b, s);
-    fputs(b.data, stdout);
-    av_buf_free(&b);
+    if (b->len)
+        fwrite(b->data, 1, b->len, stdout);
+    av_buf_reset(b);
 }
 
 int av_cmd_regions(struct av_cli *cli)
 {
+    struct av_buf b;
+
+    av_buf_init(&b, 0);
     if (cli->json)
         putchar('[');
     else
@@ -33,9 +33,10 @@ int av_cmd_regions(struct av_cli *cli)
     for (int i = 0; i < av_regions_count(); i++) {
         const struct av_region *r = av_region_at(i);
         if (cli->json) {
-            printf("%s{\"id\":%d,\"name\":", i ? "," : "", r->id);
-            jstr(r->name);
-            printf(",\"type\":\"%c\",\"active\":%s}", r->type, r->active ? "true" : "false");
+            if (i)
+                av_buf_putc(&b, ',');
+            av_json_region(&b, r, 0, NULL);
+            out(&b);
         } else {
             /* pad by characters, not bytes (names are UTF-8) */
             int chars = 0;
@@ -47,36 +48,41 @@ int av_cmd_regions(struct av_cli *cli)
     }
     if (cli->json)
         puts("]");
+    av_buf_free(&b);
     return AV_EXIT_OK;
 }
 
 struct st_ctx {
     int json, n;
+    struct av_sink *sink;
+    struct av_buf b;
+    av_rc rc;
+    char err[AV_ERRBUF_SIZE];
 };
 
 static int state_row(void *ud, const struct av_state_row *r)
 {
     struct st_ctx *c = ud;
+    struct av_query q = {&r->region_id, 1, INT64_MIN, INT64_MAX, r->lang, 0};
+    long nw = -1;
+    char count[24] = "-";
 
+    c->rc = av_sink_count(c->sink, &av_ds_warning, &q, &nw, c->err);
+    if (c->rc != AV_OK)
+        return 1;
+    if (nw >= 0)
+        snprintf(count, sizeof(count), "%ld", nw);
     if (c->json) {
-        printf("%s{\"region_id\":%d,\"lang\":%d,\"endpoint\":", c->n ? "," : "", r->region_id,
-               r->lang);
-        jstr(r->endpoint);
-        fputs(",\"last_date\":", stdout);
-        jstr(r->last_date);
-        fputs(",\"last_fetch\":", stdout);
-        jstr(r->last_fetch);
-        fputs(",\"last_status\":", stdout);
-        jstr(r->last_status);
-        fputs(",\"last_error\":", stdout);
-        jstr(r->last_error);
-        printf(",\"warnings\":%ld,\"rejects\":%ld}", r->warnings, r->rejects);
+        if (c->n)
+            av_buf_putc(&c->b, ',');
+        av_json_state(&c->b, r, nw);
+        out(&c->b);
     } else {
         const struct av_region *reg = av_region_find(r->region_id);
-        printf("%-6d %-20.20s %4d %-7s %-10s %-24s %-9s %8ld %7ld%s%s\n", r->region_id,
+        printf("%-6d %-20.20s %4d %-7s %-10s %-24s %-9s %8s %7ld%s%s\n", r->region_id,
                reg ? reg->name : "?", r->lang, r->endpoint ? r->endpoint : "",
                r->last_date ? r->last_date : "-", r->last_fetch ? r->last_fetch : "-",
-               r->last_status ? r->last_status : "-", r->warnings, r->rejects,
+               r->last_status ? r->last_status : "-", count, r->rejects,
                r->last_error ? "  " : "", r->last_error ? r->last_error : "");
     }
     c->n++;
@@ -88,21 +94,10 @@ static int run_row(void *ud, const struct av_run_row *r)
     struct st_ctx *c = ud;
 
     if (c->json) {
-        printf("%s{\"id\":%lld,\"kind\":", c->n ? "," : "", (long long)r->id);
-        jstr(r->kind);
-        fputs(",\"status\":", stdout);
-        jstr(r->status);
-        fputs(",\"started_at\":", stdout);
-        jstr(r->started_at);
-        fputs(",\"ended_at\":", stdout);
-        jstr(r->ended_at);
-        printf(",\"units_total\":%d,\"units_ok\":%d,\"units_rejected\":%d,"
-               "\"units_failed\":%d,\"warnings_stored\":%ld,\"warnings_unchanged\":%ld,"
-               "\"warnings_rejected\":%ld,\"error\":",
-               r->c.units_total, r->c.units_ok, r->c.units_rejected, r->c.units_failed,
-               r->c.warnings_stored, r->c.warnings_unchanged, r->c.warnings_rejected);
-        jstr(r->error);
-        putchar('}');
+        if (c->n)
+            av_buf_putc(&c->b, ',');
+        av_json_run(&c->b, r);
+        out(&c->b);
     } else {
         printf("%-5lld %-10s %-12s %-24s %5d %5d %5d %5d %8ld %8ld%s%s\n", (long long)r->id,
                r->kind, r->status, r->started_at, r->c.units_total, r->c.units_ok,
@@ -114,37 +109,92 @@ static int run_row(void *ud, const struct av_run_row *r)
     return 0;
 }
 
+/* The consumer group's lag per partition (streaming mode). */
+static int kafka_lag(struct av_cli *cli, char *err)
+{
+    struct av_kafka_lag lag[256];
+    const char *topic = av_conf_str(&cli->conf, "stream.topic");
+    const char *group = av_conf_str(&cli->conf, "stream.group");
+    int n = 0;
+    long total = 0;
+
+    if (av_kafka_lag(&cli->conf, topic, lag, 256, &n, err) != AV_OK)
+        return 1;
+    if (cli->json) {
+        struct av_buf b;
+        av_buf_init(&b, 0);
+        av_buf_puts(&b, "],\"kafka\":{\"topic\":");
+        av_json_quote(&b, topic);
+        av_buf_puts(&b, ",\"group\":");
+        av_json_quote(&b, group);
+        av_buf_puts(&b, ",\"partitions\":[");
+        out(&b);
+        av_buf_free(&b);
+    } else
+        printf("\nconsumer group %s on %s:\n%-9s %12s %12s %10s\n", group, topic, "partition",
+               "committed", "end", "lag");
+    for (int i = 0; i < n; i++) {
+        total += (long)lag[i].lag;
+        if (cli->json)
+            printf("%s{\"partition\":%d,\"committed\":%lld,\"end\":%lld,\"lag\":%lld}",
+                   i ? "," : "", (int)lag[i].partition, (long long)lag[i].committed,
+                   (long long)lag[i].end, (long long)lag[i].lag);
+        else
+            printf("%-9d %12lld %12lld %10lld\n", (int)lag[i].partition,
+                   (long long)lag[i].committed, (long long)lag[i].end, (long long)lag[i].lag);
+    }
+    if (cli->json)
+        printf("],\"lag\":%ld}}\n", total);
+    else
+        printf("total lag: %ld\n", total);
+    return 0;
+}
+
 int av_cmd_status(struct av_cli *cli)
 {
     struct av_store *store;
-    struct st_ctx c = {cli->json, 0};
-    char err[AV_ERRBUF_SIZE];
-    long nw = 0, np = 0, nr = 0, nraw = 0;
-    int code = AV_EXIT_FAIL;
+    struct av_sink sink;
+    struct st_ctx c = {cli->json, 0, &sink, {0}, AV_OK, ""};
+    struct av_query all = {NULL, 0, INT64_MIN, INT64_MAX, 0, 0};
+    char err[AV_ERRBUF_SIZE], nws[24] = "-", nps[24] = "-";
+    long nw = -1, np = -1, nr = 0, nraw = 0;
+    int code = av_cli_open(cli, &store, &sink);
 
-    if (av_store_open(&store, av_conf_str(&cli->conf, "store.path"), &cli->conf, err) != AV_OK) {
-        fprintf(stderr, "avalanche: %s\n", err);
-        return AV_EXIT_FAIL;
-    }
-    if (av_store_count(store, "warning", &nw, err) != AV_OK ||
-        av_store_count(store, "problem", &np, err) != AV_OK ||
+    if (code != AV_EXIT_OK)
+        return code;
+    code = AV_EXIT_FAIL;
+    av_buf_init(&c.b, 0);
+    if (av_sink_count(&sink, &av_ds_warning, &all, &nw, err) != AV_OK ||
+        av_sink_count(&sink, &av_ds_problem, &all, &np, err) != AV_OK ||
         av_store_count(store, "rejected", &nr, err) != AV_OK ||
         av_store_count(store, "raw_response", &nraw, err) != AV_OK)
         goto fail;
+    if (nw >= 0)
+        snprintf(nws, sizeof(nws), "%ld", nw);
+    if (np >= 0)
+        snprintf(nps, sizeof(nps), "%ld", np);
     if (cli->json) {
-        printf("{\"db\":");
-        jstr(av_conf_str(&cli->conf, "store.path"));
-        printf(",\"warnings\":%ld,\"problems\":%ld,\"rejected\":%ld,\"raw_responses\":%ld,"
-               "\"regions\":[",
-               nw, np, nr, nraw);
+        av_buf_puts(&c.b, "{\"db\":");
+        av_json_quote(&c.b, av_conf_str(&cli->conf, "store.path"));
+        av_buf_printf(&c.b, ",\"sink\":\"%s\",\"warnings\":%s,\"problems\":%s,\"rejected\":%ld,"
+                            "\"raw_responses\":%ld,\"regions\":[",
+                      av_sink_name(&sink), nw >= 0 ? nws : "null", np >= 0 ? nps : "null", nr,
+                      nraw);
+        out(&c.b);
     } else {
-        printf("database %s: %ld warnings, %ld problems, %ld rejected, %ld raw responses\n\n",
-               av_conf_str(&cli->conf, "store.path"), nw, np, nr, nraw);
-        printf("%-6s %-20s %4s %-7s %-10s %-24s %-9s %8s %7s\n", "region", "name", "lang",
+        printf("database %s: %s warnings, %s problems, %ld rejected, %ld raw responses",
+               av_conf_str(&cli->conf, "store.path"), nws, nps, nr, nraw);
+        if (nw < 0)
+            printf(" (the %s sink does not count its records)", av_sink_name(&sink));
+        printf("\n\n%-6s %-20s %4s %-7s %-10s %-24s %-9s %8s %7s\n", "region", "name", "lang",
                "source", "last date", "last fetch (UTC)", "status", "warnings", "rejects");
     }
     if (av_store_each_state(store, state_row, &c, err) != AV_OK)
         goto fail;
+    if (c.rc != AV_OK) {
+        snprintf(err, sizeof(err), "%s", c.err);
+        goto fail;
+    }
     c.n = 0;
     if (cli->json)
         fputs("],\"runs\":[", stdout);
@@ -154,46 +204,17 @@ int av_cmd_status(struct av_cli *cli)
     if (av_store_each_run(store, cli->limit, run_row, &c, err) != AV_OK)
         goto fail;
     if (av_conf_str(&cli->conf, "stream.brokers")[0] != '\0') {
-        struct av_kafka_lag lag[256];
-        const char *topic = av_conf_str(&cli->conf, "stream.topic");
-        int n = 0;
-        long total = 0;
-        if (av_kafka_lag(&cli->conf, topic, lag, 256, &n, err) != AV_OK)
+        if (kafka_lag(cli, err) != 0)
             goto fail;
-        if (cli->json) {
-            fputs("],\"kafka\":{\"topic\":", stdout);
-            jstr(topic);
-            fputs(",\"group\":", stdout);
-            jstr(av_conf_str(&cli->conf, "stream.group"));
-            fputs(",\"partitions\":[", stdout);
-        } else {
-            printf("\nconsumer group %s on %s:\n%-9s %12s %12s %10s\n",
-                   av_conf_str(&cli->conf, "stream.group"), topic, "partition", "committed",
-                   "end", "lag");
-        }
-        for (int i = 0; i < n; i++) {
-            total += (long)lag[i].lag;
-            if (cli->json)
-                printf("%s{\"partition\":%d,\"committed\":%lld,\"end\":%lld,\"lag\":%lld}",
-                       i ? "," : "", (int)lag[i].partition, (long long)lag[i].committed,
-                       (long long)lag[i].end, (long long)lag[i].lag);
-            else
-                printf("%-9d %12lld %12lld %10lld\n", (int)lag[i].partition,
-                       (long long)lag[i].committed, (long long)lag[i].end,
-                       (long long)lag[i].lag);
-        }
-        if (cli->json)
-            printf("],\"lag\":%ld}}\n", total);
-        else
-            printf("total lag: %ld\n", total);
     } else if (cli->json) {
         puts("]}");
     }
     code = AV_EXIT_OK;
-    goto out;
+    goto done;
 fail:
     fprintf(stderr, "avalanche: %s\n", err);
-out:
-    av_store_close(store);
+done:
+    av_buf_free(&c.b);
+    av_cli_close(store, &sink);
     return code;
 }

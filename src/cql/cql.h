@@ -21,9 +21,11 @@
  *   AV_EINVAL   bad arguments.
  * errbuf always gets one line with the server's own message when there is one.
  *
- * Layers: cql_frame.c (pure encode/decode, fuzzed and unit-tested with
- * vectors computed from the spec), cql_conn.c (sockets, handshake,
- * requests). Nothing else in the project includes the protocol details.
+ * Layers: the codec behind cql_frame.h - cql_wire.c, cql_result.c,
+ * cql_error.c (pure encode/decode, fuzzed and unit-tested with vectors
+ * computed from the spec); cql_net.c (contact points, sockets, frames) and
+ * cql_conn.c (handshake, requests) behind cql_int.h; cql_value.c (bind
+ * values). Nothing else in the project includes the protocol details.
  */
 #ifndef AV_CQL_H
 #define AV_CQL_H

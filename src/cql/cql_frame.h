@@ -1,5 +1,9 @@
 /* cql_frame.h - private to src/cql: the CQL native protocol v4 codec.
  *
+ * Implemented by cql_wire.c (frame header, body writer, body reader,
+ * response prefixes, consistency names), cql_result.c (RESULT and the
+ * cql.h result accessors) and cql_error.c (ERROR and the handshake bodies).
+ *
  * Pure encode/decode, no I/O, no sockets: cql_conn.c drives it, the unit
  * tests (tests/unit/test_cql.c) check it against byte vectors computed from
  * the spec, and tests/fuzz/fuzz_cql_frame.c throws random bytes at the
@@ -101,6 +105,17 @@ enum av_cql_opcode {
 #define AV_CQL_E_CONFIG 0x2300
 #define AV_CQL_E_ALREADY_EXISTS 0x2400
 #define AV_CQL_E_UNPREPARED 0x2500
+
+/* Big-endian loads for the codec's files; p must hold 4 / 8 bytes. */
+static inline uint32_t av_cql_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t av_cql_be64(const uint8_t *p)
+{
+    return (uint64_t)av_cql_be32(p) << 32 | av_cql_be32(p + 4);
+}
 
 /* ---- frame header ------------------------------------------------------ */
 

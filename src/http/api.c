@@ -8,8 +8,10 @@
 #include "../core/json.h"
 #include "../core/tz.h"
 #include "../sinks/export.h"
+#include "../sinks/sink.h"
 #include "../sinks/store.h"
-#include "../sources/regions.h"
+#include "../sinks/store_json.h"
+#include "../model/regions.h"
 #include "../transport/kafka.h"
 #include "dashboard.h"
 
@@ -27,13 +29,19 @@ static void json_error(struct av_http_resp *r, int status, const char *msg, cons
     av_buf_puts(&r->body, "}\n");
 }
 
+/* The state store and the sink, opened on first use by this thread. */
 static int store_ready(struct av_api *a, struct av_http_resp *r)
 {
     char err[AV_ERRBUF_SIZE];
 
-    if (a->store)
+    if (a->store && a->sink.ops)
         return 1;
-    if (av_store_open(&a->store, a->db_path, a->conf, err) != AV_OK) {
+    if (a->store == NULL && av_store_open(&a->store, a->db_path, a->conf, err) != AV_OK) {
+        json_error(r, 503, err, NULL);
+        return 0;
+    }
+    if (av_sink_open(&a->sink, &(struct av_sink_env){a->conf, a->store, a->stop}, err) !=
+        AV_OK) {
         json_error(r, 503, err, NULL);
         return 0;
     }
@@ -50,22 +58,9 @@ struct wctx {
 static int add_warning(void *ud, const struct av_warning *w)
 {
     struct wctx *c = ud;
-    char *line = NULL, err[AV_ERRBUF_SIZE];
-    size_t len = 0;
-    FILE *f = open_memstream(&line, &len);
-    struct av_export e;
 
-    if (f == NULL)
-        return 1;
-    av_export_init(&e, f, AV_DS_WARNINGS, AV_FMT_JSONL);
-    av_export_warning(&e, w);
-    av_export_finish(&e, err);
-    fclose(f);
-    if (len > 0 && line[len - 1] == '\n')
-        len--;
     av_buf_puts(c->out, c->n++ ? ",\n" : "\n");
-    av_buf_append(c->out, line, len);
-    free(line);
+    av_export_json(c->out, &av_ds_warning, w, w);
     return 0;
 }
 
@@ -86,7 +81,7 @@ static int parse_date_param(const struct av_http_req *req, const char *name, int
 static void api_warnings(struct av_api *a, const struct av_http_req *req,
                          struct av_http_resp *r)
 {
-    struct av_query q = {NULL, 0, INT64_MIN, INT64_MAX, 0};
+    struct av_query q = {NULL, 0, INT64_MIN, INT64_MAX, 0, AV_PART_PROBLEMS};
     int ids[AV_MAX_REGIONS], n = 0;
     const char *region = av_http_query(req, "region"), *lang = av_http_query(req, "lang");
     char err[AV_ERRBUF_SIZE];
@@ -118,7 +113,7 @@ static void api_warnings(struct av_api *a, const struct av_http_req *req,
     if (!store_ready(a, r))
         return;
     av_buf_putc(&r->body, '[');
-    if (av_store_each_warning(a->store, &q, add_warning, &c, err) != AV_OK) {
+    if (av_sink_read(&a->sink, &q, add_warning, &c, err) != AV_OK) {
         json_error(r, 500, err, NULL);
         return;
     }
@@ -153,11 +148,8 @@ static int collect_state(void *ud, const struct av_state_row *s)
     return 0;
 }
 
-const char *av_api_last_date(void *rc, int region);
-const char *av_api_last_date(void *rc, int region)
+static const char *last_date_of(const struct rctx *c, int region)
 {
-    struct rctx *c = rc;
-
     for (int i = 0; i < c->n; i++)
         if (c->region[i] == region)
             return c->store[i];
@@ -181,15 +173,8 @@ static void api_regions(struct av_api *a, struct av_http_resp *r)
     av_buf_putc(&r->body, '[');
     for (int i = 0; i < av_regions_count(); i++) {
         const struct av_region *g = av_region_at(i);
-        const char *last = av_api_last_date(c, g->id);
-        av_buf_printf(&r->body, "%s\n{\"id\":%d,\"name\":", i ? "," : "", g->id);
-        av_json_quote(&r->body, g->name);
-        av_buf_printf(&r->body, ",\"type\":\"%c\",\"active\":%s,\"last_date\":", g->type,
-                      g->active ? "true" : "false");
-        if (last)
-            av_buf_printf(&r->body, "\"%s\"}", last);
-        else
-            av_buf_puts(&r->body, "null}");
+        av_buf_puts(&r->body, i ? ",\n" : "\n");
+        av_json_region(&r->body, g, 1, last_date_of(c, g->id));
     }
     av_buf_puts(&r->body, "\n]\n");
     free(c);
@@ -202,33 +187,12 @@ struct runctx {
     int n;
 };
 
-static void qs(struct av_buf *b, const char *k, const char *v, int comma)
-{
-    av_buf_printf(b, "%s\"%s\":", comma ? "," : "", k);
-    if (v)
-        av_json_quote(b, v);
-    else
-        av_buf_puts(b, "null");
-}
-
 static int add_run(void *ud, const struct av_run_row *x)
 {
     struct runctx *c = ud;
-    struct av_buf *b = c->out;
 
-    av_buf_printf(b, "%s\n{\"id\":%lld", c->n++ ? "," : "", (long long)x->id);
-    qs(b, "kind", x->kind, 1);
-    qs(b, "status", x->status, 1);
-    qs(b, "started_at", x->started_at, 1);
-    qs(b, "ended_at", x->ended_at, 1);
-    av_buf_printf(b,
-                  ",\"units_total\":%d,\"units_ok\":%d,\"units_rejected\":%d,"
-                  "\"units_failed\":%d,\"warnings_stored\":%ld,\"warnings_unchanged\":%ld,"
-                  "\"warnings_rejected\":%ld",
-                  x->c.units_total, x->c.units_ok, x->c.units_rejected, x->c.units_failed,
-                  x->c.warnings_stored, x->c.warnings_unchanged, x->c.warnings_rejected);
-    qs(b, "error", x->error, 1);
-    av_buf_putc(b, '}');
+    av_buf_puts(c->out, c->n++ ? ",\n" : "\n");
+    av_json_run(c->out, x);
     return 0;
 }
 
@@ -297,13 +261,14 @@ static int metric_state(void *ud, const struct av_state_row *s)
 static void metrics(struct av_api *a, struct av_http_resp *r)
 {
     struct av_run_totals t;
+    struct av_query all = {NULL, 0, INT64_MIN, INT64_MAX, 0, 0};
     char err[AV_ERRBUF_SIZE];
     long nw = 0, nrej = 0;
 
     if (!store_ready(a, r))
         return;
     if (av_store_run_totals(a->store, &t, err) != AV_OK ||
-        av_store_count(a->store, "warning", &nw, err) != AV_OK ||
+        av_sink_count(&a->sink, &av_ds_warning, &all, &nw, err) != AV_OK ||
         av_store_count(a->store, "rejected", &nrej, err) != AV_OK) {
         json_error(r, 500, err, NULL);
         return;
@@ -335,10 +300,17 @@ static void metrics(struct av_api *a, struct av_http_resp *r)
                   "# HELP avalanche_fetch_units_failed_total Requests that failed after "
                   "retries.\n"
                   "# TYPE avalanche_fetch_units_failed_total counter\n"
-                  "avalanche_fetch_units_failed_total %ld\n"
-                  "# HELP avalanche_warnings Warnings in the store.\n"
-                  "# TYPE avalanche_warnings gauge\n"
-                  "avalanche_warnings %ld\n"
+                  "avalanche_fetch_units_failed_total %ld\n",
+                  t.ok, t.partial, t.failed, t.interrupted, (int)a->run_active,
+                  t.warnings_stored, t.warnings_rejected, t.requests, t.retries,
+                  t.units_failed);
+    if (nw >= 0) /* a sink that cannot count cheaply leaves the gauge out */
+        av_buf_printf(&r->body,
+                      "# HELP avalanche_warnings Warnings in the store.\n"
+                      "# TYPE avalanche_warnings gauge\n"
+                      "avalanche_warnings %ld\n",
+                      nw);
+    av_buf_printf(&r->body,
                   "# HELP avalanche_rejected Rejected inputs in the store.\n"
                   "# TYPE avalanche_rejected gauge\n"
                   "avalanche_rejected %ld\n"
@@ -348,10 +320,7 @@ static void metrics(struct av_api *a, struct av_http_resp *r)
                   "# HELP avalanche_last_date_seconds Latest stored valid date (UTC midnight "
                   "of the local date), per region.\n"
                   "# TYPE avalanche_last_date_seconds gauge\n",
-                  t.ok, t.partial, t.failed, t.interrupted, (int)a->run_active,
-                  t.warnings_stored, t.warnings_rejected, t.requests, t.retries,
-                  t.units_failed, nw, nrej,
-                  a->requests);
+                  nrej, a->requests);
     if (av_store_each_state(a->store, metric_state, &r->body, err) != AV_OK) {
         json_error(r, 500, err, NULL);
         return;
@@ -402,14 +371,14 @@ void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp 
         if (!parse_date_param(req, "date", &day, r))
             return;
         if (store_ready(a, r))
-            av_dashboard(a->store, day, r);
+            av_dashboard(a->store, &a->sink, day, r);
     } else if (strncmp(req->path, "/region/", 8) == 0 && get) {
         char *end;
         long id = strtol(req->path + 8, &end, 10);
         if (*end != '\0' || av_region_find((int)id) == NULL)
             json_error(r, 404, "no such region", NULL);
         else if (store_ready(a, r))
-            av_region_page(a->store, (int)id, r);
+            av_region_page(&a->sink, (int)id, r);
     } else if (strcmp(req->path, "/api/runs") == 0 || strcmp(req->path, "/metrics") == 0 ||
                strcmp(req->path, "/api/warnings") == 0 || strcmp(req->path, "/") == 0) {
         json_error(r, 405, "method not allowed", NULL);
@@ -420,6 +389,7 @@ void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp 
 
 void av_api_close(struct av_api *a)
 {
+    av_sink_close(&a->sink); /* before the store: the SQLite sink lives in it */
     av_store_close(a->store);
     a->store = NULL;
 }

@@ -20,6 +20,7 @@
 #include <signal.h>
 
 #include "../core/conf.h"
+#include "../sinks/sink.h"
 #include "http.h"
 
 struct av_store;
@@ -30,7 +31,9 @@ struct av_api {
     const char *token;                 /* "" = POST /api/runs refused */
     volatile sig_atomic_t run_requested;
     volatile sig_atomic_t run_active;
+    volatile sig_atomic_t *stop;       /* the daemon's stop flag (ends sink retries) */
     struct av_store *store;            /* opened by the HTTP thread */
+    struct av_sink sink;               /* on store, opened by the HTTP thread */
     long requests;
 };
 

@@ -6,8 +6,9 @@
 #include <string.h>
 
 #include "../core/tz.h"
+#include "../sinks/sink.h"
 #include "../sinks/store.h"
-#include "../sources/regions.h"
+#include "../model/regions.h"
 #include "region_shapes.h"
 
 /* Danger level colours used by the European avalanche warning services. */
@@ -139,11 +140,12 @@ static void map_svg(struct av_buf *b, struct grid *g, int64_t day)
     av_buf_puts(b, "</svg></div>\n");
 }
 
-void av_dashboard(struct av_store *s, int64_t map_day, struct av_http_resp *r)
+void av_dashboard(struct av_store *s, struct av_sink *sink, int64_t map_day,
+                  struct av_http_resp *r)
 {
     struct grid *g = calloc(1, sizeof(*g));
     struct av_buf *b = &r->body;
-    struct av_query q = {NULL, 0, 0, 0, 0};
+    struct av_query q = {NULL, 0, 0, 0, 0, 0};
     struct runs_ctx rc = {b};
     char err[AV_ERRBUF_SIZE], d[AV_DATE_LEN];
     int64_t today = av_oslo_today();
@@ -154,7 +156,7 @@ void av_dashboard(struct av_store *s, int64_t map_day, struct av_http_resp *r)
     g->first = today - (AV_DASH_DAYS - 3);
     q.from = g->first;
     q.to = g->first + AV_DASH_DAYS - 1;
-    if (av_store_each_warning(s, &q, fill, g, err) != AV_OK ||
+    if (av_sink_read(sink, &q, fill, g, err) != AV_OK ||
         av_store_each_state(s, last_date, g, err) != AV_OK) {
         r->status = 500;
         r->type = "text/plain; charset=utf-8";
@@ -274,12 +276,13 @@ static int history_row(void *ud, const struct av_warning *w)
     return 0;
 }
 
-void av_region_page(struct av_store *s, int region_id, struct av_http_resp *r)
+void av_region_page(struct av_sink *sink, int region_id, struct av_http_resp *r)
 {
     const struct av_region *reg = av_region_find(region_id);
     struct av_buf *b = &r->body;
     int ids[1] = {region_id};
-    struct av_query q = {ids, 1, av_oslo_today() - 60, av_oslo_today() + 2, 0};
+    struct av_query q = {ids, 1, av_oslo_today() - 60, av_oslo_today() + 2, 0,
+                         AV_PART_PROBLEMS};
     struct region_ctx c = {b, 0, ""};
     char err[AV_ERRBUF_SIZE], title[128];
 
@@ -298,7 +301,7 @@ void av_region_page(struct av_store *s, int region_id, struct av_http_resp *r)
                      "<table id=\"history\"><tr><th>date</th><th>lang</th><th>danger level</th>"
                      "<th>published (UTC)</th><th>main message</th><th>problems</th></tr>\n",
                   reg->type, reg->active ? ", active" : "");
-    if (av_store_each_warning(s, &q, history_row, &c, err) != AV_OK)
+    if (av_sink_read(sink, &q, history_row, &c, err) != AV_OK)
         av_buf_printf(b, "<tr><td colspan=\"6\">store error: %s</td></tr>", err);
     av_buf_printf(b, "</table><p>%d warnings.</p></body></html>\n", c.rows);
 }

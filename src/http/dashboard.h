@@ -10,12 +10,15 @@
 #include "http.h"
 
 struct av_store;
+struct av_sink;
 
 #define AV_DASH_DAYS 21 /* heatmap: today - 18 .. today + 2 */
 
-/* The dashboard; map_day = the day the map shows (days; usually today). */
-void av_dashboard(struct av_store *s, int64_t map_day, struct av_http_resp *r);
+/* The dashboard; map_day = the day the map shows (days; usually today).
+ * Warnings come from the sink, freshness and runs from the state store. */
+void av_dashboard(struct av_store *s, struct av_sink *sink, int64_t map_day,
+                  struct av_http_resp *r);
 /* A page per region: recent history and the latest warning's problems. */
-void av_region_page(struct av_store *s, int region_id, struct av_http_resp *r);
+void av_region_page(struct av_sink *sink, int region_id, struct av_http_resp *r);
 
 #endif

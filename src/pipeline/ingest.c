@@ -1,4 +1,4 @@
-/* ingest.c - response body -> transform -> store. See ingest.h. */
+/* ingest.c - response body -> transform -> sink. See ingest.h. */
 #include "ingest.h"
 
 #include <stdio.h>
@@ -12,10 +12,12 @@ const struct av_opt av_ingest_opts[] = {
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
-av_rc av_ingest_init(struct av_ingest *ig, struct av_store *store, const struct av_conf *c)
+av_rc av_ingest_init(struct av_ingest *ig, struct av_store *store, struct av_sink *sink,
+                     const struct av_conf *c)
 {
     memset(ig, 0, sizeof(*ig));
     ig->store = store;
+    ig->sink = sink;
     av_json_init(&ig->doc, c ? (int)av_conf_int(c, "json.max_tokens") : 0,
                  c ? (int)av_conf_int(c, "json.max_depth") : 0);
     av_xform_init(&ig->xf);
@@ -50,10 +52,10 @@ static av_rc one(struct av_ingest *ig, const struct av_raw_meta *m, int64_t raw_
     }
     if (rc != AV_OK)
         return av_fail(errbuf, rc, "transform: %s", av_strerror(rc));
-    if (ig->sink)
-        rc = ig->sink(ig->sink_ctx, ig->w, m->endpoint, &changed, errbuf);
-    else
-        rc = av_store_upsert(ig->store, ig->w, m->endpoint, raw_id, now, &changed, errbuf);
+    ig->w->endpoint = m->endpoint;
+    ig->w->raw_id = raw_id > 0 ? raw_id : AV_NULL_INT;
+    ig->w->ingested_at = now;
+    rc = av_sink_put(ig->sink, ig->w, &changed, errbuf);
     if (rc != AV_OK)
         return rc;
     if (changed)

@@ -1,33 +1,30 @@
-/* ingest.h - one response body -> the store: the step every mode shares.
+/* ingest.h - one response body -> clean records in the sink: the step
+ * every mode shares.
  *
- * run (fetch), reprocess (stored raw responses) and, later, the Kafka
- * consumer all hand bodies here. The body must be a JSON array of warnings
- * (or a single warning object). Each element is transformed and upserted;
- * elements the transform refuses go to `rejected` (stage "transform") and
- * the rest continue. A body that is not JSON, or not an array/object, is
- * rejected whole (stage "parse"). Store errors are returned: the caller
- * rolls the transaction back and nothing of the body is kept.
+ * run (fetch), reprocess (stored raw responses) and the Kafka consumer all
+ * hand bodies here. The body must be a JSON array of warnings (or a single
+ * warning object). Each element is transformed and put into the sink;
+ * elements the transform refuses go to the state store's `rejected` (stage
+ * "transform") and the rest continue. A body that is not JSON, or not an
+ * array/object, is rejected whole (stage "parse"). Store and sink errors
+ * are returned: the caller rolls back and nothing of the body is kept.
  *
- * The caller owns the transaction (av_store_begin/commit around a call).
+ * The caller owns the transactions (store and sink begin/commit around a
+ * call, see sink.h).
  */
 #ifndef AV_INGEST_H
 #define AV_INGEST_H
 
 #include "../core/json.h"
+#include "../sinks/sink.h"
 #include "../sinks/store.h"
 #include "../transforms/warning.h"
 
 extern const struct av_opt av_ingest_opts[];
 
-/* Where clean warnings go when not into the SQLite store (the Cassandra
- * sink): same contract as av_store_upsert(); AV_ENET = retry later. */
-typedef av_rc (*av_clean_sink_fn)(void *ctx, const struct av_warning *w, const char *endpoint,
-                                  int *changed, char *errbuf);
-
 struct av_ingest {
-    struct av_store *store;  /* raw, rejects, state; clean rows unless sink */
-    av_clean_sink_fn sink;   /* NULL: clean rows into store */
-    void *sink_ctx;
+    struct av_store *store; /* rejects */
+    struct av_sink *sink;   /* clean records */
     struct av_json doc;
     struct av_xform xf;
     struct av_warning *w;
@@ -40,7 +37,8 @@ struct av_ingest_result {
     char reason[AV_ERRBUF_SIZE]; /* first reject reason, for the summary */
 };
 
-av_rc av_ingest_init(struct av_ingest *ig, struct av_store *store, const struct av_conf *c);
+av_rc av_ingest_init(struct av_ingest *ig, struct av_store *store, struct av_sink *sink,
+                     const struct av_conf *c);
 void av_ingest_free(struct av_ingest *ig);
 
 /* raw_id > 0 links clean rows to a stored raw response. */

@@ -1,39 +1,53 @@
-/* export.h - the dataset contract: warnings and problems as JSONL or CSV.
+/* export.h - the datasets as JSONL or CSV, formatted from their description
+ * (src/model/dataset.c): the same columns, in the same order, whatever
+ * store the records come from.
  *
- * Formatting only: rows come from any store's reader (struct av_warning
- * with problems filled), text goes to a stdio stream. Output is a pure
- * function of the rows, so equal stores give byte-identical exports.
+ * Formatting only: records come from any sink's reader (struct av_warning
+ * with the children the dataset needs), text goes to a stdio stream or a
+ * buffer. Output is a pure function of the records, so equal stores give
+ * byte-identical exports. Fields flagged AV_FF_LOCAL or AV_FF_NOEXPORT are
+ * left out.
  *
- * warnings.jsonl  one object per warning, problems nested (array, [] when
- *                 none); times UTC ISO-8601 "...Z", valid_date local date.
- * warnings.csv    one row per warning, header row, RFC 4180 quoting.
- * problems.*      one record per problem, keyed by region_id/valid_date/lang.
- * Columns and meaning: docs/datasets.md.
+ * JSONL  one object per record; absent values are null; times UTC
+ *        ISO-8601 "...Z"; a dataset with a nested child (warnings) carries
+ *        its records as an array ([] when none) without the parent's key.
+ * CSV    RFC 4180: a header row, CRLF, fields with commas, quotes or line
+ *        breaks quoted, quotes doubled; absent values are empty; a nested
+ *        child is counted in one column (problem_count).
+ * Columns and meaning: `avalanche datasets`, docs/datasets.md.
  */
 #ifndef AV_EXPORT_H
 #define AV_EXPORT_H
 
 #include <stdio.h>
 
+#include "../core/buf.h"
 #include "../core/err.h"
-#include "../transforms/warning.h"
+#include "../model/dataset.h"
 
-enum av_dataset { AV_DS_WARNINGS, AV_DS_PROBLEMS };
 enum av_format { AV_FMT_JSONL, AV_FMT_CSV };
 
 struct av_export {
     FILE *out;
-    enum av_dataset ds;
+    const struct av_dataset *ds;
     enum av_format fmt;
     long rows;
     int header_done;
     int io_error;
+    struct av_buf line; /* reused for every warning */
 };
 
-void av_export_init(struct av_export *e, FILE *out, enum av_dataset ds, enum av_format fmt);
-/* Writes one warning (or its problems); 0 on success, -1 on a write error. */
+void av_export_init(struct av_export *e, FILE *out, const struct av_dataset *ds,
+                    enum av_format fmt);
+/* Writes the records of e->ds that w holds; 0 on success, -1 on a write
+ * error (remembered in io_error). */
 int av_export_warning(struct av_export *e, const struct av_warning *w);
-/* Writes the header if no row was written (CSV), flushes; AV_EIO on error. */
+/* Writes the header if no row was written (CSV), flushes, frees the line
+ * buffer; AV_EIO when any write failed. */
 av_rc av_export_finish(struct av_export *e, char *errbuf);
+
+/* Appends record rec of ds (w: its warning) as one JSON object, no newline. */
+void av_export_json(struct av_buf *b, const struct av_dataset *ds, const struct av_warning *w,
+                    const void *rec);
 
 #endif

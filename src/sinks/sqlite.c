@@ -1,7 +1,11 @@
-/* sqlite.c - the embedded store, write side: open, schema migrations,
- * transactions, raw responses, upserts, rejects, fetch state and runs.
- * See store.h for the rules; README.md describes the tables. */
+/* sqlite.c - the SQLite state store and sink, write side: open, schema
+ * migrations, nested transactions, raw responses, rejects, fetch state,
+ * runs, and the sink's put (binds driven by the dataset descriptions).
+ * See store.h and sink.h for the rules; README.md describes the tables. */
 #include "sqlite_int.h"
+
+#include "../core/hash.h"
+#include "../core/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,33 +16,12 @@ const struct av_opt av_store_opts[] = {
     {"store", "path", AV_OPT_STR, "avalanche.db", 0, 0, NULL, "SQLite database file"},
     {"store", "busy_timeout_ms", AV_OPT_INT, "10000", 0, 600000, NULL,
      "wait this long for a lock held by another process"},
-    {"store", "sink", AV_OPT_ENUM, "sqlite", 0, 0, "sqlite|cassandra",
-     "where clean warnings go (raw, rejects, state and runs stay in store.path)"},
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
-const char *const av_warning_cols[AV_WARNING_NCOLS] = {
-    "region_id", "valid_date", "lang", "reg_id", "previous_reg_id", "region_name",
-    "region_type", "danger_level", "danger_level_name", "valid_from", "valid_to",
-    "publish_time", "next_warning_time", "danger_increase_time", "danger_decrease_time",
-    "main_text", "avalanche_danger", "emergency_warning", "snow_surface",
-    "current_weak_layers", "latest_avalanche_activity", "latest_observations", "author",
-    "is_tendency", "utm_zone", "utm_east", "utm_north", "county_ids", "municipality_ids",
-    "endpoint", "raw_hash", "raw_id", "ingested_at",
-};
-
-const char *const av_problem_cols[AV_PROBLEM_NCOLS] = {
-    "region_id", "valid_date", "lang", "problem_id", "problem_type_id", "problem_type_name",
-    "avalanche_type_id", "avalanche_type_name", "ext_id", "ext_name", "cause_id",
-    "cause_name", "probability_id", "probability_name", "trigger_simple_id",
-    "trigger_simple_name", "trigger_sensitivity_id", "trigger_sensitivity_name",
-    "destructive_size_id", "destructive_size_name", "propagation_id", "propagation_name",
-    "aspects_raw", "aspects", "exposed_height_fill", "exposed_height_1", "exposed_height_2",
-    "exposed_min_m", "exposed_max_m", "exposed_heights", "danger_level",
-    "danger_level_name", "text",
-};
-
-/* Schema migrations: entry k moves user_version k -> k+1. Append only. */
+/* Schema migrations of the state tables: entry k moves user_version k to
+ * k+1 (append only). The clean tables of the same step are generated from
+ * the dataset descriptions (fields and tables with since = k+1). */
 static const char *const migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE raw_response ("
@@ -46,48 +29,6 @@ static const char *const migrations[] = {
     "  source TEXT NOT NULL, endpoint TEXT NOT NULL, lang INTEGER, api_version TEXT,"
     "  url TEXT NOT NULL, region_id INTEGER, from_date TEXT, to_date TEXT,"
     "  fetched_at TEXT NOT NULL, http_status INTEGER, body BLOB NOT NULL);"
-    "CREATE TABLE warning ("
-    "  region_id INTEGER NOT NULL, valid_date TEXT NOT NULL, lang INTEGER NOT NULL,"
-    "  reg_id INTEGER, previous_reg_id INTEGER, region_name TEXT, region_type TEXT,"
-    "  danger_level INTEGER NOT NULL CHECK (danger_level BETWEEN 0 AND 5),"
-    "  danger_level_name TEXT, valid_from TEXT NOT NULL, valid_to TEXT, publish_time TEXT,"
-    "  next_warning_time TEXT, danger_increase_time TEXT, danger_decrease_time TEXT,"
-    "  main_text TEXT, avalanche_danger TEXT, emergency_warning TEXT, snow_surface TEXT,"
-    "  current_weak_layers TEXT, latest_avalanche_activity TEXT, latest_observations TEXT,"
-    "  author TEXT, is_tendency INTEGER, utm_zone INTEGER, utm_east INTEGER,"
-    "  utm_north INTEGER, county_ids TEXT, municipality_ids TEXT,"
-    "  endpoint TEXT NOT NULL, raw_hash TEXT, raw_id INTEGER, ingested_at TEXT NOT NULL,"
-    "  PRIMARY KEY (region_id, valid_date, lang));"
-    "CREATE TABLE problem ("
-    "  region_id INTEGER NOT NULL, valid_date TEXT NOT NULL, lang INTEGER NOT NULL,"
-    "  problem_id INTEGER NOT NULL, problem_type_id INTEGER, problem_type_name TEXT,"
-    "  avalanche_type_id INTEGER, avalanche_type_name TEXT, ext_id INTEGER, ext_name TEXT,"
-    "  cause_id INTEGER, cause_name TEXT, probability_id INTEGER, probability_name TEXT,"
-    "  trigger_simple_id INTEGER, trigger_simple_name TEXT, trigger_sensitivity_id INTEGER,"
-    "  trigger_sensitivity_name TEXT, destructive_size_id INTEGER,"
-    "  destructive_size_name TEXT, propagation_id INTEGER, propagation_name TEXT,"
-    "  aspects_raw TEXT, aspects TEXT, exposed_height_fill INTEGER,"
-    "  exposed_height_1 INTEGER, exposed_height_2 INTEGER, exposed_min_m INTEGER,"
-    "  exposed_max_m INTEGER, exposed_heights TEXT, danger_level INTEGER,"
-    "  danger_level_name TEXT, text TEXT,"
-    "  PRIMARY KEY (region_id, valid_date, lang, problem_id)) WITHOUT ROWID;"
-    "CREATE TABLE advice ("
-    "  region_id INTEGER NOT NULL, valid_date TEXT NOT NULL, lang INTEGER NOT NULL,"
-    "  advice_id INTEGER NOT NULL, image_url TEXT, text TEXT,"
-    "  PRIMARY KEY (region_id, valid_date, lang, advice_id)) WITHOUT ROWID;"
-    "CREATE TABLE mountain_weather ("
-    "  region_id INTEGER NOT NULL, valid_date TEXT NOT NULL, lang INTEGER NOT NULL,"
-    "  last_saved TEXT, cloud_cover_id INTEGER, cloud_cover_name TEXT, comment TEXT,"
-    "  texts TEXT,"
-    "  rain_most_exposed_mm NUMERIC, rain_average_mm NUMERIC, wind_speed NUMERIC,"
-    "  wind_direction NUMERIC, wind_shift_speed NUMERIC, wind_shift_direction NUMERIC,"
-    "  wind_shift_start_hour NUMERIC, wind_shift_end_hour NUMERIC,"
-    "  temperature_min_c NUMERIC, temperature_max_c NUMERIC, temperature_masl NUMERIC,"
-    "  freezing_level_masl NUMERIC, freezing_level_start_hour NUMERIC,"
-    "  freezing_level_end_hour NUMERIC, rain_snow_line_masl NUMERIC,"
-    "  rain_snow_line_start_hour NUMERIC, rain_snow_line_end_hour NUMERIC,"
-    "  other TEXT,"
-    "  PRIMARY KEY (region_id, valid_date, lang));"
     "CREATE TABLE rejected ("
     "  id INTEGER PRIMARY KEY, stage TEXT NOT NULL, reason TEXT NOT NULL,"
     "  region_id INTEGER, lang INTEGER, raw_id INTEGER, raw TEXT, hash TEXT NOT NULL,"
@@ -115,6 +56,8 @@ static const char *const migrations[] = {
     /* 2 -> 3: HTTP requests and retries of each run (for /metrics) */
     "ALTER TABLE run ADD COLUMN requests INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE run ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;",
+    /* 3 -> 4: the Detail fields the transform used to drop (generated) */
+    "",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -136,9 +79,20 @@ av_rc av_sqlite_err(struct av_store *s, char *errbuf, const char *what)
 
 static av_rc prep(struct av_store *s, sqlite3_stmt **st, const char *sql, char *errbuf)
 {
+    if (sql == NULL)
+        return av_fail(errbuf, AV_ENOMEM, "out of memory building SQL");
     if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
         return av_sqlite_err(s, errbuf, "prepare");
     return AV_OK;
+}
+
+/* prep() of generated SQL, which it frees. */
+static av_rc prep_owned(struct av_store *s, sqlite3_stmt **st, char *sql, char *errbuf)
+{
+    av_rc rc = prep(s, st, sql, errbuf);
+
+    free(sql);
+    return rc;
 }
 
 static av_rc exec(struct av_store *s, const char *sql, char *errbuf)
@@ -159,7 +113,7 @@ static av_rc exec(struct av_store *s, const char *sql, char *errbuf)
 static av_rc migrate(struct av_store *s, char *errbuf)
 {
     sqlite3_stmt *st;
-    int version;
+    int version, from;
     av_rc rc;
 
     rc = exec(s, "BEGIN IMMEDIATE", errbuf);
@@ -174,7 +128,7 @@ static av_rc migrate(struct av_store *s, char *errbuf)
         rc = av_sqlite_err(s, errbuf, "read schema version");
         goto fail;
     }
-    version = sqlite3_column_int(st, 0);
+    version = from = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (version > NMIGRATIONS) {
         rc = av_fail(errbuf, AV_EIO,
@@ -184,8 +138,15 @@ static av_rc migrate(struct av_store *s, char *errbuf)
         goto fail;
     }
     for (; version < NMIGRATIONS; version++) {
-        char sql[64];
+        char sql[64], *gen = av_sqlite_sql_migration(version + 1);
+        if (gen == NULL) {
+            rc = av_fail(errbuf, AV_ENOMEM, "out of memory migrating %s", s->path);
+            goto fail;
+        }
         rc = exec(s, migrations[version], errbuf);
+        if (rc == AV_OK)
+            rc = exec(s, gen, errbuf);
+        free(gen);
         if (rc != AV_OK)
             goto fail;
         snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
@@ -193,124 +154,69 @@ static av_rc migrate(struct av_store *s, char *errbuf)
         if (rc != AV_OK)
             goto fail;
     }
-    return exec(s, "COMMIT", errbuf);
+    rc = exec(s, "COMMIT", errbuf);
+    if (rc == AV_OK && from > 0 && from < NMIGRATIONS)
+        av_info("%s migrated from schema %d to %d; new columns stay empty for warnings "
+                "stored before: `avalanche reprocess` fills them from the raw responses",
+                s->path, from, NMIGRATIONS);
+    return rc;
 fail:
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
 
-static char *upsert_sql(void)
+int av_store_schema_version(void)
 {
-    struct av_buf b;
-    int i;
-
-    av_buf_init(&b, 0);
-    av_buf_puts(&b, "INSERT INTO warning (");
-    for (i = 0; i < AV_WARNING_NCOLS; i++)
-        av_buf_printf(&b, "%s%s", i ? "," : "", av_warning_cols[i]);
-    av_buf_puts(&b, ") VALUES (");
-    for (i = 0; i < AV_WARNING_NCOLS; i++)
-        av_buf_printf(&b, "%s?%d", i ? "," : "", i + 1);
-    av_buf_puts(&b, ") ON CONFLICT (region_id, valid_date, lang) DO UPDATE SET ");
-    for (i = 3; i < AV_WARNING_NCOLS; i++)
-        av_buf_printf(&b, "%s%s = excluded.%s", i > 3 ? "," : "", av_warning_cols[i],
-                      av_warning_cols[i]);
-    /* Latest publication wins; a Simple never replaces the same Detail;
-     * an identical record is left alone (so replays change nothing). */
-    av_buf_puts(&b,
-                " WHERE excluded.raw_hash IS NOT warning.raw_hash AND ("
-                "coalesce(excluded.publish_time, '') > coalesce(warning.publish_time, '')"
-                " OR (coalesce(excluded.publish_time, '') = coalesce(warning.publish_time, '')"
-                " AND NOT (excluded.endpoint = 'simple' AND warning.endpoint = 'detail')))");
-    return b.data;
-}
-
-static char *insert_sql(const char *table, const char *const *cols, int n)
-{
-    struct av_buf b;
-
-    av_buf_init(&b, 0);
-    av_buf_printf(&b, "INSERT OR REPLACE INTO %s (", table);
-    for (int i = 0; i < n; i++)
-        av_buf_printf(&b, "%s%s", i ? "," : "", cols[i]);
-    av_buf_puts(&b, ") VALUES (");
-    for (int i = 0; i < n; i++)
-        av_buf_printf(&b, "%s?%d", i ? "," : "", i + 1);
-    av_buf_puts(&b, ")");
-    return b.data;
+    return NMIGRATIONS;
 }
 
 static av_rc prepare_all(struct av_store *s, char *errbuf)
 {
-    static const char *const adv_cols[] = {"region_id", "valid_date", "lang", "advice_id",
-                                           "image_url", "text"};
-    const char *mw_cols[8 + AV_WEATHER_NCOLS + 1] = {
-        "region_id", "valid_date", "lang", "last_saved", "cloud_cover_id",
-        "cloud_cover_name", "comment", "texts"};
-    char *sql;
-    av_rc rc;
+    av_rc rc = AV_OK;
 
-    for (int i = 0; i < AV_WEATHER_NCOLS; i++)
-        mw_cols[8 + i] = av_weather_cols[i].column;
-    mw_cols[8 + AV_WEATHER_NCOLS] = "other";
-
-#define PREP(st, q)                                                                      \
-    do {                                                                                 \
-        rc = prep(s, &s->st, q, errbuf);                                                 \
-        if (rc != AV_OK)                                                                 \
-            return rc;                                                                   \
-    } while (0)
-#define PREP_OWNED(st, q)                                                                \
-    do {                                                                                 \
-        sql = (q);                                                                       \
-        if (sql == NULL)                                                                 \
-            return AV_ENOMEM;                                                            \
-        rc = prep(s, &s->st, sql, errbuf);                                               \
-        free(sql);                                                                       \
-        if (rc != AV_OK)                                                                 \
-            return rc;                                                                   \
-    } while (0)
-
-    PREP_OWNED(upsert, upsert_sql());
-    PREP_OWNED(ins_problem, insert_sql("problem", av_problem_cols, AV_PROBLEM_NCOLS));
-    PREP_OWNED(ins_advice, insert_sql("advice", adv_cols, 6));
-    PREP_OWNED(ins_weather, insert_sql("mountain_weather", mw_cols, 8 + AV_WEATHER_NCOLS + 1));
-    PREP(del_problems, "DELETE FROM problem WHERE region_id = ?1 AND valid_date = ?2 AND lang = ?3");
-    PREP(del_advices, "DELETE FROM advice WHERE region_id = ?1 AND valid_date = ?2 AND lang = ?3");
-    PREP(del_weather,
-         "DELETE FROM mountain_weather WHERE region_id = ?1 AND valid_date = ?2 AND lang = ?3");
-    PREP(ins_raw, "INSERT INTO raw_response (source, endpoint, lang, api_version, url, "
+    if (rc == AV_OK)
+        rc = prep(s, &s->ins_raw,
+                  "INSERT INTO raw_response (source, endpoint, lang, api_version, url, "
                   "region_id, from_date, to_date, fetched_at, http_status, body) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-    PREP(reject, "INSERT INTO rejected (stage, reason, region_id, lang, raw_id, raw, hash, "
-                 "first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) "
-                 "ON CONFLICT (stage, hash) DO UPDATE SET last_seen = excluded.last_seen, "
-                 "seen = seen + 1, reason = excluded.reason");
-    PREP(state_get, "SELECT last_date FROM fetch_state WHERE region_id = ?1 AND lang = ?2 "
-                    "AND endpoint = ?3");
-    PREP(state_put,
-         "INSERT INTO fetch_state (region_id, lang, endpoint, last_date, last_fetch, "
-         "last_status, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-         "ON CONFLICT (region_id, lang, endpoint) DO UPDATE SET "
-         "last_date = CASE WHEN excluded.last_date IS NOT NULL AND "
-         "(last_date IS NULL OR excluded.last_date > last_date) "
-         "THEN excluded.last_date ELSE last_date END, "
-         "last_fetch = excluded.last_fetch, last_status = excluded.last_status, "
-         "last_error = excluded.last_error");
-    PREP(begin, "BEGIN IMMEDIATE");
-    PREP(commit, "COMMIT");
-    PREP(rollback, "ROLLBACK");
-    PREP(sel_problems, "SELECT * FROM problem WHERE region_id = ?1 AND valid_date = ?2 "
-                       "AND lang = ?3 ORDER BY problem_id");
-#undef PREP
-#undef PREP_OWNED
-    return AV_OK;
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                  errbuf);
+    if (rc == AV_OK)
+        rc = prep(s, &s->reject,
+                  "INSERT INTO rejected (stage, reason, region_id, lang, raw_id, raw, hash, "
+                  "first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) "
+                  "ON CONFLICT (stage, hash) DO UPDATE SET last_seen = excluded.last_seen, "
+                  "seen = seen + 1, reason = excluded.reason",
+                  errbuf);
+    if (rc == AV_OK)
+        rc = prep(s, &s->state_get,
+                  "SELECT last_date FROM fetch_state WHERE region_id = ?1 AND lang = ?2 "
+                  "AND endpoint = ?3",
+                  errbuf);
+    if (rc == AV_OK)
+        rc = prep(s, &s->state_put,
+                  "INSERT INTO fetch_state (region_id, lang, endpoint, last_date, last_fetch, "
+                  "last_status, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                  "ON CONFLICT (region_id, lang, endpoint) DO UPDATE SET "
+                  "last_date = CASE WHEN excluded.last_date IS NOT NULL AND "
+                  "(last_date IS NULL OR excluded.last_date > last_date) "
+                  "THEN excluded.last_date ELSE last_date END, "
+                  "last_fetch = excluded.last_fetch, last_status = excluded.last_status, "
+                  "last_error = excluded.last_error",
+                  errbuf);
+    if (rc == AV_OK)
+        rc = prep(s, &s->begin, "BEGIN IMMEDIATE", errbuf);
+    if (rc == AV_OK)
+        rc = prep(s, &s->commit, "COMMIT", errbuf);
+    if (rc == AV_OK)
+        rc = prep(s, &s->rollback, "ROLLBACK", errbuf);
+    return rc;
 }
 
 av_rc av_store_open(struct av_store **out, const char *path, const struct av_conf *conf,
                     char *errbuf)
 {
     struct av_store *s;
+    long long busy = conf ? av_conf_int(conf, "store.busy_timeout_ms") : 10000LL;
     char pragmas[320];
     av_rc rc;
 
@@ -335,13 +241,12 @@ av_rc av_store_open(struct av_store **out, const char *path, const struct av_con
              "PRAGMA busy_timeout = %lld; PRAGMA journal_mode = WAL; "
              "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; "
              "PRAGMA cache_size = -8192; PRAGMA wal_autocheckpoint = 16384;",
-             conf ? av_conf_int(conf, "store.busy_timeout_ms") : 10000LL);
+             busy);
     /* Switching to WAL takes an exclusive lock for a moment and does not
      * wait on the busy handler: retry while another process holds it. */
     for (int waited = 0;; waited += 50) {
         rc = exec(s, pragmas, errbuf);
-        if (rc == AV_OK || sqlite3_errcode(s->db) != SQLITE_BUSY ||
-            waited >= (conf ? av_conf_int(conf, "store.busy_timeout_ms") : 10000LL))
+        if (rc == AV_OK || sqlite3_errcode(s->db) != SQLITE_BUSY || waited >= busy)
             break;
         sqlite3_sleep(50);
     }
@@ -368,9 +273,9 @@ void av_store_close(struct av_store *s)
 {
     if (s == NULL)
         return;
-    if (s->in_tx)
+    if (s->tx_depth)
         av_store_rollback(s);
-    /* Finalize every statement this connection prepared. */
+    /* Finalize every statement this connection prepared (a sink's too). */
     if (s->db) {
         sqlite3_stmt *st;
         while ((st = sqlite3_next_stmt(s->db, NULL)) != NULL)
@@ -393,27 +298,40 @@ static av_rc step_done(struct av_store *s, sqlite3_stmt *st, char *errbuf, const
 
 av_rc av_store_begin(struct av_store *s, char *errbuf)
 {
-    av_rc rc = step_done(s, s->begin, errbuf, "begin transaction");
-
-    if (rc == AV_OK)
-        s->in_tx = 1;
-    return rc;
+    if (s->tx_depth == 0) {
+        av_rc rc = step_done(s, s->begin, errbuf, "begin transaction");
+        if (rc != AV_OK)
+            return rc;
+    }
+    s->tx_depth++;
+    return AV_OK;
 }
 
 av_rc av_store_commit(struct av_store *s, char *errbuf)
 {
-    av_rc rc = step_done(s, s->commit, errbuf, "commit");
+    av_rc rc;
 
-    if (rc == AV_OK)
-        s->in_tx = 0;
-    return rc;
+    if (s->tx_depth == 0)
+        return av_fail(errbuf, AV_EIO, "commit on %s: the transaction was rolled back",
+                       s->path);
+    if (s->tx_depth > 1) {
+        s->tx_depth--;
+        return AV_OK;
+    }
+    rc = step_done(s, s->commit, errbuf, "commit");
+    if (rc != AV_OK) {
+        av_store_rollback(s);
+        return rc;
+    }
+    s->tx_depth = 0;
+    return AV_OK;
 }
 
 void av_store_rollback(struct av_store *s)
 {
     if (!sqlite3_get_autocommit(s->db))
         step_done(s, s->rollback, NULL, "rollback");
-    s->in_tx = 0;
+    s->tx_depth = 0;
 }
 
 /* ---- binding helpers ---- */
@@ -437,17 +355,6 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
-/* b must outlive the step (see bind_text). */
-static void bind_ms_buf(sqlite3_stmt *st, int i, av_ms t, char b[AV_STAMP_LEN])
-{
-    if (t == AV_NULL_MS) {
-        sqlite3_bind_null(st, i);
-        return;
-    }
-    av_stamp_format(t, b);
-    sqlite3_bind_text(st, i, b, AV_STAMP_LEN - 1, SQLITE_STATIC);
-}
-
 static void bind_ms(sqlite3_stmt *st, int i, av_ms t)
 {
     char b[AV_STAMP_LEN];
@@ -468,17 +375,166 @@ static void bind_date(sqlite3_stmt *st, int i, int64_t days)
     sqlite3_bind_text(st, i, b, 10, SQLITE_TRANSIENT);
 }
 
-/* The key's date text lives in the store (one warning at a time). */
-static void bind_key(struct av_store *s, sqlite3_stmt *st, const struct av_warning *w)
+
+/* ---- the SQLite sink: clean records in the same file ---- */
+
+/* Binds the value at p as parameter i; formatted text goes to scratch,
+ * which must outlive the step (see bind_text). */
+static void bind_field(sqlite3_stmt *st, int i, const struct av_field *f, const void *p,
+                       char scratch[32])
 {
-    if (s->key_days != w->valid_date || s->key_date[0] == '\0') {
-        av_date_format(w->valid_date, s->key_date);
-        s->key_days = w->valid_date;
-    }
-    sqlite3_bind_int(st, 1, w->region_id);
-    sqlite3_bind_text(st, 2, s->key_date, 10, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, w->lang);
+    if (av_field_is_null(f, p))
+        sqlite3_bind_null(st, i);
+    else if (av_field_is_integer(f))
+        sqlite3_bind_int64(st, i, av_field_get_int(f, p));
+    else
+        bind_text(st, i, av_field_get_text(f, p, scratch));
 }
+
+/* Binds every field of one record (w: its warning) to x->ins. */
+static void bind_record(struct sq_ds *x, const struct av_warning *w, const void *rec)
+{
+    for (int i = 0; i < x->ds->nfields; i++) {
+        const struct av_field *f = &x->ds->fields[i];
+        bind_field(x->ins, i + 1, f, av_field_ptr(f, w, rec), x->scratch[i]);
+    }
+}
+
+/* Binds the warning's key as ?1..?3 of st. */
+static void bind_parent_key(struct sq_ds *x, sqlite3_stmt *st, const struct av_warning *w)
+{
+    for (int k = 0; k <= AV_KEY_LANG; k++) {
+        const struct av_field *f = av_ds_key(x->ds, k);
+        bind_field(st, k + 1, f, av_field_ptr(f, w, NULL), x->scratch[k]);
+    }
+}
+
+static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char *errbuf)
+{
+    struct sqlite_sink *k = impl;
+    struct av_store *s = k->st;
+    sqlite3_int64 before = sqlite3_last_insert_rowid(s->db);
+    int fresh;
+    av_rc rc;
+
+    bind_record(&k->ds[0], w, w);
+    rc = step_done(s, k->ds[0].ins, errbuf, "store warning");
+    if (rc != AV_OK)
+        return rc;
+    *changed = sqlite3_changes(s->db) > 0;
+    if (!*changed)
+        return AV_OK;
+    /* A new rowid means a fresh insert: no old children to remove. */
+    fresh = sqlite3_last_insert_rowid(s->db) != before;
+    for (int d = 1; d < SQ_NDS; d++) {
+        struct sq_ds *x = &k->ds[d];
+        if (!fresh) {
+            bind_parent_key(x, x->del, w);
+            rc = step_done(s, x->del, errbuf, "replace warning children");
+            if (rc != AV_OK)
+                return rc;
+        }
+        for (int r = 0; r < av_ds_count(x->ds, w); r++) {
+            bind_record(x, w, av_ds_record(x->ds, w, r));
+            rc = step_done(s, x->ins, errbuf, "store warning children");
+            if (rc != AV_OK)
+                return rc;
+        }
+    }
+    return AV_OK;
+}
+
+static void sink_close(void *impl)
+{
+    struct sqlite_sink *k = impl;
+
+    if (k == NULL)
+        return;
+    for (int d = 0; d < SQ_NDS; d++) {
+        sqlite3_finalize(k->ds[d].ins);
+        sqlite3_finalize(k->ds[d].del);
+        sqlite3_finalize(k->ds[d].sel);
+        free(k->ds[d].scratch);
+    }
+    free(k);
+}
+
+static av_rc sink_open(void **out, const struct av_sink_env *env, char *errbuf)
+{
+    struct sqlite_sink *k;
+    av_rc rc = AV_OK;
+
+    if (env->store == NULL)
+        return av_fail(errbuf, AV_EINVAL, "the sqlite sink needs the state store");
+    k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        return AV_ENOMEM;
+    k->st = env->store;
+    for (int d = 0; d < SQ_NDS && rc == AV_OK; d++) {
+        struct sq_ds *x = &k->ds[d];
+        x->ds = av_datasets[d];
+        x->scratch = calloc((size_t)x->ds->nfields, sizeof(*x->scratch));
+        if (x->scratch == NULL) {
+            rc = AV_ENOMEM;
+            break;
+        }
+        rc = prep_owned(k->st, &x->ins, av_sqlite_sql_insert(x->ds), errbuf);
+        if (rc == AV_OK && x->ds->parent)
+            rc = prep_owned(k->st, &x->del, av_sqlite_sql_delete(x->ds), errbuf);
+        if (rc == AV_OK && x->ds->parent)
+            rc = prep_owned(k->st, &x->sel, av_sqlite_sql_select_children(x->ds), errbuf);
+    }
+    if (rc != AV_OK) {
+        sink_close(k);
+        return rc;
+    }
+    *out = k;
+    return AV_OK;
+}
+
+static av_rc sink_begin(void *impl, char *errbuf)
+{
+    return av_store_begin(((struct sqlite_sink *)impl)->st, errbuf);
+}
+
+static av_rc sink_commit(void *impl, char *errbuf)
+{
+    return av_store_commit(((struct sqlite_sink *)impl)->st, errbuf);
+}
+
+static void sink_rollback(void *impl)
+{
+    av_store_rollback(((struct sqlite_sink *)impl)->st);
+}
+
+static av_rc sink_clear(void *impl, char *errbuf)
+{
+    struct av_store *s = ((struct sqlite_sink *)impl)->st;
+    char *sql = av_sqlite_sql_clear();
+    av_rc rc;
+
+    if (sql == NULL)
+        return AV_ENOMEM;
+    rc = exec(s, sql, errbuf);
+    free(sql);
+    return rc;
+}
+
+const struct av_sink_ops av_sink_sqlite = {
+    .name = "sqlite",
+    .parts = AV_PART_WARNING | AV_PART_PROBLEMS | AV_PART_ADVICES | AV_PART_WEATHER,
+    .open = sink_open,
+    .begin = sink_begin,
+    .put = sink_put,
+    .commit = sink_commit,
+    .rollback = sink_rollback,
+    .clear = sink_clear,
+    .read = av_sqlite_sink_read,
+    .count = av_sqlite_sink_count,
+    .close = sink_close,
+};
+
+/* ---- the state tables ---- */
 
 av_rc av_store_raw_put(struct av_store *s, const struct av_raw_meta *m, const char *body,
                        size_t len, int64_t *raw_id, char *errbuf)
@@ -508,187 +564,6 @@ av_rc av_store_raw_put(struct av_store *s, const struct av_raw_meta *m, const ch
     if (rc == AV_OK && raw_id)
         *raw_id = sqlite3_last_insert_rowid(s->db);
     return rc;
-}
-
-static void aspects_text(int mask, char out[32])
-{
-    size_t n = 0;
-
-    out[0] = '\0';
-    for (int i = 0; i < 8; i++) {
-        if (mask & (1 << i))
-            n += (size_t)sprintf(out + n, "%s%s", n ? "," : "", av_aspect_names[i]);
-    }
-}
-
-static av_rc put_problem(struct av_store *s, const struct av_warning *w,
-                         const struct av_problem *p, char *errbuf)
-{
-    sqlite3_stmt *st = s->ins_problem;
-    char asp[32];
-    int i = 4;
-
-    bind_key(s, st, w);
-    bind_int(st, i++, p->problem_id);
-    bind_int(st, i++, p->type_id);
-    bind_text(st, i++, p->type_name);
-    bind_int(st, i++, p->aval_type_id);
-    bind_text(st, i++, p->aval_type_name);
-    bind_int(st, i++, p->ext_id);
-    bind_text(st, i++, p->ext_name);
-    bind_int(st, i++, p->cause_id);
-    bind_text(st, i++, p->cause_name);
-    bind_int(st, i++, p->probability_id);
-    bind_text(st, i++, p->probability_name);
-    bind_int(st, i++, p->trigger_simple_id);
-    bind_text(st, i++, p->trigger_simple_name);
-    bind_int(st, i++, p->trigger_sensitivity_id);
-    bind_text(st, i++, p->trigger_sensitivity_name);
-    bind_int(st, i++, p->destructive_size_id);
-    bind_text(st, i++, p->destructive_size_name);
-    bind_int(st, i++, p->propagation_id);
-    bind_text(st, i++, p->propagation_name);
-    bind_text(st, i++, p->aspects_raw);
-    if (p->aspects == AV_NULL_INT) {
-        sqlite3_bind_null(st, i++);
-    } else {
-        aspects_text(p->aspects, asp);
-        sqlite3_bind_text(st, i++, asp, -1, SQLITE_TRANSIENT);
-    }
-    bind_int(st, i++, p->exposed_height_fill);
-    bind_int(st, i++, p->exposed_height_1);
-    bind_int(st, i++, p->exposed_height_2);
-    bind_int(st, i++, p->exposed_min_m);
-    bind_int(st, i++, p->exposed_max_m);
-    bind_text(st, i++, p->exposed_text);
-    bind_int(st, i++, p->danger_level);
-    bind_text(st, i++, p->danger_level_name);
-    bind_text(st, i++, p->text);
-    return step_done(s, st, errbuf, "store problem");
-}
-
-static av_rc put_weather(struct av_store *s, const struct av_warning *w, char *errbuf)
-{
-    sqlite3_stmt *st = s->ins_weather;
-    const char *vals[AV_WEATHER_NCOLS] = {0};
-    struct av_buf other;
-    av_rc rc;
-
-    av_buf_init(&other, 0);
-    for (int k = 0; k < w->n_measurements; k++) {
-        const struct av_measurement *m = &w->measurements[k];
-        int c = av_weather_col_index(m->type_id, m->subtype_id);
-        if (c >= 0 && vals[c] == NULL) {
-            vals[c] = m->value;
-            continue;
-        }
-        if (m->value == NULL)
-            continue;
-        /* Unknown (type, subtype): keep it, as JSON. */
-        av_buf_puts(&other, other.len ? "," : "[");
-        av_buf_printf(&other, "{\"type_id\":%d,\"subtype_id\":%d,\"type\":", m->type_id,
-                      m->subtype_id);
-        av_json_quote(&other, m->type_name ? m->type_name : "");
-        av_buf_puts(&other, ",\"subtype\":");
-        av_json_quote(&other, m->subtype_name ? m->subtype_name : "");
-        av_buf_puts(&other, ",\"value\":");
-        av_json_quote(&other, m->value);
-        av_buf_puts(&other, "}");
-    }
-    if (other.len)
-        av_buf_puts(&other, "]");
-    bind_key(s, st, w);
-    bind_ms(st, 4, w->mw_last_saved);
-    bind_int(st, 5, w->mw_cloud_cover_id);
-    bind_text(st, 6, w->mw_cloud_cover_name);
-    bind_text(st, 7, w->mw_comment);
-    bind_text(st, 8, w->mw_texts);
-    for (int c = 0; c < AV_WEATHER_NCOLS; c++)
-        bind_text(st, 9 + c, vals[c]);
-    bind_text(st, 9 + AV_WEATHER_NCOLS, other.len ? other.data : NULL);
-    rc = step_done(s, st, errbuf, "store mountain weather");
-    av_buf_free(&other);
-    return rc;
-}
-
-av_rc av_store_upsert(struct av_store *s, const struct av_warning *w, const char *endpoint,
-                      int64_t raw_id, av_ms now, int *changed, char *errbuf)
-{
-    sqlite3_stmt *st = s->upsert;
-    sqlite3_int64 before = sqlite3_last_insert_rowid(s->db);
-    char ts[7][AV_STAMP_LEN];
-    int i = 4, fresh;
-    av_rc rc;
-
-    bind_key(s, st, w);
-    bind_int(st, i++, w->reg_id == AV_NULL_INT ? AV_NULL_INT : w->reg_id);
-    bind_int(st, i++, w->previous_reg_id);
-    bind_text(st, i++, w->region_name);
-    bind_text(st, i++, w->region_type[0] ? w->region_type : NULL);
-    sqlite3_bind_int(st, i++, w->danger_level);
-    bind_text(st, i++, w->danger_level_name);
-    bind_ms_buf(st, i++, w->valid_from, ts[0]);
-    bind_ms_buf(st, i++, w->valid_to, ts[1]);
-    bind_ms_buf(st, i++, w->publish_time, ts[2]);
-    bind_ms_buf(st, i++, w->next_warning_time, ts[3]);
-    bind_ms_buf(st, i++, w->danger_increase_time, ts[4]);
-    bind_ms_buf(st, i++, w->danger_decrease_time, ts[5]);
-    bind_text(st, i++, w->main_text);
-    bind_text(st, i++, w->avalanche_danger);
-    bind_text(st, i++, w->emergency_warning);
-    bind_text(st, i++, w->snow_surface);
-    bind_text(st, i++, w->current_weak_layers);
-    bind_text(st, i++, w->latest_avalanche_activity);
-    bind_text(st, i++, w->latest_observations);
-    bind_text(st, i++, w->author);
-    bind_int(st, i++, w->is_tendency);
-    bind_int(st, i++, w->utm_zone);
-    bind_int(st, i++, w->utm_east);
-    bind_int(st, i++, w->utm_north);
-    bind_text(st, i++, w->county_ids);
-    bind_text(st, i++, w->municipality_ids);
-    bind_text(st, i++, endpoint);
-    bind_text(st, i++, w->raw_hash);
-    if (raw_id > 0)
-        sqlite3_bind_int64(st, i++, raw_id);
-    else
-        sqlite3_bind_null(st, i++);
-    bind_ms_buf(st, i++, now, ts[6]);
-    rc = step_done(s, st, errbuf, "store warning");
-    if (rc != AV_OK)
-        return rc;
-    *changed = sqlite3_changes(s->db) > 0;
-    if (!*changed)
-        return AV_OK;
-    /* A new rowid means a fresh insert: no old children to remove. */
-    fresh = sqlite3_last_insert_rowid(s->db) != before;
-    if (!fresh) {
-        sqlite3_stmt *del[3] = {s->del_problems, s->del_advices, s->del_weather};
-        for (int k = 0; k < 3; k++) {
-            bind_key(s, del[k], w);
-            rc = step_done(s, del[k], errbuf, "replace warning children");
-            if (rc != AV_OK)
-                return rc;
-        }
-    }
-    for (int k = 0; k < w->n_problems; k++) {
-        rc = put_problem(s, w, &w->problems[k], errbuf);
-        if (rc != AV_OK)
-            return rc;
-    }
-    for (int k = 0; k < w->n_advices; k++) {
-        st = s->ins_advice;
-        bind_key(s, st, w);
-        sqlite3_bind_int(st, 4, w->advices[k].advice_id);
-        bind_text(st, 5, w->advices[k].image_url);
-        bind_text(st, 6, w->advices[k].text);
-        rc = step_done(s, st, errbuf, "store advice");
-        if (rc != AV_OK)
-            return rc;
-    }
-    if (w->has_weather)
-        return put_weather(s, w, errbuf);
-    return AV_OK;
 }
 
 av_rc av_store_reject(struct av_store *s, const char *stage, const char *reason,
@@ -862,4 +737,9 @@ av_rc av_store_runs_recover(struct av_store *s, int (*alive)(long pid), char *er
     sqlite3_finalize(sel);
     sqlite3_finalize(upd);
     return rc;
+}
+
+av_rc av_store_clear_derived_rejects(struct av_store *s, char *errbuf)
+{
+    return exec(s, "DELETE FROM rejected WHERE stage != 'fetch' AND raw_id IS NOT NULL", errbuf);
 }

@@ -1,32 +1,53 @@
-/* sqlite_int.h - private to the SQLite store (sqlite.c, sqlite_read.c). */
+/* sqlite_int.h - private to the SQLite state store and sink (sqlite.c,
+ * sqlite_read.c, sqlite_schema.c). */
 #ifndef AV_SQLITE_INT_H
 #define AV_SQLITE_INT_H
 
 #include <sqlite3.h>
 
+#include "../core/buf.h"
+#include "sink.h"
 #include "store.h"
 
 struct av_store {
     sqlite3 *db;
     char *path;
-    int in_tx;
-    int64_t key_days;  /* cache of the last key date */
-    char key_date[11];
-    /* write side */
-    sqlite3_stmt *upsert, *del_problems, *del_advices, *del_weather;
-    sqlite3_stmt *ins_problem, *ins_advice, *ins_weather;
+    int tx_depth; /* nested av_store_begin calls; 0 = no transaction */
     sqlite3_stmt *ins_raw, *reject, *state_get, *state_put;
     sqlite3_stmt *begin, *commit, *rollback;
-    /* read side */
-    sqlite3_stmt *sel_problems;
 };
 
-/* Column lists, in bind/select order. */
-#define AV_WARNING_NCOLS 33
-extern const char *const av_warning_cols[AV_WARNING_NCOLS];
-#define AV_PROBLEM_NCOLS 33
-extern const char *const av_problem_cols[AV_PROBLEM_NCOLS];
+/* One dataset's statements in the SQLite sink. */
+struct sq_ds {
+    const struct av_dataset *ds;
+    sqlite3_stmt *ins; /* warning: the upsert; children: INSERT OR REPLACE */
+    sqlite3_stmt *del; /* children: DELETE by the warning's key */
+    sqlite3_stmt *sel; /* children: SELECT by the warning's key */
+    char (*scratch)[32]; /* per field: formatted values bound SQLITE_STATIC */
+};
+
+#define SQ_NDS 4 /* av_datasets, in order */
+
+struct sqlite_sink {
+    struct av_store *st;
+    struct sq_ds ds[SQ_NDS];
+};
 
 av_rc av_sqlite_err(struct av_store *s, char *errbuf, const char *what);
+
+/* Generated SQL (sqlite_schema.c): malloc'd, NULL when out of memory. */
+char *av_sqlite_sql_migration(int version); /* tables and columns added in version */
+char *av_sqlite_sql_insert(const struct av_dataset *ds);
+char *av_sqlite_sql_delete(const struct av_dataset *ds);
+char *av_sqlite_sql_select_children(const struct av_dataset *ds);
+char *av_sqlite_sql_select(const struct av_query *q);
+char *av_sqlite_sql_count(const struct av_dataset *ds, const struct av_query *q);
+char *av_sqlite_sql_clear(void);
+
+/* The sink's read side (sqlite_read.c). */
+av_rc av_sqlite_sink_read(void *s, const struct av_query *q, av_sink_row_fn fn, void *ud,
+                          char *errbuf);
+av_rc av_sqlite_sink_count(void *s, const struct av_dataset *ds, const struct av_query *q,
+                           long *n, char *errbuf);
 
 #endif

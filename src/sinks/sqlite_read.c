@@ -1,76 +1,18 @@
-/* sqlite_read.c - the embedded store, read side: warnings with their
- * problems for export, raw responses for reprocess, state and runs for
- * status. See store.h. */
+/* sqlite_read.c - the SQLite state store and sink, read side: warnings with
+ * the children a query asks for (columns from the dataset descriptions),
+ * counts, raw responses for reprocess, state and runs for status. See
+ * store.h and sink.h. */
 #include "sqlite_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/pool.h"
+
 static const char *ctext(sqlite3_stmt *st, int i)
 {
     return (const char *)sqlite3_column_text(st, i);
-}
-
-/* Strings of one warning and its problems must outlive the next
- * sqlite3_step() of the problem query, so they are copied into a pool of
- * fixed blocks (never moved; reset per warning). */
-struct pool_block {
-    struct pool_block *next;
-    size_t used, cap;
-    char data[];
-};
-
-struct pool {
-    struct pool_block *head;
-};
-
-static const char *pool_dup(struct pool *p, const char *s)
-{
-    size_t n;
-    struct pool_block *b;
-
-    if (s == NULL)
-        return NULL;
-    n = strlen(s) + 1;
-    b = p->head;
-    if (b == NULL || b->cap - b->used < n) {
-        size_t cap = n > 65536 ? n : 65536;
-        b = malloc(sizeof(*b) + cap);
-        if (b == NULL)
-            return NULL;
-        b->next = p->head;
-        b->used = 0;
-        b->cap = cap;
-        p->head = b;
-    }
-    memcpy(b->data + b->used, s, n);
-    b->used += n;
-    return b->data + b->used - n;
-}
-
-static void pool_reset(struct pool *p, int release)
-{
-    while (p->head && (release || p->head->next)) {
-        struct pool_block *next = p->head->next;
-        free(p->head);
-        p->head = next;
-    }
-    if (p->head)
-        p->head->used = 0;
-}
-
-static struct pool *cur_pool;
-
-/* Column text copied into the current pool. */
-static const char *ptext(sqlite3_stmt *st, int i)
-{
-    return pool_dup(cur_pool, ctext(st, i));
-}
-
-static int cint(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? AV_NULL_INT : sqlite3_column_int(st, i);
 }
 
 static av_ms cms(sqlite3_stmt *st, int i)
@@ -82,175 +24,116 @@ static av_ms cms(sqlite3_stmt *st, int i)
     return t;
 }
 
-static int aspects_from_raw(const char *s)
-{
-    int m = 0;
 
-    if (s == NULL || strlen(s) != 8)
-        return AV_NULL_INT;
-    for (int i = 0; i < 8; i++)
-        if (s[i] == '1')
-            m |= 1 << i;
-    return m;
+/* Column i into the value at p; strings are copied into pool. */
+static void read_field(sqlite3_stmt *st, int i, const struct av_field *f, void *p,
+                       struct av_pool *pool)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        av_field_set_null(f, p);
+    else if (av_field_is_integer(f))
+        av_field_set_int(f, p, sqlite3_column_int64(st, i));
+    else
+        av_field_set_text(f, p, ctext(st, i), (size_t)sqlite3_column_bytes(st, i), pool);
 }
 
-static void read_problem(sqlite3_stmt *st, struct av_problem *p)
+/* The children of w that q asks for, by the warning's key. */
+static av_rc read_children(struct sqlite_sink *k, const struct av_query *q,
+                           struct av_warning *w, struct av_pool *pool, char *errbuf)
 {
-    int i = 3;
+    for (int d = 1; d < SQ_NDS; d++) {
+        struct sq_ds *x = &k->ds[d];
+        const struct av_dataset *ds = x->ds;
+        int *count = (int *)(void *)((char *)w + ds->count_off), r;
 
-    p->problem_id = cint(st, i++);
-    p->type_id = cint(st, i++);
-    p->type_name = ptext(st, i++);
-    p->aval_type_id = cint(st, i++);
-    p->aval_type_name = ptext(st, i++);
-    p->ext_id = cint(st, i++);
-    p->ext_name = ptext(st, i++);
-    p->cause_id = cint(st, i++);
-    p->cause_name = ptext(st, i++);
-    p->probability_id = cint(st, i++);
-    p->probability_name = ptext(st, i++);
-    p->trigger_simple_id = cint(st, i++);
-    p->trigger_simple_name = ptext(st, i++);
-    p->trigger_sensitivity_id = cint(st, i++);
-    p->trigger_sensitivity_name = ptext(st, i++);
-    p->destructive_size_id = cint(st, i++);
-    p->destructive_size_name = ptext(st, i++);
-    p->propagation_id = cint(st, i++);
-    p->propagation_name = ptext(st, i++);
-    p->aspects_raw = ptext(st, i++);
-    p->aspects = aspects_from_raw(p->aspects_raw);
-    i++; /* decoded aspects text: recomputed from the raw string */
-    p->exposed_height_fill = cint(st, i++);
-    p->exposed_height_1 = cint(st, i++);
-    p->exposed_height_2 = cint(st, i++);
-    p->exposed_min_m = cint(st, i++);
-    p->exposed_max_m = cint(st, i++);
-    p->exposed_text = ptext(st, i++);
-    p->danger_level = cint(st, i++);
-    p->danger_level_name = ptext(st, i++);
-    p->text = ptext(st, i++);
+        *count = 0;
+        if (!(q->parts & ds->part))
+            continue;
+        for (int j = 0; j <= AV_KEY_LANG; j++) {
+            const struct av_field *f = av_ds_key(ds, j);
+            const void *p = av_field_ptr(f, w, NULL);
+            if (av_field_is_integer(f))
+                sqlite3_bind_int64(x->sel, j + 1, av_field_get_int(f, p));
+            else
+                sqlite3_bind_text(x->sel, j + 1, av_field_get_text(f, p, x->scratch[j]), -1,
+                                  SQLITE_STATIC);
+        }
+        while ((r = sqlite3_step(x->sel)) == SQLITE_ROW && *count < ds->max) {
+            void *rec = av_ds_record(ds, w, *count);
+            int col = 0;
+            for (int i = 0; i < ds->nfields; i++) {
+                const struct av_field *f = &ds->fields[i];
+                if (!(f->flags & AV_FF_PARENT))
+                    read_field(x->sel, col++, f, (char *)rec + f->off, pool);
+            }
+            (*count)++;
+        }
+        sqlite3_reset(x->sel);
+        if (r != SQLITE_ROW && r != SQLITE_DONE)
+            return av_sqlite_err(k->st, errbuf, "query warning children");
+    }
+    return AV_OK;
 }
 
-static void read_warning(sqlite3_stmt *st, struct av_warning *w)
+av_rc av_sqlite_sink_read(void *impl, const struct av_query *q, av_sink_row_fn fn, void *ud,
+                          char *errbuf)
 {
-    int i = 0;
-    const char *rt;
-
-    memset(w, 0, offsetof(struct av_warning, problems));
-    w->region_id = sqlite3_column_int(st, i++);
-    av_date_parse(ctext(st, i++), &w->valid_date);
-    w->lang = sqlite3_column_int(st, i++);
-    w->reg_id = sqlite3_column_type(st, i) == SQLITE_NULL ? AV_NULL_INT
-                                                          : sqlite3_column_int64(st, i);
-    i++;
-    w->previous_reg_id = sqlite3_column_type(st, i) == SQLITE_NULL
-                             ? AV_NULL_INT
-                             : sqlite3_column_int64(st, i);
-    i++;
-    w->region_name = ctext(st, i++);
-    rt = ctext(st, i++);
-    w->region_type[0] = rt && (rt[0] == 'A' || rt[0] == 'B') ? rt[0] : '\0';
-    w->danger_level = sqlite3_column_int(st, i++);
-    w->danger_level_name = ctext(st, i++);
-    w->valid_from = cms(st, i++);
-    w->valid_to = cms(st, i++);
-    w->publish_time = cms(st, i++);
-    w->next_warning_time = cms(st, i++);
-    w->danger_increase_time = cms(st, i++);
-    w->danger_decrease_time = cms(st, i++);
-    w->main_text = ctext(st, i++);
-    w->avalanche_danger = ctext(st, i++);
-    w->emergency_warning = ctext(st, i++);
-    w->snow_surface = ctext(st, i++);
-    w->current_weak_layers = ctext(st, i++);
-    w->latest_avalanche_activity = ctext(st, i++);
-    w->latest_observations = ctext(st, i++);
-    w->author = ctext(st, i++);
-    w->is_tendency = cint(st, i++);
-    w->utm_zone = cint(st, i++);
-    w->utm_east = cint(st, i++);
-    w->utm_north = cint(st, i++);
-    w->county_ids = ctext(st, i++);
-    w->municipality_ids = ctext(st, i++);
-    i++; /* endpoint */
-    rt = ctext(st, i++);
-    snprintf(w->raw_hash, sizeof(w->raw_hash), "%s", rt ? rt : "");
-    w->mw_last_saved = AV_NULL_MS;
-    w->mw_cloud_cover_id = AV_NULL_INT;
-}
-
-av_rc av_store_each_warning(struct av_store *s, const struct av_query *q,
-                            int (*fn)(void *ud, const struct av_warning *w), void *ud,
-                            char *errbuf)
-{
-    struct av_warning *w;
-    struct pool pool = {NULL};
-    struct av_buf sql;
+    struct sqlite_sink *k = impl;
+    const struct av_dataset *ds = &av_ds_warning;
+    struct av_warning *w = malloc(sizeof(*w));
+    struct av_pool pool = {NULL, 0};
     sqlite3_stmt *st = NULL;
-    char d[AV_DATE_LEN];
+    char *sql = av_sqlite_sql_select(q);
     av_rc rc = AV_OK;
-    int r, i;
+    int r;
 
-    w = malloc(sizeof(*w));
-    if (w == NULL)
-        return AV_ENOMEM;
-    av_buf_init(&sql, 0);
-    av_buf_puts(&sql, "SELECT ");
-    for (i = 0; i < AV_WARNING_NCOLS; i++)
-        av_buf_printf(&sql, "%s%s", i ? "," : "", av_warning_cols[i]);
-    av_buf_puts(&sql, " FROM warning WHERE 1");
-    if (q->from != INT64_MIN) {
-        av_date_format(q->from, d);
-        av_buf_printf(&sql, " AND valid_date >= '%s'", d);
+    if (w == NULL || sql == NULL) {
+        rc = AV_ENOMEM;
+        goto out;
     }
-    if (q->to != INT64_MAX) {
-        av_date_format(q->to, d);
-        av_buf_printf(&sql, " AND valid_date <= '%s'", d);
-    }
-    if (q->lang)
-        av_buf_printf(&sql, " AND lang = %d", q->lang);
-    if (q->regions && q->nregions > 0) {
-        av_buf_puts(&sql, " AND region_id IN (");
-        for (i = 0; i < q->nregions; i++)
-            av_buf_printf(&sql, "%s%d", i ? "," : "", q->regions[i]);
-        av_buf_puts(&sql, ")");
-    }
-    av_buf_puts(&sql, " ORDER BY region_id, valid_date, lang");
-    if (sql.data == NULL || sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
-        rc = av_sqlite_err(s, errbuf, "query warnings");
+    if (sqlite3_prepare_v2(k->st->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = av_sqlite_err(k->st, errbuf, "query warnings");
         goto out;
     }
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        sqlite3_stmt *p = s->sel_problems;
-        int pr;
-
-        cur_pool = &pool;
-        pool_reset(&pool, 0);
-        read_warning(st, w);
-        sqlite3_bind_int(p, 1, w->region_id);
-        sqlite3_bind_text(p, 2, ctext(st, 1), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(p, 3, w->lang);
-        while ((pr = sqlite3_step(p)) == SQLITE_ROW && w->n_problems < AV_MAX_PROBLEMS)
-            read_problem(p, &w->problems[w->n_problems++]);
-        if (pr != SQLITE_ROW && pr != SQLITE_DONE) {
-            sqlite3_reset(p);
-            rc = av_sqlite_err(s, errbuf, "query problems");
-            goto out;
-        }
-        if (fn(ud, w) != 0) {
-            sqlite3_reset(p);
+        av_pool_reset(&pool);
+        memset(w, 0, AV_WARNING_HEAD_SIZE);
+        for (int i = 0; i < ds->nfields; i++)
+            read_field(st, i, &ds->fields[i], (char *)w + ds->fields[i].off, &pool);
+        w->n_problems = w->n_advices = w->has_weather = 0;
+        rc = read_children(k, q, w, &pool, errbuf);
+        if (rc == AV_OK && pool.oom)
+            rc = av_fail(errbuf, AV_ENOMEM, "out of memory reading warnings");
+        if (rc != AV_OK || fn(ud, w) != 0)
             break;
-        }
-        sqlite3_reset(p);
     }
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        rc = av_sqlite_err(s, errbuf, "query warnings");
+    if (rc == AV_OK && r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = av_sqlite_err(k->st, errbuf, "query warnings");
 out:
-    pool_reset(&pool, 1);
-    cur_pool = NULL;
+    av_pool_free(&pool);
     sqlite3_finalize(st);
-    av_buf_free(&sql);
+    free(sql);
     free(w);
+    return rc;
+}
+
+av_rc av_sqlite_sink_count(void *impl, const struct av_dataset *ds, const struct av_query *q,
+                           long *n, char *errbuf)
+{
+    struct sqlite_sink *k = impl;
+    sqlite3_stmt *st = NULL;
+    char *sql = av_sqlite_sql_count(ds, q);
+    av_rc rc = AV_OK;
+
+    if (sql == NULL)
+        return AV_ENOMEM;
+    if (sqlite3_prepare_v2(k->st->db, sql, -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW)
+        rc = av_sqlite_err(k->st, errbuf, "count rows");
+    else
+        *n = (long)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    free(sql);
     return rc;
 }
 
@@ -296,21 +179,6 @@ av_rc av_store_each_raw(struct av_store *s,
     return rc;
 }
 
-av_rc av_store_clear_clean(struct av_store *s, char *errbuf)
-{
-    char *msg = NULL;
-
-    if (sqlite3_exec(s->db,
-                     "DELETE FROM warning; DELETE FROM problem; DELETE FROM advice; "
-                     "DELETE FROM mountain_weather; DELETE FROM rejected WHERE stage != 'fetch';",
-                     NULL, NULL, &msg) != SQLITE_OK) {
-        av_rc rc = av_fail(errbuf, AV_EIO, "clear clean tables in %s: %s", s->path, msg);
-        sqlite3_free(msg);
-        return rc;
-    }
-    return AV_OK;
-}
-
 av_rc av_store_each_state(struct av_store *s,
                           int (*fn)(void *ud, const struct av_state_row *r), void *ud,
                           char *errbuf)
@@ -323,8 +191,6 @@ av_rc av_store_each_state(struct av_store *s,
             s->db,
             "SELECT f.region_id, f.lang, f.endpoint, f.last_date, f.last_fetch, f.last_status, "
             "f.last_error, "
-            "(SELECT count(*) FROM warning w WHERE w.region_id = f.region_id "
-            "  AND w.lang = f.lang), "
             "(SELECT count(*) FROM rejected r WHERE r.region_id = f.region_id "
             "  AND r.lang = f.lang) "
             "FROM fetch_state f ORDER BY f.region_id, f.lang, f.endpoint",
@@ -339,8 +205,7 @@ av_rc av_store_each_state(struct av_store *s,
             .last_fetch = ctext(st, 4),
             .last_status = ctext(st, 5),
             .last_error = ctext(st, 6),
-            .warnings = sqlite3_column_int64(st, 7),
-            .rejects = sqlite3_column_int64(st, 8),
+            .rejects = sqlite3_column_int64(st, 7),
         };
         if (fn(ud, &row) != 0)
             break;

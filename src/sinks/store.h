@@ -1,21 +1,19 @@
-/* store.h - the embedded store: one SQLite file holding everything.
+/* store.h - the state store: one SQLite file with what the pipeline knows
+ * about its own work, whatever sink holds the clean records.
  *
- * What it owns (tables in README.md; the DDL and migrations in sqlite.c):
+ * What it owns (tables in README.md; DDL and migrations in sqlite.c):
  *   raw_response    bronze: every API response body as received + envelope
- *   warning         silver, key (region_id, valid_date, lang)
- *   problem         key (region_id, valid_date, lang, problem_id)
- *   advice          key (region_id, valid_date, lang, advice_id)
- *   mountain_weather one typed row per warning that has MountainWeather
  *   rejected        everything refused, with stage, reason and raw text
  *   fetch_state     per (region, lang, endpoint): last stored date, last fetch
  *   run             run history; run_region: its counts per region
+ * The same file holds the SQLite sink's clean tables (sink.h; their DDL
+ * comes from the dataset descriptions), so that one transaction can cover
+ * a fetch unit's raw body, rejects, clean rows and fetch state.
  *
- * Rules: upserts are idempotent by natural key; a warning replaces the
- * stored one only when its PublishTime is not older (and a Simple warning
- * never replaces a Detail one of the same publication); children are
- * replaced with their warning. The caller groups writes into transactions
- * (av_store_begin/commit); on any error the caller rolls back, so nothing
- * half-written is ever committed.
+ * Transactions nest: av_store_begin/commit count their depth and only the
+ * outermost pair talks to SQLite; a rollback at any depth ends the whole
+ * transaction (a later commit at an outer depth then fails). On any error
+ * the caller rolls back, so nothing half-written is ever committed.
  *
  * The only users of libsqlite3 are sqlite.c (write side, schema) and
  * sqlite_read.c (queries for export, status and reprocess).
@@ -28,7 +26,7 @@
 #include "../core/conf.h"
 #include "../core/err.h"
 #include "../core/tz.h"
-#include "../transforms/warning.h"
+#include "../model/record.h"
 
 extern const struct av_opt av_store_opts[];
 
@@ -50,6 +48,8 @@ struct av_raw_meta {
  * untouched and errbuf says why (path, SQLite's message, what to do). */
 av_rc av_store_open(struct av_store **out, const char *path, const struct av_conf *conf,
                     char *errbuf);
+/* The schema version this avalanche writes (PRAGMA user_version). */
+int av_store_schema_version(void);
 void av_store_close(struct av_store *s); /* accepts NULL */
 
 av_rc av_store_begin(struct av_store *s, char *errbuf);
@@ -58,11 +58,6 @@ void av_store_rollback(struct av_store *s);
 
 av_rc av_store_raw_put(struct av_store *s, const struct av_raw_meta *m, const char *body,
                        size_t len, int64_t *raw_id, char *errbuf);
-
-/* *changed = 1 when the warning was inserted or replaced, 0 when the stored
- * publication is newer (or the same Detail over a Simple). */
-av_rc av_store_upsert(struct av_store *s, const struct av_warning *w, const char *endpoint,
-                      int64_t raw_id, av_ms now, int *changed, char *errbuf);
 
 /* Records a rejected input (deduplicated by stage + content hash). */
 av_rc av_store_reject(struct av_store *s, const char *stage, const char *reason,
@@ -98,27 +93,15 @@ av_rc av_store_runs_recover(struct av_store *s, int (*alive)(long pid), char *er
 
 /* ---- read side (sqlite_read.c) ---- */
 
-struct av_query {
-    const int *regions; /* NULL = all */
-    int nregions;
-    int64_t from, to;   /* days, inclusive; INT64_MIN/INT64_MAX for open */
-    int lang;           /* 0 = any */
-};
-
-/* Calls fn for each stored warning in (region_id, valid_date, lang) order,
- * with problems filled (advices and weather are not loaded). Strings are
- * valid during the call only. fn returns 0 to go on, non-zero to stop. */
-av_rc av_store_each_warning(struct av_store *s, const struct av_query *q,
-                            int (*fn)(void *ud, const struct av_warning *w), void *ud,
-                            char *errbuf);
-
 /* Calls fn for each raw response in insertion order (for reprocess). */
 av_rc av_store_each_raw(struct av_store *s,
                         int (*fn)(void *ud, int64_t raw_id, const struct av_raw_meta *m,
                                   const char *body, size_t len),
                         void *ud, char *errbuf);
-/* Deletes all clean rows and transform-stage rejects (inside a transaction). */
-av_rc av_store_clear_clean(struct av_store *s, char *errbuf);
+/* Deletes the rejects derived from stored raw responses (parse and
+ * transform stages with a raw_id), which reprocess derives again; rejects
+ * of Kafka messages (no raw response) and of fetches stay. */
+av_rc av_store_clear_derived_rejects(struct av_store *s, char *errbuf);
 
 struct av_state_row {
     int region_id, lang;
@@ -127,7 +110,6 @@ struct av_state_row {
     const char *last_fetch; /* UTC stamp */
     const char *last_status;
     const char *last_error;
-    long warnings;
     long rejects;
 };
 av_rc av_store_each_state(struct av_store *s,
@@ -143,6 +125,7 @@ av_rc av_store_each_run(struct av_store *s, int limit,
                         int (*fn)(void *ud, const struct av_run_row *r), void *ud,
                         char *errbuf);
 
+/* Rows of one of the state store's own tables ("raw_response", "rejected"). */
 av_rc av_store_count(struct av_store *s, const char *table, long *n, char *errbuf);
 
 /* Start time of the latest run of kind with status 'ok' or 'partial'

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../core/buf.h"
+#include "../core/clock.h"
 
 #ifndef AV_VERSION
 #define AV_VERSION "dev"
@@ -53,7 +54,14 @@ struct fetcher {
     int retries;
     unsigned long long rng;
     struct av_fetch_stats *stats;
+    int abandon; /* the done callback asked to stop */
 };
+
+/* Start nothing new: a signal arrived or the caller gave up. */
+static int halted(const struct fetcher *f, volatile sig_atomic_t *stop)
+{
+    return f->abandon || (stop && *stop);
+}
 
 av_rc av_fetch_global_init(void)
 {
@@ -63,14 +71,6 @@ av_rc av_fetch_global_init(void)
 void av_fetch_global_cleanup(void)
 {
     curl_global_cleanup();
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
@@ -159,7 +159,7 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
     f.backoff = av_conf_int(conf, "fetch.backoff_ms");
     f.backoff_max = av_conf_int(conf, "fetch.backoff_max_ms");
     f.retry_after_max = av_conf_int(conf, "fetch.retry_after_max_ms");
-    f.rng = (unsigned long long)now_ms() * 2654435761ULL ^ (unsigned long long)getpid();
+    f.rng = (unsigned long long)av_mono_ms() * 2654435761ULL ^ (unsigned long long)getpid();
     if (f.rng == 0)
         f.rng = 88172645463325252ULL;
     concurrency = (int)av_conf_int(conf, "fetch.concurrency");
@@ -179,12 +179,12 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
     }
 
     while (remaining > 0) {
-        long long t = now_ms(), wait_ms = 1000;
+        long long t = av_mono_ms(), wait_ms = 1000;
         struct CURLMsg *msg;
         int left, still, finished = 0;
 
         /* Start what may start: first due retries, then new URLs. */
-        for (size_t i = 0; i < n && active < concurrency && !(stop && *stop); i++) {
+        for (size_t i = 0; i < n && active < concurrency && !halted(&f, stop); i++) {
             struct xfer *x = &f.x[i];
             if (x->done || x->active || x->attempts == 0 || x->not_before > t)
                 continue;
@@ -196,7 +196,7 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
             active++;
             f.stats->requests++;
         }
-        while (next < n && active < concurrency && !(stop && *stop)) {
+        while (next < n && active < concurrency && !halted(&f, stop)) {
             struct xfer *x = &f.x[next];
             if (setup(&f, x, urls[next]) != AV_OK) {
                 rc = av_fail(errbuf, AV_ENOMEM, "out of memory creating a transfer");
@@ -210,7 +210,7 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
             next++;
             f.stats->requests++;
         }
-        if (stop && *stop) {
+        if (halted(&f, stop)) {
             /* Abort: everything not finished ends as interrupted. */
             for (size_t i = 0; i < n; i++) {
                 struct xfer *x = &f.x[i];
@@ -223,7 +223,8 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
                 x->done = 1;
                 r.rc = AV_ENET;
                 r.attempts = x->attempts;
-                snprintf(r.error, sizeof(r.error), "%s: interrupted", short_url(urls[i]));
+                snprintf(r.error, sizeof(r.error), "%s: %s", short_url(urls[i]),
+                         f.abandon ? "abandoned" : "interrupted");
                 done(ctx, i, &r);
                 remaining--;
             }
@@ -280,9 +281,9 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
                          short_url(urls[x->index]), status);
             }
             finished = 1;
-            if (retryable && x->attempts <= f.retries && !(stop && *stop)) {
+            if (retryable && x->attempts <= f.retries && !halted(&f, stop)) {
                 long d = delay_for(&f, x->attempts, (long)ra);
-                x->not_before = now_ms() + d;
+                x->not_before = av_mono_ms() + d;
                 f.stats->retries++;
                 if (on_retry)
                     on_retry(ctx, x->index, r.error, d);
@@ -296,7 +297,8 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
             if (r.rc != AV_OK)
                 f.stats->failures++;
             x->done = 1;
-            done(ctx, x->index, &r);
+            if (done(ctx, x->index, &r) != 0)
+                f.abandon = 1;
             remaining--;
             /* free memory of finished transfers early: flat RSS */
             curl_easy_cleanup(x->h);
@@ -308,7 +310,7 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
         if (finished)
             continue; /* start the next transfers before waiting */
         /* Sleep until network activity or the next due retry. */
-        t = now_ms();
+        t = av_mono_ms();
         for (size_t i = 0; i < n; i++) {
             struct xfer *x = &f.x[i];
             if (!x->done && !x->active && x->attempts > 0) {
@@ -318,7 +320,7 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
             }
         }
         if (active == 0 && next >= n && wait_ms > 0) {
-            usleep((useconds_t)(wait_ms > 200 ? 200 : wait_ms) * 1000);
+            av_sleep_ms(wait_ms > 200 ? 200 : (long)wait_ms);
             continue;
         }
         curl_multi_poll(f.multi, NULL, 0, (int)(wait_ms > 200 ? 200 : wait_ms), NULL);

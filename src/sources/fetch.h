@@ -34,7 +34,10 @@ struct av_fetch_result {
     char error[AV_ERRBUF_SIZE]; /* one line when rc != AV_OK */
 };
 
-typedef void (*av_fetch_done_fn)(void *ctx, size_t index, const struct av_fetch_result *r);
+/* Returns 0 to go on; non-zero when the caller cannot take more (its store
+ * failed): nothing new starts, and the transfers not yet done end at once
+ * as failures ("abandoned"). */
+typedef int (*av_fetch_done_fn)(void *ctx, size_t index, const struct av_fetch_result *r);
 /* Optional: called before each retry (for metrics and logs). */
 typedef void (*av_fetch_retry_fn)(void *ctx, size_t index, const char *why, long delay_ms);
 

@@ -1,40 +1,33 @@
 /* warning.c - raw Varsom warning JSON -> struct av_warning. Pure. */
 #include "warning.h"
 
-#include "../sources/regions.h"
-
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-const char *const av_aspect_names[8] = {"N", "NE", "E", "SE", "S", "SW", "W", "NW"};
+#include "../core/hash.h"
+#include "../model/regions.h"
 
-const struct av_weather_col av_weather_cols[AV_WEATHER_NCOLS] = {
-    {10, 60, "rain_most_exposed_mm"},
-    {10, 70, "rain_average_mm"},
-    {20, 20, "wind_speed"},
-    {20, 50, "wind_direction"},
-    {30, 20, "wind_shift_speed"},
-    {30, 50, "wind_shift_direction"},
-    {30, 100, "wind_shift_start_hour"},
-    {30, 110, "wind_shift_end_hour"},
-    {40, 30, "temperature_min_c"},
-    {40, 40, "temperature_max_c"},
-    {40, 90, "temperature_masl"},
-    {50, 90, "freezing_level_masl"},
-    {50, 100, "freezing_level_start_hour"},
-    {50, 110, "freezing_level_end_hour"},
-    {55, 90, "rain_snow_line_masl"},
-    {55, 100, "rain_snow_line_start_hour"},
-    {55, 110, "rain_snow_line_end_hour"},
+/* Mountain-weather measurements with a typed member (varsom-api.md §7);
+ * the others go to av_weather.other. */
+static const struct {
+    int type_id, subtype_id;
+    size_t off;
+} weather_map[] = {
+#define M(t, s, member) {t, s, offsetof(struct av_weather, member)}
+    M(10, 60, rain_most_exposed_mm),  M(10, 70, rain_average_mm),
+    M(20, 20, wind_speed),            M(20, 50, wind_direction),
+    M(30, 20, wind_shift_speed),      M(30, 50, wind_shift_direction),
+    M(30, 100, wind_shift_start_hour), M(30, 110, wind_shift_end_hour),
+    M(40, 30, temperature_min_c),     M(40, 40, temperature_max_c),
+    M(40, 90, temperature_masl),      M(50, 90, freezing_level_masl),
+    M(50, 100, freezing_level_start_hour), M(50, 110, freezing_level_end_hour),
+    M(55, 90, rain_snow_line_masl),   M(55, 100, rain_snow_line_start_hour),
+    M(55, 110, rain_snow_line_end_hour),
+#undef M
 };
 
-int av_weather_col_index(int type_id, int subtype_id)
-{
-    for (int i = 0; i < AV_WEATHER_NCOLS; i++)
-        if (av_weather_cols[i].type_id == type_id && av_weather_cols[i].subtype_id == subtype_id)
-            return i;
-    return -1;
-}
+#define NWEATHER (sizeof(weather_map) / sizeof(weather_map[0]))
 
 void av_xform_init(struct av_xform *x)
 {
@@ -46,46 +39,14 @@ void av_xform_free(struct av_xform *x)
     av_buf_free(&x->arena);
 }
 
-/* A 64-bit content hash, 8 bytes per step (byte-wise FNV-1a cost ~10 us on
- * a 7 KB warning; this is ~8x less). Stable: stored in the database. Each
- * word is mixed with a multiply and a rotate; the tail is padded with its
- * length; a final avalanche (murmur3 fmix64) spreads the bits. */
-static uint64_t rotl(uint64_t x, int r)
-{
-    return (x << r) | (x >> (64 - r));
-}
-
-void av_hash_hex(const void *p, size_t n, char out[17])
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = p;
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, w;
-    size_t i = 0;
-
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&w, s + i, 8);
-        h = rotl(h ^ (w * 0x87C37B91114253D5ULL), 31) * 0x4CF5AD432745937FULL;
-    }
-    w = 0;
-    memcpy(&w, s + i, n - i);
-    h = rotl(h ^ (w * 0x87C37B91114253D5ULL), 31) * 0x4CF5AD432745937FULL;
-    h ^= h >> 33;
-    h *= 0xFF51AFD7ED558CCDULL;
-    h ^= h >> 33;
-    h *= 0xC4CEB9FE1A85EC53ULL;
-    h ^= h >> 33;
-    for (int k = 15; k >= 0; k--) {
-        out[k] = hex[h & 15];
-        h >>= 4;
-    }
-    out[16] = '\0';
-}
-
-/* The arena is reserved up front for the whole warning, so pointers into
- * it stay valid while we fill the struct. */
+/* The arena's ceiling is pinned to its capacity for the whole warning, so
+ * it never moves (pointers into it stay valid) and anything that would not
+ * fit fails instead: the first failure sticks in rc and rejects the
+ * warning at the end. */
 struct ctx {
     struct av_json *j;
     struct av_buf *arena;
+    av_rc rc;
 };
 
 static int is_space(char c)
@@ -93,16 +54,32 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* String member (trimmed) or NULL when absent, null or not a string. */
+/* Copies n bytes + NUL into the arena; NULL (and rc set) when full. */
+static const char *put(struct ctx *c, const char *p, size_t n)
+{
+    size_t off = c->arena->len;
+
+    if (c->rc != AV_OK)
+        return NULL;
+    if (av_buf_append(c->arena, p, n) != AV_OK || av_buf_putc(c->arena, '\0') != AV_OK) {
+        c->rc = AV_ELIMIT;
+        return NULL;
+    }
+    return c->arena->data + off;
+}
+
+/* String (trimmed) or NULL when absent, null or not a string. */
 static const char *str_at(struct ctx *c, int tok)
 {
     size_t off;
     char *s, *e;
 
-    if (av_json_type(c->j, tok) != AV_JSON_STRING)
+    if (av_json_type(c->j, tok) != AV_JSON_STRING || c->rc != AV_OK)
         return NULL;
-    if (av_json_str(c->j, tok, c->arena, &off) != AV_OK)
-        return NULL; /* cannot happen: reserved */
+    if (av_json_str(c->j, tok, c->arena, &off) != AV_OK) {
+        c->rc = AV_ELIMIT;
+        return NULL;
+    }
     s = c->arena->data + off;
     while (is_space(*s))
         s++;
@@ -160,39 +137,52 @@ static av_ms stamp(struct ctx *c, int obj, const char *key, av_ms *local_out)
     return av_oslo_local_to_utc(local);
 }
 
-/* Joins the "Id" members of an array of objects: "15,34,50". */
-static const char *id_list(struct ctx *c, int obj, const char *key)
+/* Joins member `member` of each object of array `key`: the ids "15,34,50"
+ * (raw: strings or numbers) or the names (unescaped). NULL when the array
+ * is absent. */
+static const char *join_members(struct ctx *c, int obj, const char *key, const char *member,
+                                int names)
 {
     int arr = av_json_get(c->j, obj, key), e, n;
-    size_t start;
+    size_t start = c->arena->len;
+    const char *out;
 
-    if (av_json_type(c->j, arr) != AV_JSON_ARRAY)
+    if (av_json_type(c->j, arr) != AV_JSON_ARRAY || c->rc != AV_OK)
         return NULL;
-    start = c->arena->len;
+    out = c->arena->data + start;
     n = av_json_size(c->j, arr);
     e = av_json_first(arr);
     for (int k = 0; k < n; k++, e = av_json_skip(c->j, e)) {
-        int id = av_json_get(c->j, e, "Id");
+        int m = av_json_get(c->j, e, member);
+        enum av_json_type t = av_json_type(c->j, m);
+        size_t l, off;
         const char *p;
-        size_t l;
-        enum av_json_type t = av_json_type(c->j, id);
-        if (t != AV_JSON_STRING && t != AV_JSON_NUMBER)
+
+        if (t != AV_JSON_STRING && (names || t != AV_JSON_NUMBER))
             continue;
-        p = av_json_raw(c->j, id, &l);
-        if (c->arena->len > start)
-            c->arena->data[c->arena->len++] = ',';
-        memcpy(c->arena->data + c->arena->len, p, l);
-        c->arena->len += l;
+        if (c->arena->len > start && av_buf_putc(c->arena, ',') != AV_OK)
+            goto full;
+        if (!names) {
+            p = av_json_raw(c->j, m, &l);
+            if (av_buf_append(c->arena, p, l) != AV_OK)
+                goto full;
+        } else {
+            if (av_json_str(c->j, m, c->arena, &off) != AV_OK)
+                goto full;
+            c->arena->len--; /* drop its NUL: the list goes on */
+        }
     }
-    c->arena->data[c->arena->len++] = '\0';
-    return c->arena->data + start;
+    if (av_buf_putc(c->arena, '\0') == AV_OK)
+        return out;
+full:
+    c->rc = AV_ELIMIT;
+    return NULL;
 }
 
 static void decode_heights(struct ctx *c, struct av_problem *p)
 {
-    int h1 = p->exposed_height_1, h2 = p->exposed_height_2;
-    char *o = c->arena->data + c->arena->len;
-    int n = 0;
+    int h1 = p->exposed_height_1, h2 = p->exposed_height_2, n;
+    char o[64];
 
     p->exposed_min_m = p->exposed_max_m = AV_NULL_INT;
     p->exposed_text = NULL;
@@ -201,44 +191,28 @@ static void decode_heights(struct ctx *c, struct av_problem *p)
     switch (p->exposed_height_fill) {
     case 1:
         p->exposed_min_m = h1;
-        n = sprintf(o, "above %d m", h1);
+        n = snprintf(o, sizeof(o), "above %d m", h1);
         break;
     case 2:
         p->exposed_max_m = h1;
-        n = sprintf(o, "below %d m", h1);
+        n = snprintf(o, sizeof(o), "below %d m", h1);
         break;
     case 3:
         if (h2 == AV_NULL_INT)
             return;
-        n = sprintf(o, "below %d m and above %d m", h2, h1);
+        n = snprintf(o, sizeof(o), "below %d m and above %d m", h2, h1);
         break;
     case 4:
         if (h2 == AV_NULL_INT)
             return;
         p->exposed_min_m = h2 < h1 ? h2 : h1;
         p->exposed_max_m = h2 < h1 ? h1 : h2;
-        n = sprintf(o, "%d-%d m", p->exposed_min_m, p->exposed_max_m);
+        n = snprintf(o, sizeof(o), "%d-%d m", p->exposed_min_m, p->exposed_max_m);
         break;
     default:
         return;
     }
-    p->exposed_text = o;
-    c->arena->len += (size_t)n + 1;
-}
-
-static int aspects_mask(const char *s)
-{
-    int m = 0;
-
-    if (s == NULL || strlen(s) != 8)
-        return AV_NULL_INT;
-    for (int i = 0; i < 8; i++) {
-        if (s[i] == '1')
-            m |= 1 << i;
-        else if (s[i] != '0')
-            return AV_NULL_INT;
-    }
-    return m;
+    p->exposed_text = put(c, o, (size_t)n);
 }
 
 /* Members are read in the API's order (cheap lookups, see av_json_get). */
@@ -264,7 +238,7 @@ static void problem(struct ctx *c, int o, struct av_problem *p)
     p->type_id = num(c, o, "AvalancheProblemTypeId");
     p->type_name = str(c, o, "AvalancheProblemTypeName");
     p->aspects_raw = str(c, o, "ValidExpositions");
-    p->aspects = aspects_mask(p->aspects_raw);
+    p->aspects = av_aspects_from_raw(p->aspects_raw);
     p->exposed_height_1 = num(c, o, "ExposedHeight1");
     p->exposed_height_2 = num(c, o, "ExposedHeight2");
     p->exposed_height_fill = num(c, o, "ExposedHeightFill");
@@ -279,8 +253,7 @@ static const char *weather_texts(struct ctx *c, int mw)
 {
     int arr = av_json_get(c->j, mw, "MeasurementTexts"), n, e;
     int order[64], toks[64], m = 0;
-    const char *texts[64];
-    size_t start;
+    size_t start, end;
 
     if (av_json_type(c->j, arr) != AV_JSON_ARRAY)
         return NULL;
@@ -303,45 +276,67 @@ static const char *weather_texts(struct ctx *c, int mw)
         order[b + 1] = o;
         toks[b + 1] = t;
     }
-    if (m == 0)
+    if (m == 0 || c->rc != AV_OK)
         return NULL;
-    for (int a = 0; a < m; a++)
-        texts[a] = str_at(c, toks[a]);
-    start = c->arena->len;
+    /* Each text is unescaped and trimmed at the arena's end, then moved
+     * down to follow the previous one: the joined string grows in place. */
+    start = end = c->arena->len;
     for (int a = 0; a < m; a++) {
-        size_t l = strlen(texts[a]);
+        const char *t = str_at(c, toks[a]);
+        char *dst = c->arena->data + end;
+        size_t l;
+        if (t == NULL)
+            return NULL;
+        l = strlen(t);
         if (a > 0)
-            c->arena->data[c->arena->len++] = '\n';
-        memcpy(c->arena->data + c->arena->len, texts[a], l);
-        c->arena->len += l;
+            *dst++ = '\n'; /* over the NUL of the text so far */
+        memmove(dst, t, l + 1);
+        end = (size_t)(dst - c->arena->data) + l;
+        c->arena->len = end + 1;
     }
-    c->arena->data[c->arena->len++] = '\0';
     return c->arena->data + start;
+}
+
+/* The unknown measurement m as one JSON object, appended to o. */
+static void weather_other(struct av_buf *o, int type_id, const char *type_name, int sub_id,
+                          const char *sub_name, const char *value)
+{
+    av_buf_puts(o, o->len ? "," : "[");
+    av_buf_printf(o, "{\"type_id\":%d,\"subtype_id\":%d,\"type\":", type_id, sub_id);
+    av_json_quote(o, type_name ? type_name : "");
+    av_buf_puts(o, ",\"subtype\":");
+    av_json_quote(o, sub_name ? sub_name : "");
+    av_buf_puts(o, ",\"value\":");
+    av_json_quote(o, value);
+    av_buf_puts(o, "}");
 }
 
 static av_rc weather(struct ctx *c, int mw, struct av_warning *w, char *errbuf)
 {
-    int types, n, e;
+    struct av_weather *x = &w->weather;
+    struct av_buf other;
+    int types, n, e, count = 0;
 
+    memset(x, 0, sizeof(*x));
+    x->last_saved = AV_NULL_MS;
+    x->cloud_cover_id = AV_NULL_INT;
     w->has_weather = av_json_type(c->j, mw) == AV_JSON_OBJECT;
-    w->mw_last_saved = AV_NULL_MS;
-    w->mw_cloud_cover_id = AV_NULL_INT;
-    w->mw_cloud_cover_name = w->mw_comment = w->mw_texts = NULL;
     if (!w->has_weather)
         return AV_OK;
-    w->mw_last_saved = stamp(c, mw, "LastSavedTime", NULL);
-    w->mw_cloud_cover_id = num(c, mw, "CloudCoverId");
-    w->mw_cloud_cover_name = str(c, mw, "CloudCoverName");
-    w->mw_comment = str(c, mw, "Comment");
-    w->mw_texts = weather_texts(c, mw);
+    x->last_saved = stamp(c, mw, "LastSavedTime", NULL);
+    x->cloud_cover_id = num(c, mw, "CloudCoverId");
+    x->cloud_cover_name = str(c, mw, "CloudCoverName");
+    x->comment = str(c, mw, "Comment");
+    x->texts = weather_texts(c, mw);
     types = av_json_get(c->j, mw, "MeasurementTypes");
     if (av_json_type(c->j, types) != AV_JSON_ARRAY)
         return AV_OK;
+    av_buf_init(&other, 0);
     n = av_json_size(c->j, types);
     e = av_json_first(types);
     for (int k = 0; k < n; k++, e = av_json_skip(c->j, e)) {
         int subs = av_json_get(c->j, e, "MeasurementSubTypes"), sn, s;
-        int type_id = num(c, e, "Id"), type_sort = num(c, e, "SortOrder");
+        int type_id = num(c, e, "Id");
         const char *type_name = str(c, e, "Name");
 
         if (av_json_type(c->j, subs) != AV_JSON_ARRAY)
@@ -349,23 +344,33 @@ static av_rc weather(struct ctx *c, int mw, struct av_warning *w, char *errbuf)
         sn = av_json_size(c->j, subs);
         s = av_json_first(subs);
         for (int q = 0; q < sn; q++, s = av_json_skip(c->j, s)) {
-            struct av_measurement *m;
+            int sub_id;
+            const char *value, **slot = NULL;
             if (av_json_type(c->j, s) != AV_JSON_OBJECT)
                 continue;
-            if (w->n_measurements == AV_MAX_MEASUREMENTS)
-                return av_fail(errbuf, AV_EREJECT,
-                               "more than %d mountain-weather measurements",
+            if (++count > AV_MAX_MEASUREMENTS) {
+                av_buf_free(&other);
+                return av_fail(errbuf, AV_EREJECT, "more than %d mountain-weather measurements",
                                AV_MAX_MEASUREMENTS);
-            m = &w->measurements[w->n_measurements++];
-            m->type_id = type_id;
-            m->type_name = type_name;
-            m->type_sort = type_sort;
-            m->subtype_id = num(c, s, "Id");
-            m->subtype_name = str(c, s, "Name");
-            m->subtype_sort = num(c, s, "SortOrder");
-            m->value = str(c, s, "Value");
+            }
+            sub_id = num(c, s, "Id");
+            value = str(c, s, "Value");
+            for (size_t i = 0; i < NWEATHER; i++)
+                if (weather_map[i].type_id == type_id && weather_map[i].subtype_id == sub_id)
+                    slot = (const char **)(void *)((char *)x + weather_map[i].off);
+            if (slot && *slot == NULL) { /* the first one with a value wins */
+                *slot = value;
+                continue;
+            }
+            if (value)
+                weather_other(&other, type_id, type_name, sub_id, str(c, s, "Name"), value);
         }
     }
+    if (other.len) {
+        av_buf_putc(&other, ']');
+        x->other = put(c, other.data, other.len);
+    }
+    av_buf_free(&other);
     return AV_OK;
 }
 
@@ -388,30 +393,80 @@ static char type_letter(struct ctx *c, int o)
     }
 }
 
+static av_rc children(struct ctx *c, int tok, struct av_warning *w, const char *d,
+                      char *errbuf)
+{
+    struct av_json *doc = c->j;
+    int arr, n, e;
+
+    arr = av_json_get(doc, tok, "AvalancheProblems");
+    if (av_json_type(doc, arr) == AV_JSON_ARRAY) {
+        n = av_json_size(doc, arr);
+        if (n > AV_MAX_PROBLEMS)
+            return av_fail(errbuf, AV_EREJECT, "region %d %s: %d avalanche problems (limit %d)",
+                           w->region_id, d, n, AV_MAX_PROBLEMS);
+        e = av_json_first(arr);
+        for (int k = 0; k < n; k++, e = av_json_skip(doc, e)) {
+            if (av_json_type(doc, e) != AV_JSON_OBJECT)
+                continue;
+            problem(c, e, &w->problems[w->n_problems]);
+            if (w->problems[w->n_problems].problem_id == AV_NULL_INT)
+                w->problems[w->n_problems].problem_id = w->n_problems + 1;
+            w->n_problems++;
+        }
+    }
+    arr = av_json_get(doc, tok, "AvalancheAdvices");
+    if (av_json_type(doc, arr) == AV_JSON_ARRAY) {
+        n = av_json_size(doc, arr);
+        if (n > AV_MAX_ADVICES)
+            return av_fail(errbuf, AV_EREJECT, "region %d %s: %d advices (limit %d)",
+                           w->region_id, d, n, AV_MAX_ADVICES);
+        e = av_json_first(arr);
+        for (int k = 0; k < n; k++, e = av_json_skip(doc, e)) {
+            struct av_advice *a;
+            if (av_json_type(doc, e) != AV_JSON_OBJECT)
+                continue;
+            a = &w->advices[w->n_advices];
+            a->advice_id = num(c, e, "AdviceID");
+            if (a->advice_id == AV_NULL_INT)
+                a->advice_id = w->n_advices;
+            a->image_url = str(c, e, "ImageUrl");
+            a->text = str(c, e, "Text");
+            w->n_advices++;
+        }
+    }
+    return AV_OK;
+}
+
 av_rc av_xform_warning(struct av_xform *x, struct av_json *doc, int tok,
                        int lang_hint, struct av_warning *w, char *errbuf)
 {
-    struct ctx c = {doc, &x->arena};
+    struct ctx c = {doc, &x->arena, AV_OK};
     size_t span_len;
     const char *span;
     av_ms local_from;
     int64_t dl;
-    int lang, arr, n, e;
+    int lang, b;
     char d[AV_DATE_LEN];
     av_rc rc, level_rc;
 
     if (av_json_type(doc, tok) != AV_JSON_OBJECT)
         return av_fail(errbuf, AV_EREJECT, "warning is not a JSON object");
     span = av_json_span(doc, tok, &span_len);
-    av_buf_reset(&x->arena);
     /* Unescaped strings never exceed 3x their raw bytes (+1 NUL each), the
-     * joined weather texts at most as much again; id lists and height
-     * texts fit in the slack. So pointers into the arena stay valid. */
+     * joined lists and weather texts at most as much again: reserve that,
+     * then pin the ceiling so the arena cannot move. */
+    x->arena.max = SIZE_MAX / 2;
+    av_buf_reset(&x->arena);
     rc = av_buf_reserve(&x->arena, span_len * 6 + 4096);
     if (rc != AV_OK)
         return rc;
+    x->arena.max = x->arena.cap - 1;
 
-    w->n_problems = w->n_advices = w->n_measurements = 0;
+    w->n_problems = w->n_advices = w->has_weather = 0;
+    w->endpoint = NULL;
+    w->raw_id = AV_NULL_INT;
+    w->ingested_at = AV_NULL_MS;
     /* The key and the level first (in the API's member order), so bad
      * records are refused before any other work. */
     w->region_id = num(&c, tok, "RegionId");
@@ -440,8 +495,10 @@ av_rc av_xform_warning(struct av_xform *x, struct av_json *doc, int tok,
     w->danger_level = (int)dl;
 
     /* The rest, in the API's member order. */
-    w->county_ids = id_list(&c, tok, "CountyList");
-    w->municipality_ids = id_list(&c, tok, "MunicipalityList");
+    w->county_ids = join_members(&c, tok, "CountyList", "Id", 0);
+    w->county_names = join_members(&c, tok, "CountyList", "Name", 1);
+    w->municipality_ids = join_members(&c, tok, "MunicipalityList", "Id", 0);
+    w->municipality_names = join_members(&c, tok, "MunicipalityList", "Name", 1);
     w->previous_reg_id = num64(&c, tok, "PreviousWarningRegId");
     w->danger_level_name = str(&c, tok, "DangerLevelName");
     w->utm_zone = num(&c, tok, "UtmZone");
@@ -454,45 +511,15 @@ av_rc av_xform_warning(struct av_xform *x, struct av_json *doc, int tok,
     w->current_weak_layers = str(&c, tok, "CurrentWeaklayers");
     w->latest_avalanche_activity = str(&c, tok, "LatestAvalancheActivity");
     w->latest_observations = str(&c, tok, "LatestObservations");
+    w->exposed_height_1 = num(&c, tok, "ExposedHeight1");
+    w->exposed_height_fill = num(&c, tok, "ExposedHeightFill");
     rc = weather(&c, av_json_get(doc, tok, "MountainWeather"), w, errbuf);
+    if (rc == AV_OK)
+        rc = children(&c, tok, w, d, errbuf);
     if (rc != AV_OK)
         return rc;
-    arr = av_json_get(doc, tok, "AvalancheProblems");
-    if (av_json_type(doc, arr) == AV_JSON_ARRAY) {
-        n = av_json_size(doc, arr);
-        if (n > AV_MAX_PROBLEMS)
-            return av_fail(errbuf, AV_EREJECT, "region %d %s: %d avalanche problems (limit %d)",
-                           w->region_id, d, n, AV_MAX_PROBLEMS);
-        e = av_json_first(arr);
-        for (int k = 0; k < n; k++, e = av_json_skip(doc, e)) {
-            if (av_json_type(doc, e) != AV_JSON_OBJECT)
-                continue;
-            problem(&c, e, &w->problems[w->n_problems]);
-            if (w->problems[w->n_problems].problem_id == AV_NULL_INT)
-                w->problems[w->n_problems].problem_id = w->n_problems + 1;
-            w->n_problems++;
-        }
-    }
-    arr = av_json_get(doc, tok, "AvalancheAdvices");
-    if (av_json_type(doc, arr) == AV_JSON_ARRAY) {
-        n = av_json_size(doc, arr);
-        if (n > AV_MAX_ADVICES)
-            return av_fail(errbuf, AV_EREJECT, "region %d %s: %d advices (limit %d)",
-                           w->region_id, d, n, AV_MAX_ADVICES);
-        e = av_json_first(arr);
-        for (int k = 0; k < n; k++, e = av_json_skip(doc, e)) {
-            struct av_advice *a;
-            if (av_json_type(doc, e) != AV_JSON_OBJECT)
-                continue;
-            a = &w->advices[w->n_advices];
-            a->advice_id = num(&c, e, "AdviceID");
-            if (a->advice_id == AV_NULL_INT)
-                a->advice_id = w->n_advices;
-            a->image_url = str(&c, e, "ImageUrl");
-            a->text = str(&c, e, "Text");
-            w->n_advices++;
-        }
-    }
+    w->extreme_weather_id = num(&c, tok, "ExtremWeatherId");
+    w->extreme_weather_name = str(&c, tok, "ExtremWeatherName");
     w->reg_id = num64(&c, tok, "RegId");
     w->region_name = str(&c, tok, "RegionName");
     w->region_type[0] = type_letter(&c, tok);
@@ -503,12 +530,11 @@ av_rc av_xform_warning(struct av_xform *x, struct av_json *doc, int tok,
     w->danger_increase_time = stamp(&c, tok, "DangerIncreaseTime", NULL);
     w->danger_decrease_time = stamp(&c, tok, "DangerDecreaseTime", NULL);
     w->main_text = str(&c, tok, "MainText");
-    {
-        int b;
-        w->is_tendency = av_json_bool(doc, av_json_get(doc, tok, "IsTendency"), &b) == AV_OK
-                             ? b
-                             : AV_NULL_INT;
-    }
+    w->is_tendency =
+        av_json_bool(doc, av_json_get(doc, tok, "IsTendency"), &b) == AV_OK ? b : AV_NULL_INT;
+    if (c.rc != AV_OK)
+        return av_fail(errbuf, AV_EREJECT, "region %d %s: warning of %zu bytes does not fit the "
+                       "transform's arena", w->region_id, d, span_len);
     av_hash_hex(span, span_len, w->raw_hash);
     return AV_OK;
 }

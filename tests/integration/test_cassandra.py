@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -260,6 +261,101 @@ def test_node_restart_during_process_loses_nothing():
         assert cass("export", "problems", "--db", db, ks=ks).stdout == export(emb, "problems")
     finally:
         srv.stop()
+
+
+# The tables exactly as avalanche 0.1.0 (3dfe610) created them: history,
+# kept to prove that a newer avalanche adds its columns to them.
+V01_TABLES = {
+    "warnings_by_region": "((region_id), valid_date, lang)) WITH CLUSTERING ORDER BY "
+                          "(valid_date DESC, lang ASC)",
+    "warnings_by_date": "((valid_date), region_id, lang))",
+}
+V01_WCOLS = (
+    "region_id int, valid_date date, lang tinyint, reg_id bigint, previous_reg_id bigint, "
+    "region_name text, region_type text, danger_level tinyint, danger_level_name text, "
+    "valid_from timestamp, valid_to timestamp, publish_time timestamp, "
+    "next_warning_time timestamp, danger_increase_time timestamp, "
+    "danger_decrease_time timestamp, is_tendency boolean, main_text text, "
+    "avalanche_danger text, emergency_warning text, snow_surface text, "
+    "current_weak_layers text, latest_avalanche_activity text, latest_observations text, "
+    "author text, utm_zone int, utm_east int, utm_north int, county_ids text, "
+    "municipality_ids text, endpoint text")
+V01_PROBLEMS = (
+    "CREATE TABLE %s.problems_by_region (region_id int, valid_date date, lang tinyint, "
+    "problem_id int, problem_type_id int, problem_type_name text, avalanche_type_id int, "
+    "avalanche_type_name text, ext_id int, ext_name text, cause_id int, cause_name text, "
+    "probability_id int, probability_name text, trigger_simple_id int, "
+    "trigger_simple_name text, trigger_sensitivity_id int, trigger_sensitivity_name text, "
+    "destructive_size_id int, destructive_size_name text, propagation_id int, "
+    "propagation_name text, aspects_raw text, aspects list<text>, exposed_height_fill int, "
+    "exposed_height_1 int, exposed_height_2 int, exposed_min_m int, exposed_max_m int, "
+    "exposed_heights text, danger_level int, danger_level_name text, text text, "
+    "PRIMARY KEY ((region_id), valid_date, lang, problem_id))")
+
+
+def test_an_older_keyspace_gets_the_new_columns():
+    ks = keyspace()
+    oracle("CREATE KEYSPACE %s WITH replication = {'class': 'SimpleStrategy', "
+           "'replication_factor': 1}" % ks)
+    for t, key in V01_TABLES.items():
+        oracle("CREATE TABLE %s.%s (%s, PRIMARY KEY %s" % (ks, t, V01_WCOLS, key))
+    oracle(V01_PROBLEMS % ks)
+    db = tmpdb()
+    p = cass("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, ks=ks)
+    assert "5 warnings stored" in p.stdout, p.stdout + p.stderr
+    cols = {r["column_name"] for r in oracle(
+        "SELECT column_name FROM system_schema.columns WHERE keyspace_name = '%s' AND "
+        "table_name = 'warnings_by_date'" % ks)}
+    assert {"county_names", "municipality_names", "exposed_height_1", "exposed_height_fill",
+            "extreme_weather_id", "extreme_weather_name"} <= cols, cols
+    assert "raw_hash" not in cols and "ingested_at" not in cols  # the embedded store's own
+    emb = embedded()
+    for ds in ("warnings", "problems"):
+        assert cass("export", ds, "--db", db, ks=ks).stdout == export(emb, ds)
+    rows = oracle("SELECT county_names FROM %s.warnings_by_region WHERE region_id = 3022" % ks)
+    assert {r["county_names"] for r in rows} == {"Møre og Romsdal,Innlandet,Trøndelag"}
+
+
+def test_datasets_the_sink_does_not_keep_are_refused_clearly():
+    ks = keyspace()
+    db = tmpdb()
+    cass("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, ks=ks)
+    for ds in ("advices", "mountain_weather"):
+        p = cass("export", ds, "--db", db, ks=ks, check=2)
+        assert "cassandra sink does not keep " + ds in p.stderr, p.stderr
+    p = cass("status", "--db", db, "--json", ks=ks)
+    st = json.loads(p.stdout)
+    assert st["sink"] == "cassandra" and st["warnings"] is None  # not counted, not 0
+    assert st["regions"][0]["warnings"] is None and st["raw_responses"] == 1
+
+
+def test_serve_reads_through_the_cassandra_sink():
+    ks = keyspace()
+    db = tmpdb()
+    cass("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, ks=ks)
+    env = dict(os.environ, AV_FAKE_NOW="2023-03-03T12:00:00Z", **AUTH)
+    proc = subprocess.Popen([BIN, "serve", "--db", db, "--listen", "127.0.0.1:0", "--sink",
+                             "cassandra", "--cassandra-hosts", HOSTS, "--keyspace", ks, *ONE,
+                             "-X", "serve.schedule=03:00", "--region", "3022"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("serving on http://127.0.0.1:"), line
+        base = line.split()[-1].rstrip("/")
+        with urllib.request.urlopen(base + "/api/warnings?region=3022&from=2023-03-01&"
+                                    "to=2023-03-05", timeout=60) as r:
+            got = json.loads(r.read())
+        want = [json.loads(x) for x in export(embedded()).splitlines()]
+        assert got == want, (len(got), len(want))
+        with urllib.request.urlopen(base + "/region/3022", timeout=60) as r:
+            page = r.read().decode()
+        assert page.count('<tr data-date="2023-03-0') == 5, page[:2000]
+        with urllib.request.urlopen(base + "/metrics", timeout=60) as r:
+            m = r.read().decode()
+        assert "avalanche_runs_total" in m and "\navalanche_warnings " not in m
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]

@@ -101,7 +101,7 @@ mkdir -p "$ROOT/build/it"
 if gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
        -Wno-missing-field-initializers -g -O1 -fsanitize=address,undefined \
        -fno-sanitize-recover=all -o "$BIN" "$ROOT/tests/integration/cql_smoke.c" \
-       "$ROOT"/src/cql/*.c "$ROOT"/src/core/{buf,err,log,tz}.c -lm; then
+       "$ROOT"/src/cql/*.c "$ROOT"/src/core/{buf,clock,err,log,tz}.c -lm; then
     ok "build cql_smoke (gcc -Werror, ASan/UBSan)"
 else
     fail "build cql_smoke"

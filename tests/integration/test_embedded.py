@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import synth  # noqa: E402
-from harness import (BIN, DETAIL, SIMPLE, SUMMARY, Replay, export, main, query, run,  # noqa: E402
+from harness import (BIN, DETAIL, ROOT, SIMPLE, SUMMARY, Replay, export, main, query, run,  # noqa: E402
                      tmpdb)
 
 R = None  # the shared replay server (recorded fixtures)
@@ -309,7 +309,7 @@ def test_bad_input_gets_clear_errors():
     p = run("status", "--db", "/nonexistent/dir/a.db", check=1)
     assert "/nonexistent/dir/a.db" in p.stderr
     p = run("export", "rows", "--db", db, check=2)
-    assert "warnings or problems" in p.stderr
+    assert "warnings, problems, advices or mountain_weather" in p.stderr, p.stderr
     p = run("frobnicate", check=2)
     assert "unknown command" in p.stderr
     # and nothing was written to the database by any of it
@@ -398,6 +398,54 @@ def test_both_languages_and_progress_bar():
     assert query(db, "select lang, count(*) from warning group by lang") == [(2, 5)]
     assert query(db, "select count(*) from fetch_state") == [(2,)]
     assert query(db, "select kind from run") == [("backfill",)]
+
+
+def test_every_dataset_exports_and_the_new_detail_fields_are_kept():
+    R.reset()
+    db = tmpdb()
+    fixture_run(db)
+    els = detail_elements()
+    rows = [json.loads(line) for line in export(db).splitlines()]
+    r, src = rows[1], els[1]
+    # the Detail fields the transform used to drop (schema 4)
+    assert r["previous_reg_id"] == src["PreviousWarningRegId"]
+    assert r["county_ids"] == ",".join(c["Id"] for c in src["CountyList"])
+    assert r["county_names"] == ",".join(c["Name"] for c in src["CountyList"])
+    assert r["municipality_names"] == ",".join(m["Name"] for m in src["MunicipalityList"])
+    assert (r["exposed_height_1"], r["exposed_height_fill"]) == \
+        (src["ExposedHeight1"], src["ExposedHeightFill"])
+    assert r["extreme_weather_id"] is None and r["extreme_weather_name"] is None
+    assert r["problems"][0]["text"] == \
+        src["AvalancheProblems"][0]["TriggerSenitivityPropagationDestuctiveSizeText"].strip()
+    assert "raw_hash" not in r and "endpoint" not in r
+    # advices and mountain weather, in both formats, from the same rows as the tables
+    adv = [json.loads(line) for line in export(db, "advices").splitlines()]
+    assert len(adv) == query(db, "select count(*) from advice")[0][0] == 13
+    assert [a["advice_id"] for a in adv if a["valid_date"] == "2023-03-02"] == \
+        [a["AdviceID"] for a in src["AvalancheAdvices"]]
+    assert adv[0]["text"] == els[0]["AvalancheAdvices"][0]["Text"].strip()
+    mw = [json.loads(line) for line in export(db, "mountain_weather").splitlines()]
+    two = [m for m in mw if m["valid_date"] == "2023-03-02"][0]
+    assert (two["rain_most_exposed_mm"], two["wind_speed"], two["temperature_min_c"]) == \
+        (6, "Fresh breeze", -8)
+    assert two["cloud_cover_name"] == "Partly cloudy" and two["other"] is None
+    csv_rows = list(csv.reader(io.StringIO(export(db, "mountain_weather", "csv"), newline="")))
+    assert csv_rows[0][:5] == ["region_id", "valid_date", "lang", "last_saved", "cloud_cover_id"]
+    assert len(csv_rows) == 6 and csv_rows[2][csv_rows[0].index("wind_speed")] == "Fresh breeze"
+    # the data dictionary lists the same fields the export writes
+    ds = json.loads(run("datasets", "--json").stdout)
+    names = {d["name"]: [f["name"] for f in d["fields"] if f["exported"]] for d in ds}
+    assert list(rows[0].keys()) == names["warnings"] + ["problems"]
+    assert list(adv[0].keys()) == names["advices"]
+
+
+def test_datasets_doc_is_generated_from_the_descriptions():
+    with open(os.path.join(ROOT, "docs", "datasets.md"), encoding="utf-8") as f:
+        doc = f.read()
+    begin = doc.index("-->\n", doc.index("<!-- BEGIN generated")) + 4
+    end = doc.index("<!-- END generated -->")
+    assert doc[begin:end] == run("datasets", "--markdown").stdout, \
+        "docs/datasets.md is stale: run `make docs`"
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]

@@ -3,9 +3,11 @@
 
 #include "../../src/core/json.h"
 #include "../../src/sinks/export.h"
+#include "../../src/transforms/warning.h"
 #include "harness.h"
 
-static char *export_str(const struct av_warning *w, enum av_dataset ds, enum av_format fmt)
+static char *export_str(const struct av_warning *w, const struct av_dataset *ds,
+                        enum av_format fmt)
 {
     struct av_export e;
     char *buf = NULL, err[AV_ERRBUF_SIZE];
@@ -29,7 +31,12 @@ void suite_export(void)
         "\"PublishTime\":\"2024-01-01T15:30:00.5\",\"MainText\":\"Say \\\"hi\\\", then\\nleave\","
         "\"AvalancheProblems\":[{\"AvalancheProblemId\":1,\"AvalancheProblemTypeId\":10,"
         "\"ValidExpositions\":\"11000001\",\"ExposedHeightFill\":1,\"ExposedHeight1\":800,"
-        "\"ExposedHeight2\":800}]}";
+        "\"ExposedHeight2\":800,\"TriggerSenitivityPropagationDestuctiveSizeText\":\"Easy\"}],"
+        "\"CountyList\":[{\"Id\":\"55\",\"Name\":\"Troms\"}],\"ExtremWeatherId\":3,"
+        "\"AvalancheAdvices\":[{\"AdviceID\":0,\"Text\":\"Stay, then go\"}],"
+        "\"MountainWeather\":{\"CloudCoverId\":10,\"MeasurementTypes\":[{\"Id\":10,"
+        "\"MeasurementSubTypes\":[{\"Id\":60,\"Value\":\"8\"}]},{\"Id\":20,"
+        "\"MeasurementSubTypes\":[{\"Id\":50,\"Value\":\"NW\"}]}]}}";
     struct av_json j;
     struct av_xform x;
     struct av_warning *w = malloc(sizeof(*w));
@@ -40,7 +47,7 @@ void suite_export(void)
     CHECK(av_json_parse(&j, json, strlen(json), err) == AV_OK);
     CHECK(av_xform_warning(&x, &j, 0, 0, w, err) == AV_OK);
 
-    out = export_str(w, AV_DS_WARNINGS, AV_FMT_JSONL);
+    out = export_str(w, &av_ds_warning, AV_FMT_JSONL);
     CHECK(strncmp(out, "{\"region_id\":3011,\"region_name\":\"Tromsø\",\"region_type\":\"A\","
                        "\"valid_date\":\"2024-01-02\",\"lang\":1,\"reg_id\":7,\"danger_level\":3,"
                        "\"danger_level_name\":null,\"valid_from\":\"2024-01-01T23:00:00.000Z\"",
@@ -62,27 +69,54 @@ void suite_export(void)
     }
     free(out);
 
-    out = export_str(w, AV_DS_WARNINGS, AV_FMT_CSV);
+    out = export_str(w, &av_ds_warning, AV_FMT_CSV);
     CHECK(strncmp(out, "region_id,region_name,region_type,valid_date,lang,reg_id,", 57) == 0);
     CHECK(strstr(out, "\r\n3011,Tromsø,A,2024-01-02,1,7,3,,2024-01-01T23:00:00.000Z,") != NULL);
     CHECK(strstr(out, ",\"Say \"\"hi\"\", then\nleave\",") != NULL);
     CHECK(strstr(out, ",1\r\n") != NULL); /* problem_count */
     free(out);
 
-    out = export_str(w, AV_DS_PROBLEMS, AV_FMT_CSV);
+    out = export_str(w, &av_ds_problem, AV_FMT_CSV);
     CHECK(strstr(out, "region_id,valid_date,lang,problem_id,problem_type_id,") == out);
     CHECK(strstr(out, "\r\n3011,2024-01-02,1,1,10,") != NULL);
     CHECK(strstr(out, ",\"N,NE,NW\",") != NULL);
     free(out);
 
-    out = export_str(w, AV_DS_PROBLEMS, AV_FMT_JSONL);
+    out = export_str(w, &av_ds_problem, AV_FMT_JSONL);
     CHECK(strncmp(out, "{\"region_id\":3011,\"valid_date\":\"2024-01-02\",\"lang\":1,"
                        "\"problem_id\":1,",
                   68) == 0);
+    /* the trigger text is exported (new in schema 4), the raw aspects not */
+    CHECK(strstr(out, ",\"text\":\"Easy\"}\n") != NULL);
+    CHECK(strstr(out, "aspects_raw") == NULL);
+    free(out);
+
+    /* the fields the transform used to drop, at the end of the record */
+    out = export_str(w, &av_ds_warning, AV_FMT_JSONL);
+    CHECK(strstr(out, ",\"utm_north\":null,\"previous_reg_id\":null,\"county_ids\":\"55\","
+                      "\"municipality_ids\":null,\"county_names\":\"Troms\","
+                      "\"municipality_names\":null,\"exposed_height_1\":null,"
+                      "\"exposed_height_fill\":null,\"extreme_weather_id\":3,"
+                      "\"extreme_weather_name\":null,\"problems\":[") != NULL);
+    /* the store's bookkeeping is not exported */
+    CHECK(strstr(out, "raw_hash") == NULL && strstr(out, "endpoint") == NULL);
+    free(out);
+
+    /* advices and mountain weather are datasets of their own */
+    out = export_str(w, &av_ds_advice, AV_FMT_CSV);
+    CHECK_STR(out, "region_id,valid_date,lang,advice_id,image_url,text\r\n"
+                   "3011,2024-01-02,1,0,,\"Stay, then go\"\r\n");
+    free(out);
+    out = export_str(w, &av_ds_weather, AV_FMT_JSONL);
+    /* numbers as numbers, words as strings, missing ones null */
+    CHECK(strstr(out, "\"cloud_cover_id\":10,") != NULL);
+    CHECK(strstr(out, "\"rain_most_exposed_mm\":8,") != NULL);
+    CHECK(strstr(out, "\"wind_direction\":\"NW\",") != NULL);
+    CHECK(strstr(out, "\"wind_speed\":null,") != NULL);
     free(out);
 
     /* an empty CSV export still has its header */
-    out = export_str(NULL, AV_DS_PROBLEMS, AV_FMT_CSV);
+    out = export_str(NULL, &av_ds_problem, AV_FMT_CSV);
     CHECK(strncmp(out, "region_id,valid_date,lang,problem_id", 36) == 0);
     free(out);
     av_json_free(&j);

@@ -1,5 +1,5 @@
 /* test_regions.c - the built-in catalog and region selections. */
-#include "../../src/sources/regions.h"
+#include "../../src/model/regions.h"
 #include "harness.h"
 
 void suite_regions(void)

@@ -145,26 +145,35 @@ static void detail_fixture(void)
           == 0);
 
     CHECK(w->has_weather);
-    CHECK_STR(stamp(w->mw_last_saved), "2023-03-02T08:11:15.520Z");
-    CHECK_INT(w->mw_cloud_cover_id, 20);
-    CHECK_STR(w->mw_cloud_cover_name, "Partly cloudy");
-    CHECK(w->mw_comment == NULL);
-    CHECK_STR(w->mw_texts, "3-6 mm precipitation.\nRain up to 500 m a.s.l during the afternoon.\n"
+    CHECK_STR(stamp(w->weather.last_saved), "2023-03-02T08:11:15.520Z");
+    CHECK_INT(w->weather.cloud_cover_id, 20);
+    CHECK_STR(w->weather.cloud_cover_name, "Partly cloudy");
+    CHECK(w->weather.comment == NULL);
+    CHECK_STR(w->weather.texts, "3-6 mm precipitation.\nRain up to 500 m a.s.l during the afternoon.\n"
                            "Fresh breeze from west, changing to moderate gale from the "
                            "northwest during renoon.\n-8 °C to -4 °C at 1400 m a.s.l.");
-    CHECK_INT(w->n_measurements, 17);
-    CHECK_INT(w->measurements[0].type_id, 10);
-    CHECK_STR(w->measurements[0].type_name, "Rainfall");
-    CHECK_INT(w->measurements[0].subtype_id, 60);
-    CHECK_STR(w->measurements[0].subtype_name, "Most exposed area");
-    CHECK_STR(w->measurements[0].value, "6");
-    CHECK_STR(w->measurements[2].value, "Fresh breeze");
-    CHECK_INT(w->measurements[8].type_id, 40);
-    CHECK_INT(w->measurements[8].subtype_id, 30);
-    CHECK_STR(w->measurements[8].value, "-8");
-    for (int k = 0; k < w->n_measurements; k++)
-        CHECK(av_weather_col_index(w->measurements[k].type_id,
-                                   w->measurements[k].subtype_id) >= 0);
+    /* the 17 measurements all have a typed member: nothing left over */
+    CHECK_STR(w->weather.rain_most_exposed_mm, "6");
+    CHECK_STR(w->weather.rain_average_mm, "3");
+    CHECK_STR(w->weather.wind_speed, "Fresh breeze");
+    CHECK_STR(w->weather.wind_direction, "W");
+    CHECK_STR(w->weather.temperature_min_c, "-8");
+    CHECK_STR(w->weather.temperature_max_c, "-4");
+    CHECK_STR(w->weather.temperature_masl, "1400");
+    CHECK(w->weather.other == NULL);
+
+    /* the Detail fields kept since schema 4 */
+    CHECK_INT(w->previous_reg_id, 332423);
+    CHECK_STR(w->county_ids, "15,34,50");
+    CHECK_STR(w->county_names, "Møre og Romsdal,Innlandet,Trøndelag");
+    CHECK(strncmp(w->municipality_names, "Molde,Gjemnes,Tingvoll,", 23) == 0);
+    CHECK(strstr(w->municipality_names, ",Midtre Gauldal,") != NULL);
+    CHECK_INT(w->exposed_height_1, 0);
+    CHECK_INT(w->exposed_height_fill, 1);
+    CHECK(w->extreme_weather_id == AV_NULL_INT);
+    CHECK(w->extreme_weather_name == NULL);
+    CHECK_STR(w->author, "Snøskredvarslingen 40");
+    CHECK(w->endpoint == NULL && w->raw_id == AV_NULL_INT); /* the caller's to set */
 
     /* 2023-03-03: published the afternoon before; emergency warning */
     CHECK(av_xform_warning(&x, &j, elem(&j, 2), 0, w, err) == AV_OK);
@@ -239,26 +248,25 @@ out:
 }
 
 /* SYNTHETIC cases written here from varsom-api.md (not API recordings). */
+static struct av_json sj;
+static struct av_xform sx;
+
+/* Strings live in sx's arena until the next call (freed at the end). */
 static av_rc synth(const char *json, struct av_warning *w, char *err)
 {
-    struct av_json j;
-    struct av_xform x;
-    av_rc rc;
+    av_rc rc = av_json_parse(&sj, json, strlen(json), err);
 
-    av_json_init(&j, 0, 0);
-    av_xform_init(&x);
-    rc = av_json_parse(&j, json, strlen(json), err);
     if (rc == AV_OK)
-        rc = av_xform_warning(&x, &j, 0, 1, w, err);
-    /* strings die with the arena: callers only look at numbers */
-    av_json_free(&j);
-    av_xform_free(&x);
+        rc = av_xform_warning(&sx, &sj, 0, 1, w, err);
     return rc;
 }
 
 static void synthetic_cases(void)
 {
     struct av_warning *w = malloc(sizeof(*w));
+
+    av_json_init(&sj, 0, 0);
+    av_xform_init(&sx);
     char err[AV_ERRBUF_SIZE];
 
     /* not-assessed day: RegId 0, level "0", nulls everywhere */
@@ -329,6 +337,32 @@ static void synthetic_cases(void)
           AV_NULL_INT);
     CHECK_INT(w->problems[1].problem_id, 2); /* missing id: position */
     CHECK(w->problems[1].aspects == AV_NULL_INT);
+    /* mountain weather: the first value of a typed measurement wins, the
+     * second and unknown ones go to `other` (JSON); null unknowns are dropped */
+    CHECK(synth("{\"RegionId\":3011,\"DangerLevel\":1,\"ValidFrom\":\"2024-01-02T00:00:00\","
+                "\"MountainWeather\":{\"MeasurementTypes\":[{\"Id\":10,\"Name\":\"Rain\","
+                "\"MeasurementSubTypes\":[{\"Id\":60,\"Value\":null},{\"Id\":60,\"Value\":\"5\"},"
+                "{\"Id\":60,\"Name\":\"Again\",\"Value\":\"7\"},{\"Id\":99,\"Name\":\"Snow \\\"new\\\"\","
+                "\"Value\":\"12\"},{\"Id\":98,\"Value\":null}]}]}}",
+                w, err) == AV_OK);
+    CHECK(w->has_weather);
+    CHECK_STR(w->weather.rain_most_exposed_mm, "5");
+    CHECK(w->weather.rain_average_mm == NULL && w->weather.last_saved == AV_NULL_MS);
+    CHECK_STR(w->weather.other,
+              "[{\"type_id\":10,\"subtype_id\":60,\"type\":\"Rain\",\"subtype\":\"Again\","
+              "\"value\":\"7\"},{\"type_id\":10,\"subtype_id\":99,\"type\":\"Rain\","
+              "\"subtype\":\"Snow \\\"new\\\"\",\"value\":\"12\"}]");
+    /* names and ids of counties and municipalities, unescaped and in order */
+    CHECK(synth("{\"RegionId\":3011,\"DangerLevel\":1,\"ValidFrom\":\"2024-01-02T00:00:00\","
+                "\"CountyList\":[{\"Id\":\"54\",\"Name\":\"Troms og Finnm\\u00e1rku\"},"
+                "{\"Id\":55},{\"Name\":\"x\"}],\"MunicipalityList\":[]}",
+                w, err) == AV_OK);
+    CHECK_STR(w->county_ids, "54,55");
+    CHECK_STR(w->county_names, "Troms og Finnmárku,x");
+    CHECK_STR(w->municipality_ids, "");
+    CHECK(w->has_weather == 0 && w->weather.other == NULL);
+    av_json_free(&sj);
+    av_xform_free(&sx);
     free(w);
 }
 

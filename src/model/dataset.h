@@ -1,0 +1,145 @@
+/* dataset.h - the one description of each dataset: its fields, their types,
+ * where they live in the records of record.h, and what they mean.
+ *
+ * Everything that spells a column comes from here: the SQLite DDL,
+ * migrations, binds and reads (src/sinks/sqlite*.c), the Cassandra DDL,
+ * binds and reads (src/sinks/cassandra*.c), the CSV/JSONL export
+ * (src/sinks/export.c), `avalanche datasets` and docs/datasets.md (a test
+ * checks it against `avalanche datasets --markdown`). Adding a column is
+ * one line in dataset.c naming the schema version that adds it (`since`):
+ * existing SQLite files get it by a generated ALTER TABLE, Cassandra
+ * tables when the sink opens. Pure data; nothing here fails.
+ *
+ * The datasets: warnings (one per region, local date and language) and
+ * its children problems, advices and mountain_weather, whose first three
+ * key fields are the warning's (region_id, valid_date, lang: AV_KEY_*).
+ */
+#ifndef AV_DATASET_H
+#define AV_DATASET_H
+
+#include <stddef.h>
+
+#include "record.h"
+
+enum av_ftype {
+    AV_FT_I8,      /* int (Cassandra tinyint) */
+    AV_FT_I32,     /* int */
+    AV_FT_I64,     /* int64_t */
+    AV_FT_BOOL,    /* int 0/1 */
+    AV_FT_TEXT,    /* const char * */
+    AV_FT_CHARS,   /* char[size] inside the record; "" = absent */
+    AV_FT_NUMTEXT, /* const char *: a number as the API sent it, or a word */
+    AV_FT_TIME,    /* av_ms, a UTC instant: "YYYY-MM-DDTHH:MM:SS.sssZ" */
+    AV_FT_DATE,    /* int64_t days since 1970-01-01: "YYYY-MM-DD" */
+    AV_FT_ASPECTS  /* int, AV_ASPECT_* bits: "N,NE" (CSV, SQLite), ["N","NE"] */
+};
+
+#define AV_FF_KEY 0x01      /* part of the natural key (never null) */
+#define AV_FF_NOTNULL 0x02  /* never null */
+#define AV_FF_PARENT 0x04   /* lives in the parent warning (a child's key) */
+#define AV_FF_LOCAL 0x08    /* bookkeeping of the embedded store: SQLite only, not exported */
+#define AV_FF_NOEXPORT 0x10 /* kept by every sink, left out of the export */
+#define AV_FF_VERSION 0x20  /* the publication instant: the latest one wins */
+#define AV_FF_HASH 0x40     /* content hash: storing an identical record changes nothing */
+#define AV_FF_SOURCE 0x80   /* endpoint: a "simple" never replaces the "detail" of a publication */
+
+struct av_field {
+    const char *name;
+    enum av_ftype type;
+    unsigned flags;
+    size_t off;  /* in the dataset's record, or in struct av_warning (AV_FF_PARENT) */
+    size_t size; /* AV_FT_CHARS: bytes of the array */
+    int since;   /* schema version that added the field (1 = the first) */
+    int lo, hi;  /* allowed integer range when lo < hi (a CHECK in SQLite) */
+    const char *doc;
+};
+
+struct av_dataset {
+    const char *name;  /* export name: "warnings" */
+    const char *table; /* SQLite table: "warning" */
+    const char *doc;
+    const struct av_field *fields;
+    int nfields;
+    int nkeys;  /* key fields (the first nkeys with AV_FF_KEY, in field order) */
+    int since;  /* schema version that created the table */
+    int rowid;  /* SQLite: a rowid table (else WITHOUT ROWID) */
+    unsigned part; /* its AV_PART_* bit */
+    /* children: where their records live in struct av_warning */
+    const struct av_dataset *parent;
+    size_t count_off, array_off, elem_size;
+    int max;
+    /* export: JSONL records nest this child's records (without the parent's
+     * key) under nest_key; CSV rows count them in a column nest_count */
+    const struct av_dataset *nest;
+    const char *nest_key, *nest_count;
+};
+
+enum { AV_KEY_REGION = 0, AV_KEY_DATE = 1, AV_KEY_LANG = 2 };
+enum { AV_PART_WARNING = 1, AV_PART_PROBLEMS = 2, AV_PART_ADVICES = 4, AV_PART_WEATHER = 8 };
+
+extern const struct av_dataset av_ds_warning, av_ds_problem, av_ds_advice, av_ds_weather;
+/* Every dataset, parents first, then NULL. */
+extern const struct av_dataset *const av_datasets[];
+/* The children of the warning, in av_datasets order, then NULL. */
+extern const struct av_dataset *const av_ds_children[];
+
+/* By export name ("problems"), or NULL. */
+const struct av_dataset *av_dataset_find(const char *name);
+/* The k-th key field (AV_KEY_* for the shared part). */
+const struct av_field *av_ds_key(const struct av_dataset *ds, int k);
+/* The field with one of the AV_FF_VERSION/HASH/SOURCE roles, or NULL. */
+const struct av_field *av_ds_role(const struct av_dataset *ds, unsigned flag);
+/* Highest `since` of any field or dataset: the schema version they need. */
+int av_datasets_version(void);
+
+/* Records of ds held by w: 1 for the warning itself. */
+static inline int av_ds_count(const struct av_dataset *ds, const struct av_warning *w)
+{
+    return ds->parent ? *(const int *)((const char *)w + ds->count_off) : 1;
+}
+
+/* The k-th record of ds in w (w itself for the warning). */
+static inline void *av_ds_record(const struct av_dataset *ds, const struct av_warning *w, int k)
+{
+    if (ds->parent == NULL)
+        return (void *)w;
+    return (char *)w + ds->array_off + (size_t)k * ds->elem_size;
+}
+
+/* Where field f's value is: in rec, or in the warning for parent keys. */
+static inline void *av_field_ptr(const struct av_field *f, const struct av_warning *w,
+                                 const void *rec)
+{
+    return (char *)(f->flags & AV_FF_PARENT ? (const void *)w : rec) + f->off;
+}
+
+/* ---- values, for every store and format alike ----
+ * A store keeps a field as an integer (av_field_is_integer) or as text.
+ * The getters read the value at p (from av_field_ptr), the setters write
+ * it; text setters parse what the getters format (instants, dates,
+ * aspects) and copy strings into pool. */
+
+struct av_pool;
+
+/* True when the value at p is absent. */
+int av_field_is_null(const struct av_field *f, const void *p);
+/* I8, I32, I64, BOOL: integers in every store. */
+int av_field_is_integer(const struct av_field *f);
+/* The integer of I8/I32/I64/BOOL, the bits of ASPECTS, the ms of TIME, the
+ * days of DATE (not for text types). */
+int64_t av_field_get_int(const struct av_field *f, const void *p);
+/* The value as text: the string itself, or formatted into tmp; NULL when
+ * absent. */
+const char *av_field_get_text(const struct av_field *f, const void *p, char tmp[32]);
+void av_field_set_null(const struct av_field *f, void *p);
+/* The counterpart of av_field_get_int(). */
+void av_field_set_int(const struct av_field *f, void *p, int64_t v);
+/* The counterpart of av_field_get_text() (s: n bytes, not NUL-terminated);
+ * text that does not parse sets the value absent. */
+void av_field_set_text(const struct av_field *f, void *p, const char *s, size_t n,
+                       struct av_pool *pool);
+/* Sets every field of rec that ds keeps there (not the parent's key) to
+ * absent (dates to 0). */
+void av_ds_clear(const struct av_dataset *ds, void *rec);
+
+#endif

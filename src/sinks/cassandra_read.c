@@ -1,0 +1,278 @@
+/* cassandra_read.c - the Cassandra sink's read side: warnings (and their
+ * problems when asked) in (region_id, valid_date, lang) order, like every
+ * sink's read. One region partition at a time from warnings_by_region,
+ * paged; the region list is the query's or every partition (SELECT
+ * DISTINCT). Strings are copied into a pool per warning, so a page can be
+ * freed while the caller still holds the previous warning. Requests are
+ * retried by the sink's policy; a malformed answer is AV_EPARSE. */
+#include "cassandra_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/pool.h"
+
+/* Cell (row, col) into the value at p, by the field's type. */
+static void read_field(const struct av_cql_result *r, int row, int col,
+                       const struct av_field *f, void *p, struct av_pool *pool)
+{
+    struct av_cql_value v;
+    const char *it;
+    size_t n;
+    int m = 0;
+
+    if (av_cql_result_get(r, row, col, &v) != AV_OK || v.type == AV_CQL_NULL) {
+        av_field_set_null(f, p);
+    } else if (v.type == AV_CQL_TEXT) {
+        av_field_set_text(f, p, v.u.s.p, v.u.s.n, pool);
+    } else if (v.type == AV_CQL_LIST_TEXT && f->type == AV_FT_ASPECTS) {
+        for (int k = 0; av_cql_result_list_item(r, row, col, k, &it, &n) == AV_OK; k++) {
+            int a = av_aspects_parse(it, n);
+            if (a != AV_NULL_INT)
+                m |= a;
+        }
+        av_field_set_int(f, p, m);
+    } else {
+        av_field_set_int(f, p, v.u.i); /* ints, booleans, timestamps (ms), dates (days) */
+    }
+}
+
+/* One record of ds from a row: its columns (av_cass_columns order). */
+static void read_record(const struct av_cql_result *r, int row, const struct av_dataset *ds,
+                        struct av_warning *w, void *rec, struct av_pool *pool)
+{
+    const struct av_field *cols[AV_CASS_MAXCOLS];
+    int n = av_cass_columns(ds, cols);
+
+    for (int i = 0; i < n; i++)
+        if (ds->parent == NULL || !(cols[i]->flags & AV_FF_PARENT))
+            read_field(r, row, i, cols[i], av_field_ptr(cols[i], w, rec), pool);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+static int64_t cell_int(const struct av_cql_result *r, int row, int col)
+{
+    struct av_cql_value v;
+
+    if (av_cql_result_get(r, row, col, &v) != AV_OK || v.type == AV_CQL_NULL)
+        return AV_NULL_INT;
+    return v.u.i;
+}
+
+/* A copy of a page's paging state (the result it points into is freed). */
+static av_rc keep_paging(const struct av_cql_result *r, char **ps, size_t *psl)
+{
+    const void *next = av_cql_result_paging(r, psl);
+
+    *ps = NULL;
+    if (next == NULL)
+        return AV_OK;
+    *ps = malloc(*psl);
+    if (*ps == NULL)
+        return AV_ENOMEM;
+    memcpy(*ps, next, *psl);
+    return AV_OK;
+}
+
+static av_rc execute(struct av_cass *s, struct av_cql_prepared *p,
+                     const struct av_cql_value *v, int n, int page, const char *ps,
+                     size_t psl, struct av_cql_result **r, char *errbuf)
+{
+    struct av_cass_backoff b = {0, 0};
+    av_rc rc;
+
+    do {
+        av_cql_result_free(*r);
+        *r = NULL;
+        rc = av_cql_execute(s->cql, p, v, n, s->rcl, page, ps, psl, r, errbuf);
+    } while (av_cass_again(s, &b, rc, errbuf));
+    return rc;
+}
+
+/* Region ids to read: the query's, or every partition in the table. */
+static av_rc region_list(struct av_cass *s, const struct av_query *q, int **ids, int *n,
+                         char *errbuf)
+{
+    const struct av_cass_table *t = &av_cass_tables[AV_CT_BY_REGION];
+    struct av_cql_result *r = NULL;
+    struct av_cql_prepared *st = NULL;
+    struct av_cass_backoff b = {0, 0};
+    char sql[256], *ps = NULL;
+    size_t psl = 0;
+    int cap = 64;
+    av_rc rc;
+
+    *n = 0;
+    *ids = malloc((size_t)cap * sizeof(int));
+    if (*ids == NULL)
+        return AV_ENOMEM;
+    if (q->regions && q->nregions > 0) {
+        for (int i = 0; i < q->nregions && i < cap; i++)
+            (*ids)[(*n)++] = q->regions[i];
+        qsort(*ids, (size_t)*n, sizeof(int), cmp_int);
+        return AV_OK;
+    }
+    snprintf(sql, sizeof(sql), "SELECT DISTINCT %s FROM %s.%s",
+             av_ds_key(t->ds, t->partition)->name, s->ks, t->name);
+    do
+        rc = av_cql_prepare(s->cql, sql, &st, errbuf);
+    while (av_cass_again(s, &b, rc, errbuf));
+    if (rc != AV_OK)
+        return rc;
+    do {
+        char *cur = ps;
+        rc = execute(s, st, NULL, 0, 1000, cur, psl, &r, errbuf);
+        free(cur);
+        ps = NULL;
+        for (int k = 0; rc == AV_OK && k < av_cql_result_rows(r); k++) {
+            if (*n == cap) {
+                int *g = realloc(*ids, (size_t)cap * 2 * sizeof(int));
+                if (g == NULL) {
+                    rc = AV_ENOMEM;
+                    break;
+                }
+                *ids = g;
+                cap *= 2;
+            }
+            (*ids)[(*n)++] = (int)cell_int(r, k, 0);
+        }
+        if (rc == AV_OK)
+            rc = keep_paging(r, &ps, &psl);
+    } while (rc == AV_OK && ps != NULL);
+    free(ps);
+    av_cql_result_free(r);
+    av_cql_prepared_free(st);
+    if (rc == AV_OK)
+        qsort(*ids, (size_t)*n, sizeof(int), cmp_int);
+    return rc;
+}
+
+/* A warning read but not yet handed over (rows of one date are held to be
+ * given out by lang ascending). */
+struct pending {
+    struct av_warning w;
+    struct av_pool pool;
+};
+
+static av_rc load_problems(struct av_cass *s, struct pending *pd, char *errbuf)
+{
+    struct av_cql_value v[3];
+    struct av_cql_result *r = NULL;
+    av_rc rc;
+
+    for (int k = 0; k <= AV_KEY_LANG; k++) {
+        const struct av_field *f = av_ds_key(&av_ds_problem, k);
+        v[k] = av_cass_value(f, av_field_ptr(f, &pd->w, NULL), NULL);
+    }
+    rc = execute(s, s->sel_problems, v, 3, 0, NULL, 0, &r, errbuf);
+    if (rc != AV_OK)
+        return rc;
+    pd->w.n_problems = 0;
+    for (int k = 0; k < av_cql_result_rows(r) && k < AV_MAX_PROBLEMS; k++) {
+        av_ds_clear(&av_ds_problem, &pd->w.problems[k]);
+        read_record(r, k, &av_ds_problem, &pd->w, &pd->w.problems[k], &pd->pool);
+        pd->w.n_problems++;
+    }
+    av_cql_result_free(r);
+    return AV_OK;
+}
+
+/* Hands over the held warnings of one date, lang ascending. */
+static av_rc flush(struct av_cass *s, const struct av_query *q, struct pending *pd, int *npend,
+                   av_sink_row_fn fn, void *ud, int *stop, char *errbuf)
+{
+    av_rc rc = AV_OK;
+
+    for (int e = *npend - 1; e >= 0 && !*stop; e--) {
+        if ((q->parts & AV_PART_PROBLEMS) && (rc = load_problems(s, &pd[e], errbuf)) != AV_OK)
+            break;
+        if (pd[e].pool.oom) {
+            rc = av_fail(errbuf, AV_ENOMEM, "out of memory reading warnings");
+            break;
+        }
+        if (q->lang == 0 || pd[e].w.lang == q->lang)
+            *stop = fn(ud, &pd[e].w) != 0;
+    }
+    *npend = 0;
+    return rc;
+}
+
+/* Every warning of one region partition in the query's dates. */
+static av_rc read_region(struct av_cass *s, const struct av_query *q, int region,
+                         struct pending *pd, av_sink_row_fn fn, void *ud, int *stop,
+                         char *errbuf)
+{
+    int64_t from = q->from == INT64_MIN ? av_days_from_civil(1900, 1, 1) : q->from;
+    int64_t to = q->to == INT64_MAX ? av_days_from_civil(2200, 1, 1) : q->to;
+    struct av_cql_value v[3] = {av_cql_int(region), av_cql_date(from), av_cql_date(to)};
+    struct av_cql_result *r = NULL;
+    char *ps = NULL;
+    size_t psl = 0;
+    int npend = 0, dcol = 0;
+    int64_t pend_date = -1;
+    av_rc rc;
+
+    {
+        const struct av_field *cols[AV_CASS_MAXCOLS];
+        int n = av_cass_columns(&av_ds_warning, cols);
+        while (dcol < n && cols[dcol] != av_ds_key(&av_ds_warning, AV_KEY_DATE))
+            dcol++;
+    }
+    do {
+        char *cur = ps;
+        rc = execute(s, s->sel_region, v, 3, 200, cur, psl, &r, errbuf);
+        free(cur);
+        ps = NULL;
+        /* Rows come by date ascending (lang descending within a date). */
+        for (int k = 0; rc == AV_OK && !*stop && k < av_cql_result_rows(r); k++) {
+            int64_t d = cell_int(r, k, dcol);
+            if (npend > 0 && d != pend_date &&
+                (rc = flush(s, q, pd, &npend, fn, ud, stop, errbuf)) != AV_OK)
+                break;
+            if (npend == 2) { /* more than two langs on a date: not ours */
+                rc = av_fail(errbuf, AV_EPARSE, "unexpected third language in region %d",
+                             region);
+                break;
+            }
+            av_pool_reset(&pd[npend].pool);
+            memset(&pd[npend].w, 0, AV_WARNING_HEAD_SIZE);
+            av_ds_clear(&av_ds_warning, &pd[npend].w);
+            read_record(r, k, &av_ds_warning, &pd[npend].w, &pd[npend].w, &pd[npend].pool);
+            pd[npend].w.n_problems = pd[npend].w.n_advices = pd[npend].w.has_weather = 0;
+            pend_date = d;
+            npend++;
+        }
+        if (rc == AV_OK && !*stop)
+            rc = keep_paging(r, &ps, &psl);
+    } while (rc == AV_OK && !*stop && ps != NULL);
+    free(ps);
+    av_cql_result_free(r);
+    if (rc == AV_OK)
+        rc = flush(s, q, pd, &npend, fn, ud, stop, errbuf);
+    return rc;
+}
+
+av_rc av_cass_read(void *impl, const struct av_query *q, av_sink_row_fn fn, void *ud,
+                   char *errbuf)
+{
+    struct av_cass *s = impl;
+    int *ids = NULL, nids = 0, stop = 0;
+    struct pending *pd = calloc(2, sizeof(*pd));
+    av_rc rc;
+
+    if (pd == NULL)
+        return AV_ENOMEM;
+    rc = region_list(s, q, &ids, &nids, errbuf);
+    for (int i = 0; rc == AV_OK && !stop && i < nids; i++)
+        rc = read_region(s, q, ids[i], pd, fn, ud, &stop, errbuf);
+    av_pool_free(&pd[0].pool);
+    av_pool_free(&pd[1].pool);
+    free(pd);
+    free(ids);
+    return rc;
+}

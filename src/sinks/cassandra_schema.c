@@ -1,0 +1,293 @@
+/* cassandra_schema.c - the Cassandra sink's schema and statements, from the
+ * dataset descriptions: the keyspace, the query-first tables, the columns a
+ * newer description adds to existing tables (ALTER TABLE ... ADD), and the
+ * prepared inserts, deletes and selects. Fails with the server's message
+ * (AV_EREMOTE: permissions, bad replication) or AV_ENET once retries are
+ * spent; nothing here is written twice, every DDL is idempotent. */
+#include "cassandra_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/buf.h"
+
+const struct av_cass_table av_cass_tables[AV_CT_N] = {
+    [AV_CT_BY_REGION] = {&av_ds_warning, "warnings_by_region", AV_KEY_REGION, AV_KEY_DATE},
+    [AV_CT_BY_DATE] = {&av_ds_warning, "warnings_by_date", AV_KEY_DATE, -1},
+    [AV_CT_PROBLEMS] = {&av_ds_problem, "problems_by_region", AV_KEY_REGION, -1},
+};
+
+const char *av_cass_type(enum av_ftype t)
+{
+    switch (t) {
+    case AV_FT_I8:
+        return "tinyint";
+    case AV_FT_I32:
+        return "int";
+    case AV_FT_I64:
+        return "bigint";
+    case AV_FT_BOOL:
+        return "boolean";
+    case AV_FT_TIME:
+        return "timestamp";
+    case AV_FT_DATE:
+        return "date";
+    case AV_FT_ASPECTS:
+        return "list<text>";
+    default:
+        return "text";
+    }
+}
+
+int av_cass_columns(const struct av_dataset *ds, const struct av_field **cols)
+{
+    int n = 0;
+
+    for (int i = 0; i < ds->nfields && n < AV_CASS_MAXCOLS; i++)
+        if (!(ds->fields[i].flags & AV_FF_LOCAL))
+            cols[n++] = &ds->fields[i];
+    return n;
+}
+
+static av_rc query(struct av_cass *s, const char *cql, const struct av_cql_value *v, int n,
+                   struct av_cql_result **res, char *errbuf)
+{
+    struct av_cass_backoff b = {0, 0};
+    av_rc rc;
+
+    do {
+        if (res) {
+            av_cql_result_free(*res);
+            *res = NULL;
+        }
+        rc = av_cql_query(s->cql, cql, v, n, AV_CQL_ONE, res, errbuf);
+    } while (av_cass_again(s, &b, rc, errbuf));
+    return rc;
+}
+
+static av_rc replication_literal(const char *spec, char *out, size_t cap, char *errbuf)
+{
+    const char *colon = strchr(spec, ':');
+    size_t used;
+
+    if (colon == NULL)
+        goto bad;
+    if (colon - spec == 14 && strncmp(spec, "SimpleStrategy", 14) == 0) {
+        int n = atoi(colon + 1);
+        if (n < 1 || n > 100)
+            goto bad;
+        snprintf(out, cap, "{'class': 'SimpleStrategy', 'replication_factor': %d}", n);
+        return AV_OK;
+    }
+    if (colon - spec != 23 || strncmp(spec, "NetworkTopologyStrategy", 23) != 0)
+        goto bad;
+    used = (size_t)snprintf(out, cap, "{'class': 'NetworkTopologyStrategy'");
+    for (const char *p = colon + 1; *p;) {
+        size_t l = strcspn(p, ",");
+        char dc[64];
+        const char *eq = memchr(p, '=', l);
+        int n;
+        if (eq == NULL || (size_t)(eq - p) >= sizeof(dc) || eq == p)
+            goto bad;
+        memcpy(dc, p, (size_t)(eq - p));
+        dc[eq - p] = '\0';
+        for (char *q = dc; *q; q++)
+            if (*q == '\'')
+                goto bad;
+        n = atoi(eq + 1);
+        if (n < 1 || n > 100 || used + strlen(dc) + 16 >= cap)
+            goto bad;
+        used += (size_t)snprintf(out + used, cap - used, ", '%s': %d", dc, n);
+        p += l + (p[l] == ',');
+    }
+    snprintf(out + used, cap - used, "}");
+    return AV_OK;
+bad:
+    return av_fail(errbuf, AV_EINVAL,
+                   "cassandra.replication = \"%s\": use SimpleStrategy:N or "
+                   "NetworkTopologyStrategy:dc1=N,dc2=M",
+                   spec);
+}
+
+/* Key field k of table t, and the clustering part "c1 DESC, c2 ASC". */
+static const struct av_field *tkey(const struct av_cass_table *t, int k)
+{
+    return av_ds_key(t->ds, k);
+}
+
+static void create_table(struct av_buf *b, const char *ks, const struct av_cass_table *t)
+{
+    const struct av_field *cols[AV_CASS_MAXCOLS];
+    int n = av_cass_columns(t->ds, cols);
+
+    av_buf_printf(b, "CREATE TABLE IF NOT EXISTS %s.%s (", ks, t->name);
+    for (int i = 0; i < n; i++)
+        av_buf_printf(b, "%s %s, ", cols[i]->name, av_cass_type(cols[i]->type));
+    av_buf_printf(b, "PRIMARY KEY ((%s)", tkey(t, t->partition)->name);
+    for (int k = 0; k < t->ds->nkeys; k++)
+        if (k != t->partition)
+            av_buf_printf(b, ", %s", tkey(t, k)->name);
+    av_buf_puts(b, ")");
+    if (t->desc >= 0) {
+        int first = 1;
+        av_buf_puts(b, ") WITH CLUSTERING ORDER BY (");
+        for (int k = 0; k < t->ds->nkeys; k++) {
+            if (k == t->partition)
+                continue;
+            av_buf_printf(b, "%s%s %s", first ? "" : ", ", tkey(t, k)->name,
+                          k == t->desc ? "DESC" : "ASC");
+            first = 0;
+        }
+    }
+    av_buf_puts(b, ")");
+}
+
+/* Adds the description's columns that table t lacks (a newer avalanche
+ * opening an older keyspace). Another process adding the same column at
+ * the same time is fine: the column is looked up again before failing. */
+static av_rc add_missing_columns(struct av_cass *s, const struct av_cass_table *t,
+                                 char *errbuf)
+{
+    const struct av_field *cols[AV_CASS_MAXCOLS];
+    struct av_cql_value v[2] = {av_cql_text(s->ks), av_cql_text(t->name)};
+    struct av_cql_result *r = NULL;
+    int n = av_cass_columns(t->ds, cols);
+    char why[AV_ERRBUF_SIZE] = "";
+    av_rc rc = AV_OK;
+
+    for (int pass = 0; pass < 2 && rc == AV_OK; pass++) {
+        int missing = 0;
+        rc = query(s, "SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? "
+                      "AND table_name = ?",
+                   v, 2, &r, errbuf);
+        for (int i = 0; rc == AV_OK && i < n; i++) {
+            int have = 0;
+            char q[512];
+            for (int row = 0; !have && row < av_cql_result_rows(r); row++) {
+                struct av_cql_value c;
+                have = av_cql_result_get(r, row, 0, &c) == AV_OK && c.type == AV_CQL_TEXT &&
+                       c.u.s.n == strlen(cols[i]->name) &&
+                       memcmp(c.u.s.p, cols[i]->name, c.u.s.n) == 0;
+            }
+            if (have)
+                continue;
+            missing++;
+            if (pass == 1) {
+                rc = av_fail(errbuf, AV_EREMOTE, "%s.%s has no column %s and adding it failed: %s",
+                             s->ks, t->name, cols[i]->name, why);
+                break;
+            }
+            snprintf(q, sizeof(q), "ALTER TABLE %s.%s ADD %s %s", s->ks, t->name,
+                     cols[i]->name, av_cass_type(cols[i]->type));
+            if (query(s, q, NULL, 0, NULL, why) != AV_OK)
+                continue; /* raced with another process? look again */
+        }
+        av_cql_result_free(r);
+        r = NULL;
+        if (missing == 0)
+            break;
+    }
+    return rc;
+}
+
+av_rc av_cass_create_schema(struct av_cass *s, const char *replication, char *errbuf)
+{
+    char lit[512];
+    struct av_buf b;
+    av_rc rc = replication_literal(replication, lit, sizeof(lit), errbuf);
+
+    if (rc != AV_OK)
+        return rc;
+    av_buf_init(&b, 0);
+    av_buf_printf(&b, "CREATE KEYSPACE IF NOT EXISTS %s WITH replication = %s", s->ks, lit);
+    rc = b.data ? query(s, b.data, NULL, 0, NULL, errbuf) : AV_ENOMEM;
+    for (int t = 0; rc == AV_OK && t < AV_CT_N; t++) {
+        av_buf_reset(&b);
+        create_table(&b, s->ks, &av_cass_tables[t]);
+        rc = b.data ? query(s, b.data, NULL, 0, NULL, errbuf) : AV_ENOMEM;
+        if (rc == AV_OK)
+            rc = add_missing_columns(s, &av_cass_tables[t], errbuf);
+    }
+    av_buf_free(&b);
+    return rc;
+}
+
+static av_rc prepare(struct av_cass *s, struct av_cql_prepared **p, struct av_buf *b,
+                     char *errbuf)
+{
+    struct av_cass_backoff bo = {0, 0};
+    av_rc rc;
+
+    if (b->data == NULL)
+        return AV_ENOMEM;
+    do
+        rc = av_cql_prepare(s->cql, b->data, p, errbuf);
+    while (av_cass_again(s, &bo, rc, errbuf));
+    return rc;
+}
+
+static void column_list(struct av_buf *b, const struct av_dataset *ds)
+{
+    const struct av_field *cols[AV_CASS_MAXCOLS];
+    int n = av_cass_columns(ds, cols);
+
+    for (int i = 0; i < n; i++)
+        av_buf_printf(b, "%s%s", i ? ", " : "", cols[i]->name);
+}
+
+/* "region_id = ? AND valid_date = ? AND lang = ?": the warning's key. */
+static void parent_match(struct av_buf *b, const struct av_dataset *ds)
+{
+    for (int k = 0; k <= AV_KEY_LANG; k++)
+        av_buf_printf(b, "%s%s = ?", k ? " AND " : "", av_ds_key(ds, k)->name);
+}
+
+av_rc av_cass_prepare_all(struct av_cass *s, char *errbuf)
+{
+    const struct av_cass_table *pt = &av_cass_tables[AV_CT_PROBLEMS];
+    const struct av_cass_table *rt = &av_cass_tables[AV_CT_BY_REGION];
+    const char *date = av_ds_key(rt->ds, AV_KEY_DATE)->name;
+    struct av_buf b;
+    av_rc rc = AV_OK;
+
+    av_buf_init(&b, 0);
+    for (int t = 0; rc == AV_OK && t < AV_CT_N; t++) {
+        const struct av_cass_table *x = &av_cass_tables[t];
+        const struct av_field *cols[AV_CASS_MAXCOLS];
+        int n = av_cass_columns(x->ds, cols);
+        av_buf_reset(&b);
+        av_buf_printf(&b, "INSERT INTO %s.%s (", s->ks, x->name);
+        column_list(&b, x->ds);
+        av_buf_puts(&b, ") VALUES (");
+        for (int i = 0; i < n; i++)
+            av_buf_puts(&b, i ? ", ?" : "?");
+        av_buf_puts(&b, ") USING TIMESTAMP ?");
+        rc = prepare(s, &s->ins[t], &b, errbuf);
+    }
+    if (rc == AV_OK) {
+        av_buf_reset(&b);
+        av_buf_printf(&b, "DELETE FROM %s.%s USING TIMESTAMP ? WHERE ", s->ks, pt->name);
+        parent_match(&b, pt->ds);
+        rc = prepare(s, &s->del_problems, &b, errbuf);
+    }
+    if (rc == AV_OK) {
+        av_buf_reset(&b);
+        av_buf_puts(&b, "SELECT ");
+        column_list(&b, rt->ds);
+        av_buf_printf(&b, " FROM %s.%s WHERE %s = ? AND %s >= ? AND %s <= ? ORDER BY %s ASC",
+                      s->ks, rt->name, av_ds_key(rt->ds, rt->partition)->name, date, date,
+                      date);
+        rc = prepare(s, &s->sel_region, &b, errbuf);
+    }
+    if (rc == AV_OK) {
+        av_buf_reset(&b);
+        av_buf_puts(&b, "SELECT ");
+        column_list(&b, pt->ds);
+        av_buf_printf(&b, " FROM %s.%s WHERE ", s->ks, pt->name);
+        parent_match(&b, pt->ds);
+        rc = prepare(s, &s->sel_problems, &b, errbuf);
+    }
+    av_buf_free(&b);
+    return rc;
+}

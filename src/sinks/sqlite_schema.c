@@ -1,0 +1,230 @@
+/* sqlite_schema.c - the SQL text of the SQLite sink, generated from the
+ * dataset descriptions: CREATE TABLE and ALTER TABLE per schema version,
+ * the upsert with the latest-publication rule, child inserts, deletes,
+ * selects and counts. Pure string building (no libsqlite3 here); every
+ * function returns a malloc'd NUL-terminated string, or NULL when out of
+ * memory. */
+#include "sqlite_int.h"
+
+#include <stdlib.h>
+
+static const char *sql_type(enum av_ftype t)
+{
+    switch (t) {
+    case AV_FT_I8:
+    case AV_FT_I32:
+    case AV_FT_I64:
+    case AV_FT_BOOL:
+        return "INTEGER";
+    case AV_FT_NUMTEXT:
+        return "NUMERIC"; /* "8" is stored as 8, "NW" as text */
+    default:
+        return "TEXT";
+    }
+}
+
+static void column_def(struct av_buf *b, const struct av_field *f)
+{
+    av_buf_printf(b, "%s %s", f->name, sql_type(f->type));
+    if (f->flags & (AV_FF_KEY | AV_FF_NOTNULL))
+        av_buf_puts(b, " NOT NULL");
+    if (f->lo < f->hi)
+        av_buf_printf(b, " CHECK (%s BETWEEN %d AND %d)", f->name, f->lo, f->hi);
+}
+
+/* "k1, k2, k3" (parent_only: the parent's part of a child's key). */
+static void key_list(struct av_buf *b, const struct av_dataset *ds, int parent_only)
+{
+    for (int k = 0; k < ds->nkeys; k++) {
+        const struct av_field *f = av_ds_key(ds, k);
+        if (parent_only && !(f->flags & AV_FF_PARENT))
+            break;
+        av_buf_printf(b, "%s%s", k ? ", " : "", f->name);
+    }
+}
+
+/* "k1 = ?1 AND k2 = ?2 AND k3 = ?3": the warning's key. */
+static void parent_match(struct av_buf *b, const struct av_dataset *ds)
+{
+    for (int k = 0; k <= AV_KEY_LANG; k++)
+        av_buf_printf(b, "%s%s = ?%d", k ? " AND " : "", av_ds_key(ds, k)->name, k + 1);
+}
+
+static char *done(struct av_buf *b)
+{
+    return b->data; /* NULL if any append failed for memory */
+}
+
+char *av_sqlite_sql_migration(int v)
+{
+    struct av_buf b;
+
+    av_buf_init(&b, 0);
+    av_buf_puts(&b, "");
+    for (int d = 0; av_datasets[d]; d++) {
+        const struct av_dataset *ds = av_datasets[d];
+        if (ds->since == v) {
+            av_buf_printf(&b, "CREATE TABLE %s (", ds->table);
+            for (int i = 0; i < ds->nfields; i++) {
+                if (ds->fields[i].since > v)
+                    continue;
+                column_def(&b, &ds->fields[i]);
+                av_buf_puts(&b, ", ");
+            }
+            av_buf_puts(&b, "PRIMARY KEY (");
+            key_list(&b, ds, 0);
+            av_buf_printf(&b, "))%s;\n", ds->rowid ? "" : " WITHOUT ROWID");
+        } else if (ds->since < v) {
+            for (int i = 0; i < ds->nfields; i++) {
+                if (ds->fields[i].since != v)
+                    continue;
+                av_buf_printf(&b, "ALTER TABLE %s ADD COLUMN ", ds->table);
+                column_def(&b, &ds->fields[i]);
+                av_buf_puts(&b, ";\n");
+            }
+        }
+    }
+    return done(&b);
+}
+
+/* The warning's upsert keeps the latest publication: it replaces the
+ * stored row only when the record differs (content hash) and its version
+ * (publish time) is newer, or equal and not a Simple over a Detail. */
+static void upsert_rule(struct av_buf *b, const struct av_dataset *ds)
+{
+    const char *t = ds->table;
+    const char *hash = av_ds_role(ds, AV_FF_HASH)->name;
+    const char *ver = av_ds_role(ds, AV_FF_VERSION)->name;
+    const char *src = av_ds_role(ds, AV_FF_SOURCE)->name;
+    int first = 1;
+
+    av_buf_puts(b, " ON CONFLICT (");
+    key_list(b, ds, 0);
+    av_buf_puts(b, ") DO UPDATE SET ");
+    for (int i = 0; i < ds->nfields; i++) {
+        const struct av_field *f = &ds->fields[i];
+        if (f->flags & AV_FF_KEY)
+            continue;
+        av_buf_printf(b, "%s%s = excluded.%s", first ? "" : ", ", f->name, f->name);
+        first = 0;
+    }
+    av_buf_printf(b,
+                  " WHERE excluded.%s IS NOT %s.%s AND ("
+                  "coalesce(excluded.%s, '') > coalesce(%s.%s, '')"
+                  " OR (coalesce(excluded.%s, '') = coalesce(%s.%s, '')"
+                  " AND NOT (excluded.%s = 'simple' AND %s.%s = 'detail')))",
+                  hash, t, hash, ver, t, ver, ver, t, ver, src, t, src);
+}
+
+char *av_sqlite_sql_insert(const struct av_dataset *ds)
+{
+    struct av_buf b;
+
+    av_buf_init(&b, 0);
+    av_buf_printf(&b, "INSERT %sINTO %s (", ds->parent ? "OR REPLACE " : "", ds->table);
+    for (int i = 0; i < ds->nfields; i++)
+        av_buf_printf(&b, "%s%s", i ? ", " : "", ds->fields[i].name);
+    av_buf_puts(&b, ") VALUES (");
+    for (int i = 0; i < ds->nfields; i++)
+        av_buf_printf(&b, "%s?%d", i ? ", " : "", i + 1);
+    av_buf_puts(&b, ")");
+    if (ds->parent == NULL)
+        upsert_rule(&b, ds);
+    return done(&b);
+}
+
+char *av_sqlite_sql_delete(const struct av_dataset *ds)
+{
+    struct av_buf b;
+
+    av_buf_init(&b, 0);
+    av_buf_printf(&b, "DELETE FROM %s WHERE ", ds->table);
+    parent_match(&b, ds);
+    return done(&b);
+}
+
+/* Own fields of a child (those the parent does not hold), by its key. */
+char *av_sqlite_sql_select_children(const struct av_dataset *ds)
+{
+    struct av_buf b;
+    int first = 1;
+
+    av_buf_init(&b, 0);
+    av_buf_puts(&b, "SELECT ");
+    for (int i = 0; i < ds->nfields; i++) {
+        if (ds->fields[i].flags & AV_FF_PARENT)
+            continue;
+        av_buf_printf(&b, "%s%s", first ? "" : ", ", ds->fields[i].name);
+        first = 0;
+    }
+    av_buf_printf(&b, " FROM %s WHERE ", ds->table);
+    parent_match(&b, ds);
+    av_buf_puts(&b, " ORDER BY ");
+    key_list(&b, ds, 0);
+    return done(&b);
+}
+
+/* " WHERE ..." of a query on a dataset's key (dates only when with_dates). */
+static void where(struct av_buf *b, const struct av_dataset *ds, const struct av_query *q,
+                  int with_dates)
+{
+    const char *and = " WHERE ";
+    char d[AV_DATE_LEN];
+
+    if (with_dates && q->from != INT64_MIN) {
+        av_date_format(q->from, d);
+        av_buf_printf(b, "%s%s >= '%s'", and, av_ds_key(ds, AV_KEY_DATE)->name, d);
+        and = " AND ";
+    }
+    if (with_dates && q->to != INT64_MAX) {
+        av_date_format(q->to, d);
+        av_buf_printf(b, "%s%s <= '%s'", and, av_ds_key(ds, AV_KEY_DATE)->name, d);
+        and = " AND ";
+    }
+    if (q->lang) {
+        av_buf_printf(b, "%s%s = %d", and, av_ds_key(ds, AV_KEY_LANG)->name, q->lang);
+        and = " AND ";
+    }
+    if (q->regions && q->nregions > 0) {
+        av_buf_printf(b, "%s%s IN (", and, av_ds_key(ds, AV_KEY_REGION)->name);
+        for (int i = 0; i < q->nregions; i++)
+            av_buf_printf(b, "%s%d", i ? "," : "", q->regions[i]);
+        av_buf_puts(b, ")");
+    }
+}
+
+char *av_sqlite_sql_select(const struct av_query *q)
+{
+    const struct av_dataset *ds = &av_ds_warning;
+    struct av_buf b;
+
+    av_buf_init(&b, 0);
+    av_buf_puts(&b, "SELECT ");
+    for (int i = 0; i < ds->nfields; i++)
+        av_buf_printf(&b, "%s%s", i ? ", " : "", ds->fields[i].name);
+    av_buf_printf(&b, " FROM %s", ds->table);
+    where(&b, ds, q, 1);
+    av_buf_puts(&b, " ORDER BY ");
+    key_list(&b, ds, 0);
+    return done(&b);
+}
+
+char *av_sqlite_sql_count(const struct av_dataset *ds, const struct av_query *q)
+{
+    struct av_buf b;
+
+    av_buf_init(&b, 0);
+    av_buf_printf(&b, "SELECT count(*) FROM %s", ds->table);
+    where(&b, ds, q, 0);
+    return done(&b);
+}
+
+char *av_sqlite_sql_clear(void)
+{
+    struct av_buf b;
+
+    av_buf_init(&b, 0);
+    for (int d = 0; av_datasets[d]; d++)
+        av_buf_printf(&b, "DELETE FROM %s;", av_datasets[d]->table);
+    return done(&b);
+}
