@@ -34,7 +34,7 @@ static const char *type_name(const struct av_field *f, char *tmp, size_t cap)
     case AV_FT_DATE:
         return "YYYY-MM-DD";
     case AV_FT_ASPECTS:
-        return "aspects";
+        return "aspect list";
     }
     return "?";
 }

@@ -48,7 +48,7 @@ int av_cmd_process(struct av_cli *cli)
     const char *dlq = av_conf_str(&cli->conf, "stream.dlq_topic");
     int batch_max = (int)av_conf_int(&cli->conf, "stream.batch");
     char err[AV_ERRBUF_SIZE];
-    int code = AV_EXIT_FAIL, ig_ready = 0;
+    int code, ig_ready = 0;
     int64_t run_id = 0;
     long messages = 0, dead = 0;
     const char *status = "failed";

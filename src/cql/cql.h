@@ -2,7 +2,8 @@
  *
  * No C driver is packaged for Debian, so the project speaks the protocol
  * itself (../shared/real-servers.md §C; Cassandra 3.x-5.x and ScyllaDB all
- * serve v4). Synchronous: one request in flight per connection (stream 0).
+ * serve v4). Synchronous: one request in flight per connection (stream 0),
+ * or a few writes pipelined on streams 1..n (av_cql_pipeline).
  *
  * What it owns: one TCP connection at a time to one of several contact
  * points; on a lost connection the next call reconnects, trying the contact
@@ -139,6 +140,23 @@ struct av_cql_batch_item {
 /* BATCH of prepared statements: type 0 logged, 1 unlogged, 2 counter. */
 av_rc av_cql_batch(struct av_cql *c, int type, const struct av_cql_batch_item *items, int n,
                    int consistency, char *errbuf);
+
+/* One write of a pipeline: a BATCH (type 0-2, like av_cql_batch) of items,
+ * or an EXECUTE (type AV_CQL_OP_EXEC) of items[0]. No result is kept. */
+#define AV_CQL_OP_EXEC 3
+#define AV_CQL_PIPELINE_MAX 8
+struct av_cql_op {
+    int type;
+    const struct av_cql_batch_item *items;
+    int nitems;
+    int consistency;
+};
+/* Sends n writes at once (streams 1..n) and waits for every answer: one
+ * round trip instead of n. UNPREPARED re-prepares and sends all again
+ * once; otherwise returns the first failure (AV_OK when all succeeded).
+ * After AV_ENET some may have been applied: give only idempotent writes
+ * (e.g. with USING TIMESTAMP). */
+av_rc av_cql_pipeline(struct av_cql *c, const struct av_cql_op *ops, int n, char *errbuf);
 
 /* Results. kind: 1 void, 2 rows, 3 set_keyspace, 4 prepared, 5 schema_change. */
 int av_cql_result_kind(const struct av_cql_result *r);

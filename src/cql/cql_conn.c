@@ -65,8 +65,9 @@ static av_rc server_error(struct av_cql *c, char *errbuf)
     return av_cql_error_report(&e, errbuf);
 }
 
-/* Sends c->w and expects a RESULT; *res (may be NULL) gets it. */
-static av_rc request(struct av_cql *c, struct av_cql_result **res, char *errbuf)
+/* The answer in c->rh/c->in as a RESULT; *res (may be NULL) gets it. An
+ * ERROR answer sets c->last_code and returns its av_rc. */
+static av_rc take_result(struct av_cql *c, struct av_cql_result **res, char *errbuf)
 {
     struct av_cql_result *r = NULL;
     char why[AV_ERRBUF_SIZE];
@@ -75,8 +76,6 @@ static av_rc request(struct av_cql *c, struct av_cql_result **res, char *errbuf)
     av_rc rc;
 
     c->last_code = -1;
-    if ((rc = av_cql_exchange(c, errbuf)) != AV_OK)
-        return rc;
     if (c->rh.opcode == AV_CQL_OP_ERROR)
         return server_error(c, errbuf);
     if (c->rh.opcode != AV_CQL_OP_RESULT) {
@@ -104,6 +103,17 @@ static av_rc request(struct av_cql *c, struct av_cql_result **res, char *errbuf)
     else
         av_cql_result_free(r);
     return AV_OK;
+}
+
+/* Sends c->w and expects a RESULT; *res (may be NULL) gets it. */
+static av_rc request(struct av_cql *c, struct av_cql_result **res, char *errbuf)
+{
+    av_rc rc;
+
+    c->last_code = -1;
+    if ((rc = av_cql_exchange(c, errbuf)) != AV_OK)
+        return rc;
+    return take_result(c, res, errbuf);
 }
 
 /* ---- handshake --------------------------------------------------------- */
@@ -290,6 +300,7 @@ void av_cql_close(struct av_cql *c)
     av_cql_drop(c);
     av_cql_w_free(&c->w);
     av_buf_free(&c->in);
+    av_buf_free(&c->out);
     free(c->hosts);
     free(c->user);
     if (c->password) {
@@ -321,6 +332,7 @@ av_rc av_cql_connect(struct av_cql **out, const struct av_cql_opts *o, char *err
     c->max_frame = o->max_frame ? o->max_frame : AV_CQL_MAX_FRAME_DEFAULT;
     av_cql_w_init(&c->w, c->max_frame);
     av_buf_init(&c->in, c->max_frame);
+    av_buf_init(&c->out, (size_t)AV_CQL_PIPELINE_MAX * c->max_frame);
     if ((rc = av_cql_parse_hosts(c, o->hosts, errbuf)) != AV_OK)
         goto fail;
     if (o->user != NULL) {
@@ -452,6 +464,55 @@ static av_rc check_bind(const struct av_cql_prepared *p, int n, char *errbuf)
     return AV_OK;
 }
 
+/* EXECUTE and BATCH frames into c->w, on a stream. */
+static void encode_execute(struct av_cql *c, const struct av_cql_prepared *p,
+                           const struct av_cql_value *vals, int n, int consistency,
+                           int page_size, const void *paging_state, size_t paging_len,
+                           int16_t stream)
+{
+    av_cql_w_begin(&c->w, AV_CQL_OP_EXECUTE, stream);
+    av_cql_put_short_bytes(&c->w, p->id, p->id_len);
+    av_cql_put_query_params(&c->w, consistency, vals, n, page_size, paging_state, paging_len);
+}
+
+static void encode_batch(struct av_cql *c, int type, const struct av_cql_batch_item *items,
+                         int n, int consistency, int16_t stream)
+{
+    av_cql_w_begin(&c->w, AV_CQL_OP_BATCH, stream);
+    av_cql_put_byte(&c->w, (uint8_t)type);
+    av_cql_put_short(&c->w, (uint16_t)n);
+    for (int i = 0; i < n; i++) {
+        av_cql_put_byte(&c->w, 1); /* kind: prepared id */
+        av_cql_put_short_bytes(&c->w, items[i].p->id, items[i].p->id_len);
+        av_cql_put_short(&c->w, (uint16_t)items[i].n);
+        for (int k = 0; k < items[i].n; k++)
+            av_cql_put_value(&c->w, &items[i].vals[k]);
+    }
+    av_cql_put_short(&c->w, (uint16_t)consistency);
+    av_cql_put_byte(&c->w, 0); /* flags */
+}
+
+/* Prepares again every distinct statement of items (after a restart the
+ * node knows none of them). */
+static av_rc reprepare(struct av_cql *c, const struct av_cql_batch_item *items, int n,
+                       char *errbuf)
+{
+    av_rc rc;
+
+    for (int i = 0; i < n; i++) {
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = items[j].p == items[i].p;
+        if (seen)
+            continue;
+        av_debug("cassandra %s: re-preparing %.80s", c->peer, items[i].p->query);
+        if ((rc = prepare_on(c, items[i].p, errbuf)) != AV_OK ||
+            (rc = check_bind(items[i].p, items[i].n, errbuf)) != AV_OK)
+            return rc;
+    }
+    return AV_OK;
+}
+
 av_rc av_cql_execute(struct av_cql *c, struct av_cql_prepared *p,
                      const struct av_cql_value *vals, int n, int consistency, int page_size,
                      const void *paging_state, size_t paging_len,
@@ -467,18 +528,12 @@ av_rc av_cql_execute(struct av_cql *c, struct av_cql_prepared *p,
     for (int attempt = 0;; attempt++) {
         if ((rc = ensure(c, errbuf)) != AV_OK)
             return rc;
-        av_cql_w_begin(&c->w, AV_CQL_OP_EXECUTE, 0);
-        av_cql_put_short_bytes(&c->w, p->id, p->id_len);
-        av_cql_put_query_params(&c->w, consistency, vals, n, page_size, paging_state,
-                                paging_len);
+        encode_execute(c, p, vals, n, consistency, page_size, paging_state, paging_len, 0);
         rc = request(c, res, errbuf);
         if (rc == AV_OK || c->last_code != AV_CQL_E_UNPREPARED || attempt > 0)
             return rc;
         /* node restarted or another node: prepare again, retry once */
-        av_debug("cassandra %s: re-preparing %.80s", c->peer, p->query);
-        if ((rc = prepare_on(c, p, errbuf)) != AV_OK)
-            return rc;
-        if ((rc = check_bind(p, n, errbuf)) != AV_OK)
+        if ((rc = reprepare(c, &(struct av_cql_batch_item){p, vals, n}, 1, errbuf)) != AV_OK)
             return rc;
     }
 }
@@ -500,31 +555,111 @@ av_rc av_cql_batch(struct av_cql *c, int type, const struct av_cql_batch_item *i
     for (int attempt = 0;; attempt++) {
         if ((rc = ensure(c, errbuf)) != AV_OK)
             return rc;
-        av_cql_w_begin(&c->w, AV_CQL_OP_BATCH, 0);
-        av_cql_put_byte(&c->w, (uint8_t)type);
-        av_cql_put_short(&c->w, (uint16_t)n);
-        for (int i = 0; i < n; i++) {
-            av_cql_put_byte(&c->w, 1); /* kind: prepared id */
-            av_cql_put_short_bytes(&c->w, items[i].p->id, items[i].p->id_len);
-            av_cql_put_short(&c->w, (uint16_t)items[i].n);
-            for (int k = 0; k < items[i].n; k++)
-                av_cql_put_value(&c->w, &items[i].vals[k]);
-        }
-        av_cql_put_short(&c->w, (uint16_t)consistency);
-        av_cql_put_byte(&c->w, 0); /* flags */
+        encode_batch(c, type, items, n, consistency, 0);
         rc = request(c, NULL, errbuf);
         if (rc == AV_OK || c->last_code != AV_CQL_E_UNPREPARED || attempt > 0)
             return rc;
-        /* re-prepare every distinct statement: after a restart none is known */
-        for (int i = 0; i < n; i++) {
-            int seen = 0;
-            for (int j = 0; j < i && !seen; j++)
-                seen = items[j].p == items[i].p;
-            if (seen)
-                continue;
-            if ((rc = prepare_on(c, items[i].p, errbuf)) != AV_OK ||
-                (rc = check_bind(items[i].p, items[i].n, errbuf)) != AV_OK)
+        if ((rc = reprepare(c, items, n, errbuf)) != AV_OK)
+            return rc;
+    }
+}
+
+/* Checks an op's arguments like av_cql_execute/batch do. */
+static av_rc check_op(const struct av_cql_op *op, char *errbuf)
+{
+    av_rc rc = check_args(NULL, 0, op->consistency, errbuf);
+
+    if (op->nitems < 1 || op->nitems > 65535 || op->type < 0 || op->type > AV_CQL_OP_EXEC ||
+        (op->type == AV_CQL_OP_EXEC && op->nitems != 1))
+        return av_fail(errbuf, AV_EINVAL, "cassandra: bad pipelined op (type %d, %d statements)",
+                       op->type, op->nitems);
+    for (int i = 0; rc == AV_OK && i < op->nitems; i++)
+        if ((rc = check_args(op->items[i].vals, op->items[i].n, op->consistency, errbuf)) ==
+            AV_OK)
+            rc = check_bind(op->items[i].p, op->items[i].n, errbuf);
+    return rc;
+}
+
+/* Encodes every op (stream i + 1) into c->out. */
+static av_rc encode_ops(struct av_cql *c, const struct av_cql_op *ops, int n, char *errbuf)
+{
+    av_rc rc;
+
+    av_buf_reset(&c->out);
+    for (int i = 0; i < n; i++) {
+        const struct av_cql_op *op = &ops[i];
+        if (op->type == AV_CQL_OP_EXEC)
+            encode_execute(c, op->items[0].p, op->items[0].vals, op->items[0].n, op->consistency,
+                           0, NULL, 0, (int16_t)(i + 1));
+        else
+            encode_batch(c, op->type, op->items, op->nitems, op->consistency,
+                         (int16_t)(i + 1));
+        if ((rc = av_cql_w_end(&c->w)) != AV_OK)
+            return av_fail(errbuf, rc, "cassandra: request not sent: %s",
+                           c->w.why ? c->w.why : av_strerror(rc));
+        if ((rc = av_buf_append(&c->out, c->w.b.data, c->w.b.len)) != AV_OK)
+            return av_fail(errbuf, rc, "cassandra: pipeline of %d requests too large", n);
+    }
+    return AV_OK;
+}
+
+av_rc av_cql_pipeline(struct av_cql *c, const struct av_cql_op *ops, int n, char *errbuf)
+{
+    char why[AV_ERRBUF_SIZE];
+    av_rc rc;
+
+    if (c == NULL || ops == NULL || n < 1 || n > AV_CQL_PIPELINE_MAX)
+        return av_fail(errbuf, AV_EINVAL, "cassandra: bad pipeline (%d requests)", n);
+    for (int i = 0; i < n; i++)
+        if ((rc = check_op(&ops[i], errbuf)) != AV_OK)
+            return rc;
+    for (int attempt = 0;; attempt++) {
+        av_rc first = AV_OK;
+        int answered[AV_CQL_PIPELINE_MAX + 1] = {0}, unprepared = 0;
+        int64_t deadline;
+
+        if ((rc = ensure(c, errbuf)) != AV_OK || (rc = encode_ops(c, ops, n, errbuf)) != AV_OK)
+            return rc;
+        deadline = av_cql_deadline(c);
+        if ((rc = av_cql_send(c, c->out.data, c->out.len, deadline, errbuf)) != AV_OK)
+            return rc;
+        /* every answer, in any order; a lost connection loses them all */
+        for (int k = 0; k < n; k++) {
+            int s;
+            if ((rc = av_cql_answer(c, deadline, errbuf)) != AV_OK)
                 return rc;
+            s = c->rh.stream;
+            if (s < 1 || s > n || answered[s]) {
+                rc = av_fail(errbuf, AV_EPARSE, "cassandra %s: answer on stream %d, expected "
+                             "one of 1..%d", c->peer, s, n);
+                av_cql_drop(c);
+                return rc;
+            }
+            answered[s] = 1;
+            rc = take_result(c, NULL, why);
+            unprepared |= rc != AV_OK && c->last_code == AV_CQL_E_UNPREPARED;
+            if (rc != AV_OK && first == AV_OK) {
+                first = rc;
+                if (errbuf)
+                    snprintf(errbuf, AV_ERRBUF_SIZE, "%s", why);
+            }
+            if (c->fd < 0) /* an answer we could not read: the stream is out of step */
+                return rc;
+        }
+        if (first == AV_OK || !unprepared || attempt > 0)
+            return first;
+        /* node restarted or another node: prepare again (each statement
+         * once), send all again (pipelined writes are idempotent) */
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < ops[i].nitems; k++) {
+                const struct av_cql_batch_item *it = &ops[i].items[k];
+                int seen = 0;
+                for (int j = 0; j <= i && !seen; j++)
+                    for (int m = 0; m < (j < i ? ops[j].nitems : k) && !seen; m++)
+                        seen = ops[j].items[m].p == it->p;
+                if (!seen && (rc = reprepare(c, it, 1, errbuf)) != AV_OK)
+                    return rc;
+            }
         }
     }
 }

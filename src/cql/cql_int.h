@@ -36,6 +36,7 @@ struct av_cql {
     int fd; /* -1: not connected */
     char peer[300];
     struct av_cql_w w;         /* the request being sent */
+    struct av_buf out;         /* frames of a pipeline, sent together */
     struct av_buf in;          /* body of the last frame read */
     struct av_cql_header rh;   /* its header */
     size_t off;                /* where the message starts (after prefixes) */
@@ -58,5 +59,12 @@ void av_cql_drop(struct av_cql *c);
  * (EVENT frames are skipped); within c->request_ms. On success c->rh,
  * c->in and c->off hold the answer. */
 av_rc av_cql_exchange(struct av_cql *c, char *errbuf);
+
+/* The pieces of av_cql_exchange, for pipelines: the deadline of a request
+ * (now + request_ms), sending bytes whole, and reading the next answer
+ * (EVENT frames skipped; c->rh.stream says which request it answers). */
+int64_t av_cql_deadline(const struct av_cql *c);
+av_rc av_cql_send(struct av_cql *c, const void *p, size_t n, int64_t deadline, char *errbuf);
+av_rc av_cql_answer(struct av_cql *c, int64_t deadline, char *errbuf);
 
 #endif

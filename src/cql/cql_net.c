@@ -4,7 +4,8 @@
  * is read, response prefixes skipped, server warnings logged).
  *
  * Not here: the handshake and the requests (cql_conn.c), the codec
- * (cql_wire.c). One request in flight, on stream 0.
+ * (cql_wire.c). One request in flight on stream 0, or a pipeline of a few
+ * on streams 1..n (av_cql_send + av_cql_answer, see av_cql_pipeline).
  *
  * Owns the socket of a connection; deadlines use av_mono_ms (core/clock.h).
  * How it fails: any transport failure, timeout or frame we cannot use
@@ -292,31 +293,48 @@ bad:
     return rc;
 }
 
+int64_t av_cql_deadline(const struct av_cql *c)
+{
+    return av_mono_ms() + c->request_ms;
+}
+
+av_rc av_cql_send(struct av_cql *c, const void *p, size_t n, int64_t deadline, char *errbuf)
+{
+    if (c->fd < 0)
+        return av_fail(errbuf, AV_ENET, "cassandra: not connected");
+    return send_all(c, p, n, deadline, errbuf);
+}
+
+av_rc av_cql_answer(struct av_cql *c, int64_t deadline, char *errbuf)
+{
+    av_rc rc;
+
+    for (;;) {
+        if ((rc = read_frame(c, deadline, errbuf)) != AV_OK)
+            return rc;
+        if (c->rh.opcode != AV_CQL_OP_EVENT && c->rh.stream >= 0)
+            return AV_OK;
+        /* pushed events (never REGISTERed, but harmless) */
+    }
+}
+
 /* Sends the frame in c->w and reads frames until the answer on stream 0. */
 av_rc av_cql_exchange(struct av_cql *c, char *errbuf)
 {
-    int64_t deadline = av_mono_ms() + c->request_ms;
+    int64_t deadline = av_cql_deadline(c);
     av_rc rc;
 
     if ((rc = av_cql_w_end(&c->w)) != AV_OK)
         return av_fail(errbuf, rc, "cassandra: request not sent: %s",
                        c->w.why ? c->w.why : av_strerror(rc));
-    if (c->fd < 0)
-        return av_fail(errbuf, AV_ENET, "cassandra: not connected");
-    if ((rc = send_all(c, (const uint8_t *)c->w.b.data, c->w.b.len, deadline, errbuf)) !=
-        AV_OK)
+    if ((rc = av_cql_send(c, c->w.b.data, c->w.b.len, deadline, errbuf)) != AV_OK ||
+        (rc = av_cql_answer(c, deadline, errbuf)) != AV_OK)
         return rc;
-    for (;;) {
-        if ((rc = read_frame(c, deadline, errbuf)) != AV_OK)
-            return rc;
-        if (c->rh.opcode == AV_CQL_OP_EVENT || c->rh.stream < 0)
-            continue; /* pushed events (never REGISTERed, but harmless) */
-        if (c->rh.stream != 0) {
-            rc = av_fail(errbuf, AV_EPARSE, "cassandra %s: answer on stream %d, expected 0",
-                         c->peer, c->rh.stream);
-            av_cql_drop(c);
-            return rc;
-        }
-        return AV_OK;
+    if (c->rh.stream != 0) {
+        rc = av_fail(errbuf, AV_EPARSE, "cassandra %s: answer on stream %d, expected 0",
+                     c->peer, c->rh.stream);
+        av_cql_drop(c);
+        return rc;
     }
+    return AV_OK;
 }

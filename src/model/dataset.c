@@ -294,57 +294,11 @@ int av_datasets_version(void)
     return v;
 }
 
-int av_field_is_null(const struct av_field *f, const void *p)
-{
-    switch (f->type) {
-    case AV_FT_I8:
-    case AV_FT_I32:
-    case AV_FT_BOOL:
-    case AV_FT_ASPECTS:
-        return *(const int *)p == AV_NULL_INT;
-    case AV_FT_I64:
-        return *(const int64_t *)p == AV_NULL_INT;
-    case AV_FT_TEXT:
-    case AV_FT_NUMTEXT:
-        return *(const char *const *)p == NULL;
-    case AV_FT_CHARS:
-        return *(const char *)p == '\0';
-    case AV_FT_TIME:
-        return *(const av_ms *)p == AV_NULL_MS;
-    case AV_FT_DATE:
-        return 0;
-    }
-    return 1;
-}
-
 void av_ds_clear(const struct av_dataset *ds, void *rec)
 {
     for (int i = 0; i < ds->nfields; i++)
         if (!(ds->fields[i].flags & AV_FF_PARENT))
             av_field_set_null(&ds->fields[i], (char *)rec + ds->fields[i].off);
-}
-
-int av_field_is_integer(const struct av_field *f)
-{
-    return f->type == AV_FT_I8 || f->type == AV_FT_I32 || f->type == AV_FT_I64 ||
-           f->type == AV_FT_BOOL;
-}
-
-int64_t av_field_get_int(const struct av_field *f, const void *p)
-{
-    switch (f->type) {
-    case AV_FT_I64:
-    case AV_FT_TIME:
-    case AV_FT_DATE:
-        return *(const int64_t *)p;
-    case AV_FT_I8:
-    case AV_FT_I32:
-    case AV_FT_BOOL:
-    case AV_FT_ASPECTS:
-        return *(const int *)p;
-    default:
-        return AV_NULL_INT;
-    }
 }
 
 const char *av_field_get_text(const struct av_field *f, const void *p, char tmp[32])

@@ -121,13 +121,51 @@ static inline void *av_field_ptr(const struct av_field *f, const struct av_warni
 
 struct av_pool;
 
-/* True when the value at p is absent. */
-int av_field_is_null(const struct av_field *f, const void *p);
+/* True when the value at p is absent. (Inline: every bind and read asks.) */
+static inline int av_field_is_null(const struct av_field *f, const void *p)
+{
+    switch (f->type) {
+    case AV_FT_I64:
+        return *(const int64_t *)p == AV_NULL_INT;
+    case AV_FT_TIME:
+        return *(const av_ms *)p == AV_NULL_MS;
+    case AV_FT_DATE:
+        return 0;
+    case AV_FT_TEXT:
+    case AV_FT_NUMTEXT:
+        return *(const char *const *)p == NULL;
+    case AV_FT_CHARS:
+        return *(const char *)p == '\0';
+    default:
+        return *(const int *)p == AV_NULL_INT;
+    }
+}
+
 /* I8, I32, I64, BOOL: integers in every store. */
-int av_field_is_integer(const struct av_field *f);
+static inline int av_field_is_integer(const struct av_field *f)
+{
+    return f->type == AV_FT_I8 || f->type == AV_FT_I32 || f->type == AV_FT_I64 ||
+           f->type == AV_FT_BOOL;
+}
+
 /* The integer of I8/I32/I64/BOOL, the bits of ASPECTS, the ms of TIME, the
  * days of DATE (not for text types). */
-int64_t av_field_get_int(const struct av_field *f, const void *p);
+static inline int64_t av_field_get_int(const struct av_field *f, const void *p)
+{
+    switch (f->type) {
+    case AV_FT_I64:
+    case AV_FT_TIME:
+    case AV_FT_DATE:
+        return *(const int64_t *)p;
+    case AV_FT_I8:
+    case AV_FT_I32:
+    case AV_FT_BOOL:
+    case AV_FT_ASPECTS:
+        return *(const int *)p;
+    default:
+        return AV_NULL_INT;
+    }
+}
 /* The value as text: the string itself, or formatted into tmp; NULL when
  * absent. */
 const char *av_field_get_text(const struct av_field *f, const void *p, char tmp[32]);

@@ -95,6 +95,8 @@ static av_rc sink_open(void **out, const struct av_sink_env *env, char *errbuf)
         return AV_ENOMEM;
     snprintf(s->ks, sizeof(s->ks), "%s", ks);
     s->stop = env->stop;
+    s->nwcols = av_cass_columns(&av_ds_warning, s->wcols);
+    s->npcols = av_cass_columns(&av_ds_problem, s->pcols);
     s->wcl = av_cql_consistency_parse(av_conf_str(c, "cassandra.write_consistency"));
     s->rcl = av_cql_consistency_parse(av_conf_str(c, "cassandra.read_consistency"));
     if (s->wcl < 0 || s->rcl < 0) {
@@ -130,43 +132,47 @@ static av_rc sink_open(void **out, const struct av_sink_env *env, char *errbuf)
 
 struct av_cql_value av_cass_value(const struct av_field *f, const void *p, const char *asp[8])
 {
-    int64_t v;
-    int n = 0;
+    int n = 0, i;
+    int64_t l;
 
-    if (av_field_is_null(f, p))
-        return av_cql_null();
-    v = av_field_get_int(f, p);
     switch (f->type) {
     case AV_FT_I8:
-        return av_cql_tinyint((int8_t)v);
     case AV_FT_I32:
-        return av_cql_int((int32_t)v);
-    case AV_FT_I64:
-        return av_cql_bigint(v);
     case AV_FT_BOOL:
-        return av_cql_bool((int)v);
+        i = *(const int *)p;
+        if (i == AV_NULL_INT)
+            return av_cql_null();
+        return f->type == AV_FT_I8 ? av_cql_tinyint((int8_t)i)
+               : f->type == AV_FT_BOOL ? av_cql_bool(i)
+                                       : av_cql_int(i);
+    case AV_FT_I64:
+        l = *(const int64_t *)p;
+        return l == AV_NULL_INT ? av_cql_null() : av_cql_bigint(l);
     case AV_FT_TIME:
-        return av_cql_timestamp(v);
+        l = *(const av_ms *)p;
+        return l == AV_NULL_MS ? av_cql_null() : av_cql_timestamp(l);
     case AV_FT_DATE:
-        return av_cql_date(v);
+        return av_cql_date(*(const int64_t *)p);
     case AV_FT_ASPECTS:
+        i = *(const int *)p;
+        if (i == AV_NULL_INT)
+            return av_cql_null();
         for (int k = 0; k < 8; k++)
-            if (v & (1 << k))
+            if (i & (1 << k))
                 asp[n++] = av_aspect_names[k];
         return av_cql_list_text(asp, n);
-    default:
-        return av_cql_text(av_field_get_text(f, p, NULL));
+    case AV_FT_CHARS:
+        return av_cql_text(*(const char *)p ? (const char *)p : NULL);
+    default: /* text */
+        return av_cql_text(*(const char *const *)p);
     }
 }
 
-/* Binds the columns of a record of ds, then the write timestamp. */
-static int record_values(const struct av_dataset *ds, const struct av_warning *w,
+/* Binds the n columns of a record (w: its warning), then the timestamp. */
+static int record_values(const struct av_field *const *cols, int n, const struct av_warning *w,
                          const void *rec, int64_t ts, struct av_cql_value *v,
                          const char *asp[8])
 {
-    const struct av_field *cols[AV_CASS_MAXCOLS];
-    int n = av_cass_columns(ds, cols);
-
     for (int i = 0; i < n; i++)
         v[i] = av_cass_value(cols[i], av_field_ptr(cols[i], w, rec), asp);
     v[n] = av_cql_bigint(ts);
@@ -179,14 +185,15 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
     struct av_cql_value wv[AV_CASS_MAXCOLS + 1], pv[AV_MAX_PROBLEMS][AV_CASS_MAXCOLS + 1];
     struct av_cql_value dv[4];
     const char *asp[AV_MAX_PROBLEMS + 1][8];
-    struct av_cql_batch_item items[AV_MAX_PROBLEMS + 2];
+    struct av_cql_batch_item items[AV_MAX_PROBLEMS + 2], by_date;
+    struct av_cql_op ops[2];
     struct av_cass_backoff b = {0, 0};
     int n = 0, nw;
     av_ms pub = w->publish_time != AV_NULL_MS ? w->publish_time : w->valid_from;
     int64_t ts = pub * 1000 + (w->endpoint && strcmp(w->endpoint, "detail") == 0 ? 1 : 0);
     av_rc rc;
 
-    nw = record_values(&av_ds_warning, w, w, ts, wv, asp[AV_MAX_PROBLEMS]);
+    nw = record_values(s->wcols, s->nwcols, w, w, ts, wv, asp[AV_MAX_PROBLEMS]);
     /* The warning's old problems go, one microsecond before the new ones. */
     dv[0] = av_cql_bigint(ts - 1);
     for (int k = 0; k <= AV_KEY_LANG; k++) {
@@ -195,19 +202,18 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
     }
     items[n++] = (struct av_cql_batch_item){s->del_problems, dv, 4};
     for (int k = 0; k < w->n_problems; k++) {
-        int np = record_values(&av_ds_problem, w, &w->problems[k], ts, pv[k], asp[k]);
+        int np = record_values(s->pcols, s->npcols, w, &w->problems[k], ts, pv[k], asp[k]);
         items[n++] = (struct av_cql_batch_item){s->ins[AV_CT_PROBLEMS], pv[k], np};
     }
     items[n++] = (struct av_cql_batch_item){s->ins[AV_CT_BY_REGION], wv, nw};
+    /* The batch (one partition) and the by-date row (another) go out
+     * together and are answered together: one round trip. Retrying both
+     * is harmless, the write timestamps make them idempotent. */
+    ops[0] = (struct av_cql_op){1, items, n, s->wcl};
+    ops[1] = (struct av_cql_op){AV_CQL_OP_EXEC, &by_date, 1, s->wcl};
+    by_date = (struct av_cql_batch_item){s->ins[AV_CT_BY_DATE], wv, nw};
     do
-        rc = av_cql_batch(s->cql, 1, items, n, s->wcl, errbuf);
-    while (av_cass_again(s, &b, rc, errbuf));
-    if (rc != AV_OK)
-        return rc;
-    b = (struct av_cass_backoff){0, 0};
-    do
-        rc = av_cql_execute(s->cql, s->ins[AV_CT_BY_DATE], wv, nw, s->wcl, 0, NULL, 0, NULL,
-                            errbuf);
+        rc = av_cql_pipeline(s->cql, ops, 2, errbuf);
     while (av_cass_again(s, &b, rc, errbuf));
     if (rc == AV_OK)
         *changed = 1; /* last-write-wins decides on the server */

@@ -19,7 +19,8 @@
  * replaces it). The warning's old problems are removed by a range delete at
  * that timestamp - 1, so an older replay can neither resurrect nor remove
  * anything newer. The warning and its problems (one partition, region_id)
- * go in one unlogged batch; the by-date row in a second write.
+ * go in one unlogged batch, the by-date row in a second write sent with it
+ * (pipelined on two streams: one round trip per warning).
  *
  * Failures: connection loss, timeouts, unavailable/overloaded nodes are
  * retried with backoff (cassandra.retries, cassandra.backoff_max_ms; the

@@ -28,6 +28,9 @@ struct av_cass {
     int wcl, rcl, retries;
     long backoff_max;
     volatile sig_atomic_t *stop;
+    /* the columns of the warning and problem tables (av_cass_columns) */
+    const struct av_field *wcols[AV_CASS_MAXCOLS], *pcols[AV_CASS_MAXCOLS];
+    int nwcols, npcols;
     struct av_cql_prepared *ins[AV_CT_N];
     struct av_cql_prepared *del_problems, *sel_region, *sel_problems;
 };
@@ -50,6 +53,9 @@ const char *av_cass_type(enum av_ftype t);
 /* The value at p as a bound value (asp holds an aspect list's names). */
 struct av_cql_value av_cass_value(const struct av_field *f, const void *p, const char *asp[8]);
 
+struct av_buf;
+/* CREATE TABLE IF NOT EXISTS of table t in keyspace ks, appended to b. */
+void av_cass_create_table(struct av_buf *b, const char *ks, const struct av_cass_table *t);
 /* Keyspace, tables and missing columns (cassandra_schema.c). */
 av_rc av_cass_create_schema(struct av_cass *s, const char *replication, char *errbuf);
 /* Every statement the sink uses. */

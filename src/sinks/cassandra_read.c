@@ -38,15 +38,13 @@ static void read_field(const struct av_cql_result *r, int row, int col,
     }
 }
 
-/* One record of ds from a row: its columns (av_cass_columns order). */
-static void read_record(const struct av_cql_result *r, int row, const struct av_dataset *ds,
-                        struct av_warning *w, void *rec, struct av_pool *pool)
+/* One record from a row of its table: the n columns (av_cass_columns);
+ * a child's parent key is the warning's already. */
+static void read_record(const struct av_cql_result *r, int row, const struct av_field *const *cols,
+                        int n, struct av_warning *w, void *rec, struct av_pool *pool)
 {
-    const struct av_field *cols[AV_CASS_MAXCOLS];
-    int n = av_cass_columns(ds, cols);
-
     for (int i = 0; i < n; i++)
-        if (ds->parent == NULL || !(cols[i]->flags & AV_FF_PARENT))
+        if (rec == w || !(cols[i]->flags & AV_FF_PARENT))
             read_field(r, row, i, cols[i], av_field_ptr(cols[i], w, rec), pool);
 }
 
@@ -175,7 +173,7 @@ static av_rc load_problems(struct av_cass *s, struct pending *pd, char *errbuf)
     pd->w.n_problems = 0;
     for (int k = 0; k < av_cql_result_rows(r) && k < AV_MAX_PROBLEMS; k++) {
         av_ds_clear(&av_ds_problem, &pd->w.problems[k]);
-        read_record(r, k, &av_ds_problem, &pd->w, &pd->w.problems[k], &pd->pool);
+        read_record(r, k, s->pcols, s->npcols, &pd->w, &pd->w.problems[k], &pd->pool);
         pd->w.n_problems++;
     }
     av_cql_result_free(r);
@@ -217,12 +215,8 @@ static av_rc read_region(struct av_cass *s, const struct av_query *q, int region
     int64_t pend_date = -1;
     av_rc rc;
 
-    {
-        const struct av_field *cols[AV_CASS_MAXCOLS];
-        int n = av_cass_columns(&av_ds_warning, cols);
-        while (dcol < n && cols[dcol] != av_ds_key(&av_ds_warning, AV_KEY_DATE))
-            dcol++;
-    }
+    while (dcol < s->nwcols && s->wcols[dcol] != av_ds_key(&av_ds_warning, AV_KEY_DATE))
+        dcol++;
     do {
         char *cur = ps;
         rc = execute(s, s->sel_region, v, 3, 200, cur, psl, &r, errbuf);
@@ -242,7 +236,7 @@ static av_rc read_region(struct av_cass *s, const struct av_query *q, int region
             av_pool_reset(&pd[npend].pool);
             memset(&pd[npend].w, 0, AV_WARNING_HEAD_SIZE);
             av_ds_clear(&av_ds_warning, &pd[npend].w);
-            read_record(r, k, &av_ds_warning, &pd[npend].w, &pd[npend].w, &pd[npend].pool);
+            read_record(r, k, s->wcols, s->nwcols, &pd[npend].w, &pd[npend].w, &pd[npend].pool);
             pd[npend].w.n_problems = pd[npend].w.n_advices = pd[npend].w.has_weather = 0;
             pend_date = d;
             npend++;

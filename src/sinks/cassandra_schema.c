@@ -116,7 +116,7 @@ static const struct av_field *tkey(const struct av_cass_table *t, int k)
     return av_ds_key(t->ds, k);
 }
 
-static void create_table(struct av_buf *b, const char *ks, const struct av_cass_table *t)
+void av_cass_create_table(struct av_buf *b, const char *ks, const struct av_cass_table *t)
 {
     const struct av_field *cols[AV_CASS_MAXCOLS];
     int n = av_cass_columns(t->ds, cols);
@@ -204,7 +204,7 @@ av_rc av_cass_create_schema(struct av_cass *s, const char *replication, char *er
     rc = b.data ? query(s, b.data, NULL, 0, NULL, errbuf) : AV_ENOMEM;
     for (int t = 0; rc == AV_OK && t < AV_CT_N; t++) {
         av_buf_reset(&b);
-        create_table(&b, s->ks, &av_cass_tables[t]);
+        av_cass_create_table(&b, s->ks, &av_cass_tables[t]);
         rc = b.data ? query(s, b.data, NULL, 0, NULL, errbuf) : AV_ENOMEM;
         if (rc == AV_OK)
             rc = add_missing_columns(s, &av_cass_tables[t], errbuf);

@@ -378,34 +378,67 @@ static void bind_date(sqlite3_stmt *st, int i, int64_t days)
 
 /* ---- the SQLite sink: clean records in the same file ---- */
 
-/* Binds the value at p as parameter i; formatted text goes to scratch,
- * which must outlive the step (see bind_text). */
-static void bind_field(sqlite3_stmt *st, int i, const struct av_field *f, const void *p,
-                       char scratch[32])
+/* Binds the value at p as parameter i (the hot path of every write: one
+ * switch per value). Formatted text goes to scratch, which must outlive
+ * the step (see bind_text); dates repeat within a warning and come from
+ * the sink's one-entry cache (every statement is stepped before the next
+ * one is bound, so a cached date never changes under a bound statement). */
+static inline void bind_field(struct sqlite_sink *k, sqlite3_stmt *st, int i,
+                              const struct av_field *f, const void *p, char scratch[32])
 {
-    if (av_field_is_null(f, p))
-        sqlite3_bind_null(st, i);
-    else if (av_field_is_integer(f))
-        sqlite3_bind_int64(st, i, av_field_get_int(f, p));
-    else
+    switch (f->type) {
+    case AV_FT_I8:
+    case AV_FT_I32:
+    case AV_FT_BOOL:
+        bind_int(st, i, *(const int *)p);
+        break;
+    case AV_FT_I64:
+        bind_int(st, i, *(const int64_t *)p);
+        break;
+    case AV_FT_TEXT:
+    case AV_FT_NUMTEXT:
+        bind_text(st, i, *(const char *const *)p);
+        break;
+    case AV_FT_CHARS:
+        bind_text(st, i, *(const char *)p ? (const char *)p : NULL);
+        break;
+    case AV_FT_TIME:
+        if (*(const av_ms *)p == AV_NULL_MS) {
+            sqlite3_bind_null(st, i);
+            break;
+        }
+        av_stamp_format(*(const av_ms *)p, scratch);
+        sqlite3_bind_text(st, i, scratch, AV_STAMP_LEN - 1, SQLITE_STATIC);
+        break;
+    case AV_FT_DATE:
+        if (k->date_days != *(const int64_t *)p || k->date[0] == '\0') {
+            k->date_days = *(const int64_t *)p;
+            av_date_format(k->date_days, k->date);
+        }
+        sqlite3_bind_text(st, i, k->date, 10, SQLITE_STATIC);
+        break;
+    default: /* aspects */
         bind_text(st, i, av_field_get_text(f, p, scratch));
-}
-
-/* Binds every field of one record (w: its warning) to x->ins. */
-static void bind_record(struct sq_ds *x, const struct av_warning *w, const void *rec)
-{
-    for (int i = 0; i < x->ds->nfields; i++) {
-        const struct av_field *f = &x->ds->fields[i];
-        bind_field(x->ins, i + 1, f, av_field_ptr(f, w, rec), x->scratch[i]);
     }
 }
 
-/* Binds the warning's key as ?1..?3 of st. */
-static void bind_parent_key(struct sq_ds *x, sqlite3_stmt *st, const struct av_warning *w)
+/* Binds every field of one record (w: its warning) to x->ins. */
+static void bind_record(struct sqlite_sink *k, struct sq_ds *x, const struct av_warning *w,
+                        const void *rec)
 {
-    for (int k = 0; k <= AV_KEY_LANG; k++) {
-        const struct av_field *f = av_ds_key(x->ds, k);
-        bind_field(st, k + 1, f, av_field_ptr(f, w, NULL), x->scratch[k]);
+    const struct av_field *f = x->ds->fields;
+
+    for (int i = 0; i < x->ds->nfields; i++, f++)
+        bind_field(k, x->ins, i + 1, f, av_field_ptr(f, w, rec), x->scratch[i]);
+}
+
+/* Binds the warning's key as ?1..?3 of st. */
+static void bind_parent_key(struct sqlite_sink *k, struct sq_ds *x, sqlite3_stmt *st,
+                            const struct av_warning *w)
+{
+    for (int j = 0; j <= AV_KEY_LANG; j++) {
+        const struct av_field *f = av_ds_key(x->ds, j);
+        bind_field(k, st, j + 1, f, av_field_ptr(f, w, NULL), x->scratch[j]);
     }
 }
 
@@ -417,7 +450,7 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
     int fresh;
     av_rc rc;
 
-    bind_record(&k->ds[0], w, w);
+    bind_record(k, &k->ds[0], w, w);
     rc = step_done(s, k->ds[0].ins, errbuf, "store warning");
     if (rc != AV_OK)
         return rc;
@@ -429,13 +462,13 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
     for (int d = 1; d < SQ_NDS; d++) {
         struct sq_ds *x = &k->ds[d];
         if (!fresh) {
-            bind_parent_key(x, x->del, w);
+            bind_parent_key(k, x, x->del, w);
             rc = step_done(s, x->del, errbuf, "replace warning children");
             if (rc != AV_OK)
                 return rc;
         }
         for (int r = 0; r < av_ds_count(x->ds, w); r++) {
-            bind_record(x, w, av_ds_record(x->ds, w, r));
+            bind_record(k, x, w, av_ds_record(x->ds, w, r));
             rc = step_done(s, x->ins, errbuf, "store warning children");
             if (rc != AV_OK)
                 return rc;

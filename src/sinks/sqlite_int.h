@@ -31,6 +31,8 @@ struct sq_ds {
 struct sqlite_sink {
     struct av_store *st;
     struct sq_ds ds[SQ_NDS];
+    int64_t date_days; /* the last date bound, as text in date */
+    char date[AV_DATE_LEN];
 };
 
 av_rc av_sqlite_err(struct av_store *s, char *errbuf, const char *what);

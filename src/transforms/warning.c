@@ -32,11 +32,13 @@ static const struct {
 void av_xform_init(struct av_xform *x)
 {
     av_buf_init(&x->arena, 0);
+    av_buf_init(&x->tmp, 0);
 }
 
 void av_xform_free(struct av_xform *x)
 {
     av_buf_free(&x->arena);
+    av_buf_free(&x->tmp);
 }
 
 /* The arena's ceiling is pinned to its capacity for the whole warning, so
@@ -137,46 +139,45 @@ static av_ms stamp(struct ctx *c, int obj, const char *key, av_ms *local_out)
     return av_oslo_local_to_utc(local);
 }
 
-/* Joins member `member` of each object of array `key`: the ids "15,34,50"
- * (raw: strings or numbers) or the names (unescaped). NULL when the array
- * is absent. */
-static const char *join_members(struct ctx *c, int obj, const char *key, const char *member,
-                                int names)
+/* CountyList / MunicipalityList in one pass: the "Id"s joined as "15,34,50"
+ * (raw: strings or numbers) and the "Name"s joined the same way
+ * (unescaped, collected in tmp first). Both NULL when the array is absent. */
+static void id_name_lists(struct ctx *c, int obj, const char *key, struct av_buf *tmp,
+                          const char **ids, const char **names)
 {
     int arr = av_json_get(c->j, obj, key), e, n;
-    size_t start = c->arena->len;
-    const char *out;
+    size_t start = c->arena->len, off;
 
+    *ids = *names = NULL;
     if (av_json_type(c->j, arr) != AV_JSON_ARRAY || c->rc != AV_OK)
-        return NULL;
-    out = c->arena->data + start;
+        return;
+    av_buf_reset(tmp);
     n = av_json_size(c->j, arr);
     e = av_json_first(arr);
     for (int k = 0; k < n; k++, e = av_json_skip(c->j, e)) {
-        int m = av_json_get(c->j, e, member);
-        enum av_json_type t = av_json_type(c->j, m);
-        size_t l, off;
-        const char *p;
-
-        if (t != AV_JSON_STRING && (names || t != AV_JSON_NUMBER))
-            continue;
-        if (c->arena->len > start && av_buf_putc(c->arena, ',') != AV_OK)
-            goto full;
-        if (!names) {
-            p = av_json_raw(c->j, m, &l);
-            if (av_buf_append(c->arena, p, l) != AV_OK)
+        int id = av_json_get(c->j, e, "Id"), name = av_json_get(c->j, e, "Name");
+        enum av_json_type t = av_json_type(c->j, id);
+        if (t == AV_JSON_STRING || t == AV_JSON_NUMBER) {
+            size_t l;
+            const char *p = av_json_raw(c->j, id, &l);
+            if ((c->arena->len > start && av_buf_putc(c->arena, ',') != AV_OK) ||
+                av_buf_append(c->arena, p, l) != AV_OK)
                 goto full;
-        } else {
-            if (av_json_str(c->j, m, c->arena, &off) != AV_OK)
-                goto full;
-            c->arena->len--; /* drop its NUL: the list goes on */
+        }
+        if (av_json_type(c->j, name) == AV_JSON_STRING) {
+            if (tmp->len)
+                av_buf_putc(tmp, ',');
+            if (av_json_str(c->j, name, tmp, &off) == AV_OK)
+                tmp->len--; /* drop its NUL: the list goes on */
         }
     }
-    if (av_buf_putc(c->arena, '\0') == AV_OK)
-        return out;
+    if (av_buf_putc(c->arena, '\0') != AV_OK)
+        goto full;
+    *ids = c->arena->data + start;
+    *names = put(c, tmp->data ? tmp->data : "", tmp->len);
+    return;
 full:
     c->rc = AV_ELIMIT;
-    return NULL;
 }
 
 static void decode_heights(struct ctx *c, struct av_problem *p)
@@ -311,10 +312,10 @@ static void weather_other(struct av_buf *o, int type_id, const char *type_name, 
     av_buf_puts(o, "}");
 }
 
-static av_rc weather(struct ctx *c, int mw, struct av_warning *w, char *errbuf)
+static av_rc weather(struct ctx *c, int mw, struct av_warning *w, struct av_buf *other,
+                     char *errbuf)
 {
     struct av_weather *x = &w->weather;
-    struct av_buf other;
     int types, n, e, count = 0;
 
     memset(x, 0, sizeof(*x));
@@ -331,13 +332,14 @@ static av_rc weather(struct ctx *c, int mw, struct av_warning *w, char *errbuf)
     types = av_json_get(c->j, mw, "MeasurementTypes");
     if (av_json_type(c->j, types) != AV_JSON_ARRAY)
         return AV_OK;
-    av_buf_init(&other, 0);
+    av_buf_reset(other);
     n = av_json_size(c->j, types);
     e = av_json_first(types);
     for (int k = 0; k < n; k++, e = av_json_skip(c->j, e)) {
+        /* in the API's member order; the name only matters for `other` */
+        int type_id = num(c, e, "Id"), name_tok = av_json_get(c->j, e, "Name");
         int subs = av_json_get(c->j, e, "MeasurementSubTypes"), sn, s;
-        int type_id = num(c, e, "Id");
-        const char *type_name = str(c, e, "Name");
+        const char *type_name = NULL;
 
         if (av_json_type(c->j, subs) != AV_JSON_ARRAY)
             continue;
@@ -348,11 +350,9 @@ static av_rc weather(struct ctx *c, int mw, struct av_warning *w, char *errbuf)
             const char *value, **slot = NULL;
             if (av_json_type(c->j, s) != AV_JSON_OBJECT)
                 continue;
-            if (++count > AV_MAX_MEASUREMENTS) {
-                av_buf_free(&other);
+            if (++count > AV_MAX_MEASUREMENTS)
                 return av_fail(errbuf, AV_EREJECT, "more than %d mountain-weather measurements",
                                AV_MAX_MEASUREMENTS);
-            }
             sub_id = num(c, s, "Id");
             value = str(c, s, "Value");
             for (size_t i = 0; i < NWEATHER; i++)
@@ -362,15 +362,17 @@ static av_rc weather(struct ctx *c, int mw, struct av_warning *w, char *errbuf)
                 *slot = value;
                 continue;
             }
-            if (value)
-                weather_other(&other, type_id, type_name, sub_id, str(c, s, "Name"), value);
+            if (value == NULL)
+                continue;
+            if (type_name == NULL)
+                type_name = str_at(c, name_tok);
+            weather_other(other, type_id, type_name, sub_id, str(c, s, "Name"), value);
         }
     }
-    if (other.len) {
-        av_buf_putc(&other, ']');
-        x->other = put(c, other.data, other.len);
+    if (other->len) {
+        av_buf_putc(other, ']');
+        x->other = put(c, other->data, other->len);
     }
-    av_buf_free(&other);
     return AV_OK;
 }
 
@@ -495,10 +497,9 @@ av_rc av_xform_warning(struct av_xform *x, struct av_json *doc, int tok,
     w->danger_level = (int)dl;
 
     /* The rest, in the API's member order. */
-    w->county_ids = join_members(&c, tok, "CountyList", "Id", 0);
-    w->county_names = join_members(&c, tok, "CountyList", "Name", 1);
-    w->municipality_ids = join_members(&c, tok, "MunicipalityList", "Id", 0);
-    w->municipality_names = join_members(&c, tok, "MunicipalityList", "Name", 1);
+    id_name_lists(&c, tok, "CountyList", &x->tmp, &w->county_ids, &w->county_names);
+    id_name_lists(&c, tok, "MunicipalityList", &x->tmp, &w->municipality_ids,
+                  &w->municipality_names);
     w->previous_reg_id = num64(&c, tok, "PreviousWarningRegId");
     w->danger_level_name = str(&c, tok, "DangerLevelName");
     w->utm_zone = num(&c, tok, "UtmZone");
@@ -511,9 +512,9 @@ av_rc av_xform_warning(struct av_xform *x, struct av_json *doc, int tok,
     w->current_weak_layers = str(&c, tok, "CurrentWeaklayers");
     w->latest_avalanche_activity = str(&c, tok, "LatestAvalancheActivity");
     w->latest_observations = str(&c, tok, "LatestObservations");
-    w->exposed_height_1 = num(&c, tok, "ExposedHeight1");
     w->exposed_height_fill = num(&c, tok, "ExposedHeightFill");
-    rc = weather(&c, av_json_get(doc, tok, "MountainWeather"), w, errbuf);
+    w->exposed_height_1 = num(&c, tok, "ExposedHeight1");
+    rc = weather(&c, av_json_get(doc, tok, "MountainWeather"), w, &x->tmp, errbuf);
     if (rc == AV_OK)
         rc = children(&c, tok, w, d, errbuf);
     if (rc != AV_OK)

@@ -32,6 +32,7 @@
 
 struct av_xform {
     struct av_buf arena; /* strings of the last warning */
+    struct av_buf tmp;   /* scratch while building joined strings */
 };
 
 void av_xform_init(struct av_xform *x);

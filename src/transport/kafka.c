@@ -378,11 +378,10 @@ av_rc av_kafka_poll(struct av_kafka *k, int timeout_ms, struct av_kafka_msg *m, 
     m->len = rm->len;
     m->opaque = rm;
     {
-        static char keybuf[64];
-        size_t n = rm->key_len < sizeof(keybuf) - 1 ? rm->key_len : sizeof(keybuf) - 1;
-        memcpy(keybuf, rm->key ? rm->key : "", rm->key ? n : 0);
-        keybuf[rm->key ? n : 0] = '\0';
-        m->key = keybuf;
+        size_t n = rm->key_len < sizeof(m->key_buf) - 1 ? rm->key_len : sizeof(m->key_buf) - 1;
+        memcpy(m->key_buf, rm->key ? rm->key : "", rm->key ? n : 0);
+        m->key_buf[rm->key ? n : 0] = '\0';
+        m->key = m->key_buf;
     }
     *got = 1;
     return AV_OK;

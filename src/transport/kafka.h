@@ -60,10 +60,11 @@ struct av_kafka_msg {
     const char *topic;
     int32_t partition;
     int64_t offset;
-    const char *key;   /* NUL-terminated copy (may be "") */
+    const char *key;   /* NUL-terminated copy in key_buf (may be ""; truncated to 63 bytes) */
     const char *value; /* bytes, not NUL-terminated */
     size_t len;
     void *opaque;      /* the library's message */
+    char key_buf[64];
 };
 
 /* Opens a group member for topic; av_kafka_subscribe() joins the group

@@ -14,7 +14,8 @@
  *
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
  *       -o build/fuzz/fuzz_cql_frame tests/fuzz/fuzz_cql_frame.c \
- *       src/cql/cql_frame.c src/core/buf.c src/core/err.c
+ *       src/cql/cql_wire.c src/cql/cql_result.c src/cql/cql_error.c src/core/buf.c \
+ *       src/core/err.c src/core/log.c src/core/tz.c
  *   ./build/fuzz/fuzz_cql_frame -max_total_time=120 build/fuzz/corpus-cql \
  *       tests/fuzz/corpus-cql
  */

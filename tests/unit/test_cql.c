@@ -1,7 +1,8 @@
-/* test_cql.c - the CQL v4 codec (src/cql/cql_frame.c) against byte vectors
- * worked out by hand from apache/cassandra doc/native_protocol_v4.spec, plus
- * malformed input (truncations, lying lengths, negative counts) that must
- * give an error and never crash. cql_conn.c is tested here against a fake
+/* test_cql.c - the CQL v4 codec (src/cql/cql_wire.c, cql_result.c,
+ * cql_error.c) against byte vectors worked out by hand from
+ * apache/cassandra doc/native_protocol_v4.spec, plus malformed input
+ * (truncations, lying lengths, negative counts) that must give an error and
+ * never crash. cql_conn.c is tested here against a fake
  * node (a forked child that answers each request with canned frames) for
  * the failure paths, and against a real node by
  * tests/integration/test_cql_node.sh. */
@@ -902,6 +903,43 @@ static void test_fake_node(void)
     av_cql_prepared_free(p);
     av_cql_close(c);
     CHECK_INT(fake_done(pid), 0);
+
+    /* a pipeline of two writes: answers in any order; UNPREPARED prepares
+     * again and sends both again; an answer on a stream not asked for
+     * drops the connection */
+    {
+        static const struct step pipe[] = {
+            STEP(SUPPORTED), STEP(READY), STEP(PREPARED("\xca\xfe")),
+            STEP_EXPECT("\x84\0\0\x02\x08\0\0\0\x04\0\0\0\x01", "\x01\0\x01\x01\0\x02\xca\xfe"),
+            STEP_EXPECT("\x84\0\0\x01\x08\0\0\0\x04\0\0\0\x01", "\0\x02\xca\xfe"),
+            STEP("\x84\0\0\x01\0\0\0\0\x0a\0\0\x25\0\0\0\0\x02\xca\xfe"),
+            STEP("\x84\0\0\x02\x08\0\0\0\x04\0\0\0\x01"),
+            STEP(PREPARED("\xbe\xef")),
+            STEP_EXPECT("\x84\0\0\x01\x08\0\0\0\x04\0\0\0\x01", "\x01\0\x01\x01\0\x02\xbe\xef"),
+            STEP_EXPECT("\x84\0\0\x02\x08\0\0\0\x04\0\0\0\x01", "\0\x02\xbe\xef"),
+            STEP("\x84\0\0\x07\x08\0\0\0\x04\0\0\0\x01"),
+        };
+        struct av_cql_op ops[2];
+
+        CHECK(fake_connect(pipe, 11, NULL, 0, &c, &pid, err) == AV_OK);
+        CHECK(av_cql_prepare(c, "SELECT v FROM t WHERE k = ?", &p, err) == AV_OK);
+        item.p = p;
+        item.vals = &v;
+        item.n = 1;
+        ops[0] = (struct av_cql_op){1, &item, 1, AV_CQL_ONE};
+        ops[1] = (struct av_cql_op){AV_CQL_OP_EXEC, &item, 1, AV_CQL_ONE};
+        CHECK(av_cql_pipeline(c, ops, 2, err) == AV_OK);  /* answered 2 then 1 */
+        CHECK(av_cql_pipeline(c, ops, 2, err) == AV_OK);  /* unprepared, again */
+        CHECK(av_cql_pipeline(c, ops, 2, err) == AV_EPARSE);
+        CHECK(strstr(err, "stream 7") != NULL);
+        CHECK_STR(av_cql_peer(c), "");
+        ops[1].nitems = 2; /* an EXECUTE of two statements: refused before sending */
+        CHECK(av_cql_pipeline(c, ops, 2, err) == AV_EINVAL);
+        CHECK(av_cql_pipeline(c, ops, 0, err) == AV_EINVAL);
+        av_cql_prepared_free(p);
+        av_cql_close(c);
+        CHECK_INT(fake_done(pid), 0);
+    }
 
     /* a listener that never answers: the request timeout, AV_ENET */
     lfd = listen_local(&port);

@@ -14,6 +14,7 @@ void suite_regions(void);
 void suite_varsom(void);
 void suite_warning(void);
 void suite_store(void);
+void suite_schema(void);
 void suite_export(void);
 void suite_schedule(void);
 void suite_cql(void);
@@ -76,6 +77,7 @@ int main(void)
     suite_varsom();
     suite_warning();
     suite_store();
+    suite_schema();
     suite_export();
     suite_schedule();
     suite_cql();
