@@ -220,16 +220,21 @@ static void descriptions(void)
     CHECK(av_datasets_version() <= av_store_schema_version());
     for (int d = 0; av_datasets[d]; d++) {
         const struct av_dataset *ds = av_datasets[d];
-        int keys = 0;
+        int keys = 0, addable = 1, documented = 1, unique = 1;
         for (int i = 0; i < ds->nfields; i++) {
             const struct av_field *f = &ds->fields[i];
-            if (f->since > ds->since)
-                CHECK(!(f->flags & (AV_FF_KEY | AV_FF_NOTNULL)));
-            CHECK(f->since >= ds->since && f->doc && f->doc[0]);
+            if (f->since > ds->since && (f->flags & (AV_FF_KEY | AV_FF_NOTNULL)))
+                addable = 0;
+            if (f->since < ds->since || f->doc == NULL || f->doc[0] == '\0')
+                documented = 0;
             keys += (f->flags & AV_FF_KEY) != 0;
             for (int k = 0; k < i; k++)
-                CHECK(strcmp(ds->fields[k].name, f->name) != 0);
+                if (strcmp(ds->fields[k].name, f->name) == 0)
+                    unique = 0;
         }
+        CHECK(addable);    /* ALTER TABLE ADD COLUMN can add every later field */
+        CHECK(documented); /* with a version and a meaning */
+        CHECK(unique);
         CHECK_INT(keys, ds->nkeys);
         /* the warning's key opens every child's key */
         for (int k = 0; k <= AV_KEY_LANG; k++)
