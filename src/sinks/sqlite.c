@@ -20,8 +20,10 @@ const struct av_opt av_store_opts[] = {
 };
 
 /* Schema migrations of the state tables: entry k moves user_version k to
- * k+1 (append only). The clean tables of the same step are generated from
- * the dataset descriptions (fields and tables with since = k+1). */
+ * k+1 (append only). The clean tables of each step are generated from the
+ * dataset descriptions (fields and tables with since = k+1), so a field
+ * added there with a new `since` is the whole change: the schema version
+ * is the higher of this list's length and the descriptions' version. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE raw_response ("
@@ -56,11 +58,10 @@ static const char *const migrations[] = {
     /* 2 -> 3: HTTP requests and retries of each run (for /metrics) */
     "ALTER TABLE run ADD COLUMN requests INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE run ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;",
-    /* 3 -> 4: the Detail fields the transform used to drop (generated) */
-    "",
 };
 
-#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+#define NSTATE ((int)(sizeof(migrations) / sizeof(migrations[0])))
+#define NMIGRATIONS (av_datasets_version() > NSTATE ? av_datasets_version() : NSTATE)
 
 av_rc av_sqlite_err(struct av_store *s, char *errbuf, const char *what)
 {
@@ -143,7 +144,7 @@ static av_rc migrate(struct av_store *s, char *errbuf)
             rc = av_fail(errbuf, AV_ENOMEM, "out of memory migrating %s", s->path);
             goto fail;
         }
-        rc = exec(s, migrations[version], errbuf);
+        rc = exec(s, version < NSTATE ? migrations[version] : "", errbuf);
         if (rc == AV_OK)
             rc = exec(s, gen, errbuf);
         free(gen);
