@@ -14,8 +14,9 @@ MB/s = corpus JSON bytes / wall seconds.
 
 With --baseline, the avalanche steps (run, reprocess, and with --kafka
 process, process --sink cassandra) are measured for the old binary ("before")
-and build/avalanche ("after"), interleaved N times (before, after, before,
-after, ...), each binary on its own db, consumer group and keyspace.
+and build/avalanche ("after"), interleaved N times in alternating order
+(before, after, after, before, ...), each binary on its own db, consumer
+group and keyspace.
 results.json then gets "compare": step -> {before, after (medians over the
 N repetitions), ratio_wall (after / before median wall)}; "steps" holds the
 after medians and the steps run once (produce, python loader: after binary).
@@ -82,11 +83,14 @@ def record(wall, cpu, rss_kb, meta, mb):
 
 
 def compare(name, make_args, bins, repeat, meta, mb):
-    """Runs make_args(label, binary, i) for each binary in turn, repeat times
-    (interleaved); returns {label: medians + each wall, ..., ratio_wall}."""
+    """Runs make_args(label, binary, i) for each binary in turn, repeat times,
+    interleaved and in alternating order (before-after, after-before, ...) so
+    that what one run leaves behind (dirty pages being written back, a
+    compacting node) does not always land on the same binary; returns
+    {label: medians + each wall, ..., ratio_wall}."""
     got = {label: [] for label, _ in bins}
     for i in range(repeat):
-        for label, binary in bins:
+        for label, binary in (bins if i % 2 == 0 else list(reversed(bins))):
             wall, cpu, rss, _ = run_measured(make_args(label, binary, i))
             got[label].append((wall, cpu, rss))
             print("%-24s %-6s %d/%d %7.2f s wall %7.2f s cpu  peak RSS %7.1f MB"
