@@ -99,6 +99,8 @@ def main():
             if not f.endswith(".o"):
                 continue
             rel = os.path.relpath(os.path.join(d, f), OBJ)
+            if not os.path.exists(os.path.join(ROOT, "src", rel[:-2] + ".c")):
+                continue  # left over from a source that moved or went
             nm = subprocess.run(["nm", "-g", os.path.join(d, f)], capture_output=True,
                                 text=True, check=True).stdout.split("\n")
             defined = [l.split()[-1] for l in nm if re.match(r"^[0-9a-f]+ [TDBRC] ", l)]
