@@ -33,6 +33,9 @@ struct av_cli {
     int until_idle;
     int region_given, lang_given; /* --region / --lang on the command line */
     char args[512]; /* the command line, for run history */
+    /* set by av_cmd_run: whether the run got its row, and why it failed */
+    int run_recorded;
+    char run_error[AV_ERRBUF_SIZE + 64];
 };
 
 /* ---- options.c ---- */
@@ -62,7 +65,8 @@ void av_cli_close(struct av_store *store, struct av_sink *sink); /* sink may be 
  * kernel when the holder exits). Returns the fd, or -1 with err set. */
 int av_cli_lock(const char *db, char *err);
 
-/* True when a process with this pid exists (for stale run rows). */
+/* True when a process with this pid exists (for stale run rows); false for
+ * our own pid, whose earlier runs are over when a new one starts. */
 int av_cli_pid_alive(long pid);
 /* Parses plan.lang into langs[2]; returns the count. */
 int av_cli_langs(const struct av_cli *c, int langs[2]);

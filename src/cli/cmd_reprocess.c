@@ -3,7 +3,8 @@
  * configured sink. One transaction: the sink is cleared first where a
  * rebuild needs it (SQLite) and either the whole rebuild lands or the old
  * records stay; Cassandra's idempotent upserts simply overwrite. The
- * rejects derived from raw responses are derived again. */
+ * rejects derived from raw responses are derived again. It takes the run
+ * lock of `run` (<db>.lock): never while a run or another rebuild writes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,11 +64,19 @@ int av_cmd_reprocess(struct av_cli *cli)
     char err[AV_ERRBUF_SIZE];
     int64_t run_id = 0;
     long nraw = 0;
-    int code = AV_EXIT_FAIL;
+    int code, lock;
 
+    /* The same lock as run: a rebuild and a run never overlap. */
+    lock = av_cli_lock(av_conf_str(&cli->conf, "store.path"), err);
+    if (lock < 0) {
+        fprintf(stderr, "avalanche: %s\n", err);
+        return AV_EXIT_FAIL;
+    }
     code = av_cli_open(cli, &store, &sink);
-    if (code != AV_EXIT_OK)
+    if (code != AV_EXIT_OK) {
+        close(lock);
         return code;
+    }
     code = AV_EXIT_FAIL;
     r = calloc(1, sizeof(*r));
     if (r == NULL || av_ingest_init(&r->ig, store, &sink, &cli->conf) != AV_OK)
@@ -113,5 +122,6 @@ out:
         free(r);
     }
     av_cli_close(store, &sink);
+    close(lock);
     return code;
 }

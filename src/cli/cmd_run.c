@@ -168,6 +168,7 @@ static int plan(struct av_cli *cli, struct run_ctx *r, const struct av_plan_opts
                 av_plan_region(po, ids[i], langs[l], last, today, cli->from, cli->to,
                                &r->units, nunits, err) != AV_OK) {
                 fprintf(stderr, "avalanche: %s\n", err);
+                snprintf(cli->run_error, sizeof(cli->run_error), "%s", err);
                 return AV_EXIT_USAGE;
             }
         }
@@ -261,9 +262,12 @@ int av_cmd_run(struct av_cli *cli)
             return AV_EXIT_USAGE;
         }
     }
+    cli->run_recorded = 0;
+    cli->run_error[0] = '\0';
     lock = av_cli_lock(av_conf_str(&cli->conf, "store.path"), err);
     if (lock < 0) {
         fprintf(stderr, "avalanche: %s\n", err);
+        snprintf(cli->run_error, sizeof(cli->run_error), "%s", err);
         return AV_EXIT_FAIL;
     }
     r = calloc(1, sizeof(*r));
@@ -283,6 +287,7 @@ int av_cmd_run(struct av_cli *cli)
                  : av_to_store_open(&r->out, r->store, &r->sink, &cli->conf, err);
     if (rc != AV_OK) {
         fprintf(stderr, "avalanche: %s\n", err);
+        snprintf(cli->run_error, sizeof(cli->run_error), "%s", err);
         code = rc == AV_EINVAL ? AV_EXIT_USAGE : AV_EXIT_FAIL;
         goto out;
     }
@@ -299,8 +304,10 @@ int av_cmd_run(struct av_cli *cli)
     if (av_store_runs_recover(r->store, av_cli_pid_alive, err) != AV_OK ||
         av_store_run_begin(r->store, cli->cmd, cli->args, av_now(), &run_id, err) != AV_OK) {
         fprintf(stderr, "avalanche: %s\n", err);
+        snprintf(cli->run_error, sizeof(cli->run_error), "%s", err);
         goto out;
     }
+    cli->run_recorded = 1;
     av_info("%s: %zu request(s) for %d region(s) x %d language(s), %s endpoint, %s",
             cli->cmd, nunits, nids, nlangs, po.endpoint, po.base);
     av_progress_start(&r->prog,

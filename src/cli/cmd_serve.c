@@ -34,8 +34,45 @@ const struct av_opt av_serve_opts[] = {
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
+/* Runs that failed before they could write their row (the database was
+ * locked by another process, say): kept here and written as failed runs,
+ * with the reason, as soon as the database takes them. */
+struct pending_runs {
+    int n;
+    struct {
+        av_ms started, ended;
+        char error[AV_ERRBUF_SIZE + 64];
+    } run[8];
+};
+
+static void unrecorded(const struct av_cli *cli, av_ms started, struct pending_runs *p)
+{
+    int i = p->n < 8 ? p->n++ : 7; /* keep the newest when many pile up */
+
+    p->run[i].started = started;
+    p->run[i].ended = av_now();
+    snprintf(p->run[i].error, sizeof(p->run[i].error), "%s",
+             cli->run_error[0] ? cli->run_error : "the run failed before it was recorded");
+}
+
+static void record_pending(struct av_store *store, struct pending_runs *p)
+{
+    char err[AV_ERRBUF_SIZE];
+    int done = 0;
+
+    while (done < p->n && av_store_run_failed(store, "run", "serve (scheduled)",
+                                              p->run[done].started, p->run[done].ended,
+                                              p->run[done].error, err) == AV_OK)
+        done++;
+    if (done < p->n)
+        av_warn("serve: %d failed run(s) not recorded yet: %s", p->n - done, err);
+    memmove(p->run, p->run + done, (size_t)(p->n - done) * sizeof(p->run[0]));
+    p->n -= done;
+}
+
 int av_cmd_serve(struct av_cli *cli)
 {
+    struct pending_runs pending = {0};
     struct av_sched sched;
     struct av_api api;
     struct av_http *http = NULL;
@@ -98,8 +135,13 @@ int av_cmd_serve(struct av_cli *cli)
         cli->cmd = "run";
         cli->from = cli->to = INT64_MIN;
         av_info("serve: run starts");
+        now = av_now();
         failures = av_cmd_run(cli) == AV_EXIT_OK ? 0 : failures + 1;
         api.run_active = 0;
+        if (failures > 0 && !cli->run_recorded)
+            unrecorded(cli, now, &pending);
+        if (pending.n > 0)
+            record_pending(store, &pending);
     }
     av_http_stop(http);
     av_api_close(&api);

@@ -43,6 +43,7 @@ int av_cli_open(struct av_cli *c, struct av_store **store, struct av_sink *sink)
         sink->ops = NULL;
     if (av_store_open(store, av_conf_str(&c->conf, "store.path"), &c->conf, err) != AV_OK) {
         fprintf(stderr, "avalanche: %s\n", err);
+        snprintf(c->run_error, sizeof(c->run_error), "%s", err);
         return AV_EXIT_FAIL;
     }
     if (sink == NULL)
@@ -50,6 +51,8 @@ int av_cli_open(struct av_cli *c, struct av_store **store, struct av_sink *sink)
     rc = av_sink_open(sink, &(struct av_sink_env){&c->conf, *store, &av_stop}, err);
     if (rc != AV_OK) {
         fprintf(stderr, "avalanche: %s: %s\n", av_conf_str(&c->conf, "store.sink"), err);
+        snprintf(c->run_error, sizeof(c->run_error), "%s: %s", av_conf_str(&c->conf, "store.sink"),
+                 err);
         av_store_close(*store);
         *store = NULL;
         return rc == AV_EINVAL ? AV_EXIT_USAGE : AV_EXIT_FAIL;
@@ -86,6 +89,10 @@ int av_cli_lock(const char *db, char *err)
 
 int av_cli_pid_alive(long pid)
 {
+    /* Our own pid: a new run starts only when no other run of this process
+     * is active (one at a time), so a row of ours still 'running' is stale. */
+    if (pid == (long)getpid())
+        return 0;
     return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 

@@ -1,6 +1,8 @@
 /* tz.c - calendar arithmetic and Europe/Oslo offsets. */
 #include "tz.h"
 
+#define AV_NULL_MS_TZ INT64_MIN /* offset not known yet */
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -211,12 +213,27 @@ av_ms av_now(void)
 {
     const char *fake = getenv("AV_FAKE_NOW");
     struct timespec ts;
-    av_ms t;
+    av_ms t, real;
+    char stamp[40];
+    size_t n;
 
-    if (fake != NULL && av_stamp_parse(fake, &t) == AV_OK)
-        return t;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (av_ms)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    real = (av_ms)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (fake == NULL || (n = strlen(fake)) >= sizeof(stamp))
+        return real;
+    /* "...Z": the clock stands still; "...Z+": it starts there and runs */
+    memcpy(stamp, fake, n + 1);
+    if (n > 0 && stamp[n - 1] == '+') {
+        static av_ms offset = AV_NULL_MS_TZ; /* set once, by whichever thread is first */
+        av_ms none = AV_NULL_MS_TZ;
+        stamp[n - 1] = '\0';
+        if (av_stamp_parse(stamp, &t) != AV_OK)
+            return real;
+        __atomic_compare_exchange_n(&offset, &none, t - real, 0, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST);
+        return real + __atomic_load_n(&offset, __ATOMIC_SEQ_CST);
+    }
+    return av_stamp_parse(stamp, &t) == AV_OK ? t : real;
 }
 
 int64_t av_oslo_today(void)

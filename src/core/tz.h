@@ -52,7 +52,9 @@ void av_stamp_format(av_ms t, char out[AV_STAMP_LEN]);
 /* Parses what av_stamp_format writes (ms part optional). */
 av_rc av_stamp_parse(const char *s, av_ms *t);
 
-/* Current instant; honours AV_FAKE_NOW="YYYY-MM-DDTHH:MM:SSZ" for tests. */
+/* Current instant; honours AV_FAKE_NOW="YYYY-MM-DDTHH:MM:SSZ" for tests
+ * (a clock that stands still there), or "...Z+" (one that starts there
+ * when first read and runs). */
 av_ms av_now(void);
 /* Today's local Oslo date as days. */
 int64_t av_oslo_today(void);

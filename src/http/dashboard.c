@@ -36,6 +36,18 @@ struct grid {
     char last[AV_MAX_REGIONS][AV_DATE_LEN];
 };
 
+/* The level's colour and name; a level outside 0-5 (which the store's
+ * reader refuses) would be shown as unknown rather than read out of bounds. */
+static const char *colour_of(int l)
+{
+    return l >= 0 && l <= 5 ? level_colour[l] : "#ffffff";
+}
+
+static const char *name_of(int l)
+{
+    return l >= 0 && l <= 5 ? level_name[l] : "no data";
+}
+
 static int region_index(int id)
 {
     for (int i = 0; i < av_regions_count(); i++)
@@ -132,10 +144,10 @@ static void map_svg(struct av_buf *b, struct grid *g, int64_t day)
         int l = ri >= 0 && k >= 0 && k < AV_DASH_DAYS ? g->level[ri][k] : -1;
         av_buf_printf(b, "<a href=\"/region/%d\"><path data-region=\"%d\" data-level=\"%d\" "
                          "fill=\"%s\" d=\"%s\"><title>%d ",
-                      sh->id, sh->id, l, l >= 0 ? level_colour[l] : "#ffffff", sh->path,
+                      sh->id, sh->id, l, colour_of(l), sh->path,
                       sh->id);
         esc(b, reg ? reg->name : "");
-        av_buf_printf(b, ": %s</title></path></a>\n", l >= 0 ? level_name[l] : "no data");
+        av_buf_printf(b, ": %s</title></path></a>\n", name_of(l));
     }
     av_buf_puts(b, "</svg></div>\n");
 }
@@ -202,7 +214,7 @@ void av_dashboard(struct av_store *s, struct av_sink *sink, int64_t map_day,
                 av_buf_printf(b,
                               "<td class=\"c\" data-date=\"%s\" data-level=\"%d\" "
                               "style=\"background:%s;color:%s\" title=\"%s\">%d</td>",
-                              d, l, level_colour[l], l == 5 ? "#fff" : "#000", level_name[l],
+                              d, l, colour_of(l), l == 5 ? "#fff" : "#000", name_of(l),
                               l);
         }
         av_buf_puts(b, "</tr>\n");
@@ -256,8 +268,8 @@ static int history_row(void *ud, const struct av_warning *w)
         av_stamp_format(w->publish_time, pub);
     av_buf_printf(c->b, "<tr data-date=\"%s\" data-lang=\"%d\"><td>%s</td><td>%d</td>"
                         "<td style=\"background:%s;color:%s\">%s</td><td>%s</td><td>",
-                  d, w->lang, d, w->lang, level_colour[l], l == 5 ? "#fff" : "#000",
-                  level_name[l], pub);
+                  d, w->lang, d, w->lang, colour_of(l), l == 5 ? "#fff" : "#000",
+                  name_of(l), pub);
     esc(c->b, w->main_text ? w->main_text : "");
     av_buf_puts(c->b, "</td><td>");
     for (int k = 0; k < w->n_problems; k++) {
@@ -301,7 +313,11 @@ void av_region_page(struct av_sink *sink, int region_id, struct av_http_resp *r)
                      "<table id=\"history\"><tr><th>date</th><th>lang</th><th>danger level</th>"
                      "<th>published (UTC)</th><th>main message</th><th>problems</th></tr>\n",
                   reg->type, reg->active ? ", active" : "");
-    if (av_sink_read(sink, &q, history_row, &c, err) != AV_OK)
-        av_buf_printf(b, "<tr><td colspan=\"6\">store error: %s</td></tr>", err);
+    if (av_sink_read(sink, &q, history_row, &c, err) != AV_OK) {
+        r->status = 500;
+        av_buf_puts(b, "<tr><td colspan=\"6\">store error: ");
+        esc(b, err);
+        av_buf_puts(b, "</td></tr>");
+    }
     av_buf_printf(b, "</table><p>%d warnings.</p></body></html>\n", c.rows);
 }

@@ -400,3 +400,26 @@ void av_field_set_text(const struct av_field *f, void *p, const char *s, size_t 
         return;
     av_field_set_null(f, p);
 }
+
+av_rc av_ds_check(const struct av_dataset *ds, const struct av_warning *w, const void *rec,
+                  char *errbuf)
+{
+    for (int i = 0; i < ds->nfields; i++) {
+        const struct av_field *f = &ds->fields[i];
+        const void *p = av_field_ptr(f, w, rec);
+        int64_t v;
+        char d[AV_DATE_LEN];
+        if (f->lo >= f->hi || av_field_is_null(f, p))
+            continue;
+        v = av_field_get_int(f, p);
+        if (v >= f->lo && v <= f->hi)
+            continue;
+        av_date_format(w->valid_date, d);
+        return av_fail(errbuf, AV_EPARSE,
+                       "%s %d %s lang %d: %s %lld outside %d-%d (the store was changed outside "
+                       "avalanche; run `avalanche reprocess` to rebuild it from the raw "
+                       "responses)",
+                       ds->table, w->region_id, d, w->lang, f->name, (long long)v, f->lo, f->hi);
+    }
+    return AV_OK;
+}

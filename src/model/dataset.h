@@ -176,6 +176,12 @@ void av_field_set_int(const struct av_field *f, void *p, int64_t v);
  * text that does not parse sets the value absent. */
 void av_field_set_text(const struct av_field *f, void *p, const char *s, size_t n,
                        struct av_pool *pool);
+/* Checks a record read back from a store against the description: every
+ * integer within its range (lo..hi). AV_EPARSE with one line naming the
+ * record (w's key) and the field when not: a store changed outside
+ * avalanche is as hostile as the network. */
+av_rc av_ds_check(const struct av_dataset *ds, const struct av_warning *w, const void *rec,
+                  char *errbuf);
 /* Sets every field of rec that ds keeps there (not the parent's key) to
  * absent (dates to 0). */
 void av_ds_clear(const struct av_dataset *ds, void *rec);

@@ -174,6 +174,10 @@ static av_rc load_problems(struct av_cass *s, struct pending *pd, char *errbuf)
     for (int k = 0; k < av_cql_result_rows(r) && k < AV_MAX_PROBLEMS; k++) {
         av_ds_clear(&av_ds_problem, &pd->w.problems[k]);
         read_record(r, k, s->pcols, s->npcols, &pd->w, &pd->w.problems[k], &pd->pool);
+        if (av_ds_check(&av_ds_problem, &pd->w, &pd->w.problems[k], errbuf) != AV_OK) {
+            av_cql_result_free(r);
+            return AV_EPARSE;
+        }
         pd->w.n_problems++;
     }
     av_cql_result_free(r);
@@ -238,6 +242,8 @@ static av_rc read_region(struct av_cass *s, const struct av_query *q, int region
             av_ds_clear(&av_ds_warning, &pd[npend].w);
             read_record(r, k, s->wcols, s->nwcols, &pd[npend].w, &pd[npend].w, &pd[npend].pool);
             pd[npend].w.n_problems = pd[npend].w.n_advices = pd[npend].w.has_weather = 0;
+            if ((rc = av_ds_check(&av_ds_warning, &pd[npend].w, &pd[npend].w, errbuf)) != AV_OK)
+                break;
             pend_date = d;
             npend++;
         }

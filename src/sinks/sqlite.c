@@ -108,33 +108,48 @@ static av_rc exec(struct av_store *s, const char *sql, char *errbuf)
     return AV_OK;
 }
 
-/* Reads user_version and applies the missing migrations, all inside one
- * write transaction, so two processes opening a new file at once cannot
- * both migrate (the second waits, then finds the schema current). */
-static av_rc migrate(struct av_store *s, char *errbuf)
+/* The file's schema version (PRAGMA user_version); AV_EIO when unreadable. */
+static av_rc read_version(struct av_store *s, int *version, char *errbuf)
 {
     sqlite3_stmt *st;
+    av_rc rc = AV_OK;
+
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "read schema version");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    else
+        rc = av_sqlite_err(s, errbuf, "read schema version");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Applies the missing migrations inside one write transaction, so two
+ * processes opening a new file at once cannot both migrate (the second
+ * waits, then finds the schema current). A current file is not locked at
+ * all: readers open it while another process writes. A version this
+ * avalanche does not know (newer, or negative from a tampered file) is
+ * refused before anything is written. */
+static av_rc migrate(struct av_store *s, char *errbuf)
+{
     int version, from;
     av_rc rc;
 
-    rc = exec(s, "BEGIN IMMEDIATE", errbuf);
-    if (rc != AV_OK)
+    if ((rc = read_version(s, &version, errbuf)) != AV_OK)
         return rc;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
-        rc = av_sqlite_err(s, errbuf, "read schema version");
+    if (version == NMIGRATIONS)
+        return AV_OK;
+    if ((rc = exec(s, "BEGIN IMMEDIATE", errbuf)) != AV_OK)
+        return rc;
+    if ((rc = read_version(s, &version, errbuf)) != AV_OK)
         goto fail;
-    }
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        rc = av_sqlite_err(s, errbuf, "read schema version");
-        goto fail;
-    }
-    version = from = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (version > NMIGRATIONS) {
+    from = version;
+    if (version > NMIGRATIONS || version < 0) {
         rc = av_fail(errbuf, AV_EIO,
-                     "%s has schema version %d but this avalanche knows only up to %d; "
-                     "use a newer avalanche",
+                     version < 0 ? "%s has schema version %d, which no avalanche writes (the "
+                                   "file was changed outside avalanche); restore a backup"
+                                 : "%s has schema version %d but this avalanche knows only up "
+                                   "to %d; use a newer avalanche",
                      s->path, version, NMIGRATIONS);
         goto fail;
     }
@@ -156,7 +171,7 @@ static av_rc migrate(struct av_store *s, char *errbuf)
             goto fail;
     }
     rc = exec(s, "COMMIT", errbuf);
-    if (rc == AV_OK && from > 0 && from < NMIGRATIONS)
+    if (rc == AV_OK && from > 0)
         av_info("%s migrated from schema %d to %d; new columns stay empty for warnings "
                 "stored before: `avalanche reprocess` fills them from the raw responses",
                 s->path, from, NMIGRATIONS);
@@ -752,8 +767,8 @@ av_rc av_store_runs_recover(struct av_store *s, int (*alive)(long pid), char *er
         return av_sqlite_err(s, errbuf, "read runs");
     if (sqlite3_prepare_v2(s->db,
                            "UPDATE run SET status = 'interrupted', "
-                           "error = 'the process ended without finishing the run' "
-                           "WHERE id = ?1",
+                           "error = 'the run did not record its end (its process ended, or "
+                           "its database was busy)' WHERE id = ?1",
                            -1, &upd, NULL) != SQLITE_OK) {
         sqlite3_finalize(sel);
         return av_sqlite_err(s, errbuf, "update runs");
@@ -776,4 +791,16 @@ av_rc av_store_runs_recover(struct av_store *s, int (*alive)(long pid), char *er
 av_rc av_store_clear_derived_rejects(struct av_store *s, char *errbuf)
 {
     return exec(s, "DELETE FROM rejected WHERE stage != 'fetch' AND raw_id IS NOT NULL", errbuf);
+}
+
+av_rc av_store_run_failed(struct av_store *s, const char *kind, const char *args,
+                          av_ms started, av_ms ended, const char *error, char *errbuf)
+{
+    struct av_run_counts none = {0};
+    int64_t id;
+    av_rc rc = av_store_run_begin(s, kind, args, started, &id, errbuf);
+
+    if (rc == AV_OK)
+        rc = av_store_run_end(s, id, "failed", &none, error, ended, errbuf);
+    return rc;
 }

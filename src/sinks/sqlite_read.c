@@ -66,6 +66,10 @@ static av_rc read_children(struct sqlite_sink *k, const struct av_query *q,
                 if (!(f->flags & AV_FF_PARENT))
                     read_field(x->sel, col++, f, (char *)rec + f->off, pool);
             }
+            if (av_ds_check(ds, w, rec, errbuf) != AV_OK) {
+                sqlite3_reset(x->sel);
+                return AV_EPARSE;
+            }
             (*count)++;
         }
         sqlite3_reset(x->sel);
@@ -101,7 +105,9 @@ av_rc av_sqlite_sink_read(void *impl, const struct av_query *q, av_sink_row_fn f
         for (int i = 0; i < ds->nfields; i++)
             read_field(st, i, &ds->fields[i], (char *)w + ds->fields[i].off, &pool);
         w->n_problems = w->n_advices = w->has_weather = 0;
-        rc = read_children(k, q, w, &pool, errbuf);
+        rc = av_ds_check(ds, w, w, errbuf);
+        if (rc == AV_OK)
+            rc = read_children(k, q, w, &pool, errbuf);
         if (rc == AV_OK && pool.oom)
             rc = av_fail(errbuf, AV_ENOMEM, "out of memory reading warnings");
         if (rc != AV_OK || fn(ud, w) != 0)

@@ -87,8 +87,13 @@ av_rc av_store_run_end(struct av_store *s, int64_t run_id, const char *status,
 /* Per-region counts of a run (run_region table). */
 av_rc av_store_run_region(struct av_store *s, int64_t run_id, int region_id,
                           const struct av_run_counts *c, const char *error, char *errbuf);
-/* Marks runs left 'running' by a process that no longer exists (killed,
- * crashed) as 'interrupted'. alive(pid) says whether a pid still runs. */
+/* A run that could not be recorded while it happened (its database was
+ * busy): one row, status failed, with the reason. */
+av_rc av_store_run_failed(struct av_store *s, const char *kind, const char *args,
+                          av_ms started, av_ms ended, const char *error, char *errbuf);
+/* Marks runs left 'running' as 'interrupted' when alive(pid) says their
+ * process is gone (killed, crashed; or, for the caller's own pid, a run of
+ * the same process that could not record its end). */
 av_rc av_store_runs_recover(struct av_store *s, int (*alive)(long pid), char *errbuf);
 
 /* ---- read side (sqlite_read.c) ---- */

@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -20,8 +21,8 @@ NOW = {"AV_FAKE_NOW": "2023-03-03T12:00:00Z"}
 
 
 class Serve:
-    def __init__(self, db, token=None, extra=()):
-        env = dict(os.environ, **NOW)
+    def __init__(self, db, token=None, extra=(), now=NOW):
+        env = dict(os.environ, **now)
         if token:
             env["AVALANCHE_SERVE_TOKEN"] = token
         self.proc = subprocess.Popen(
@@ -41,10 +42,22 @@ class Serve:
         except urllib.error.HTTPError as e:
             return e.code, e.headers.get("Content-Type"), e.read().decode()
 
+    def peek_stderr(self):
+        """What serve wrote to stderr so far (without blocking)."""
+        import fcntl as f_
+        fd = self.proc.stderr.fileno()
+        f_.fcntl(fd, f_.F_SETFL, f_.fcntl(fd, f_.F_GETFL) | os.O_NONBLOCK)
+        try:
+            chunk = os.read(fd, 1 << 20)
+        except BlockingIOError:
+            chunk = b""
+        self.err_seen = getattr(self, "err_seen", b"") + chunk
+        return self.err_seen
+
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         out, err = self.proc.communicate(timeout=30)
-        return self.proc.returncode, err
+        return self.proc.returncode, getattr(self, "err_seen", b"").decode(errors="replace") + err
 
 
 def wait_runs(s, n):
@@ -163,9 +176,78 @@ def test_one_run_at_a_time():
         fcntl.flock(f, fcntl.LOCK_EX)
         p = run("run", "--db", db, "--api-base", R.base, "--region", "3022", check=1)
         assert "another run is in progress" in p.stderr, p.stderr
+        p = run("reprocess", "--db", db, check=1)  # a rebuild takes the same lock
+        assert "another run is in progress" in p.stderr, p.stderr
     run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
         "--from", "2023-03-01", "--to", "2023-03-05", "--no-progress", check=0)
     assert query(db, "select count(*) from warning")[0][0] == 5
+
+
+def test_a_locked_database_fails_the_run_not_the_daemon():
+    """Another process holds the write lock (a user's sqlite3 shell) during a
+    run: the run fails with the reason, the daemon keeps serving, and its
+    retry stores the data once the lock is gone."""
+    db = tmpdb()
+    s = Serve(db, token="t", extra=["-X", "store.busy_timeout_ms=200", "-X",
+                                    "serve.retry_ms=1000", "-X", "serve.retry_max_ms=1000"],
+              now={"AV_FAKE_NOW": NOW["AV_FAKE_NOW"] + "+"})  # a clock that runs
+    try:
+        wait_runs(s, 1)  # the catch-up run
+        shell = sqlite3.connect(db, isolation_level=None, timeout=30)
+        shell.execute("BEGIN IMMEDIATE")  # holds the write lock
+        shell.execute("UPDATE fetch_state SET last_date = '2023-02-01'")  # plan again
+        try:
+            code, _, _ = s.get("/api/runs", "POST", {"Authorization": "Bearer t"})
+            assert code == 202
+            deadline = time.time() + 30
+            # the attempt has failed once serve says why (it cannot record
+            # the run while the lock is held): wait for that, or for serve to die
+            while time.time() < deadline and s.proc.poll() is None and \
+                    b"locked" not in s.peek_stderr():
+                time.sleep(0.1)
+            assert s.proc.poll() is None, "serve stopped"
+            assert s.get("/healthz")[0] == 200
+        finally:
+            shell.execute("ROLLBACK")
+            shell.close()
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            runs = json.loads(s.get("/api/runs")[2])
+            if len(runs) >= 3 and all(r["status"] != "running" for r in runs):
+                break
+            time.sleep(0.1)
+        statuses = [r["status"] for r in reversed(runs)]
+        assert statuses[0] == "ok" and "failed" in statuses[1:] and statuses[-1] == "ok", runs
+        failed = [r for r in runs if r["status"] == "failed"][0]
+        assert "locked" in (failed["error"] or ""), failed
+        assert query(db, "select count(*) from run where status = 'running'") == [(0,)]
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
+def test_a_tampered_row_is_refused_with_a_clear_error():
+    """A row changed outside avalanche (danger level 100) used to crash
+    /region/ID (a colour table read out of bounds): the readers refuse it."""
+    db = tmpdb()
+    run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+        "--from", "2023-03-01", "--to", "2023-03-05", "--no-progress", check=0)
+    c = sqlite3.connect(db)
+    c.execute("PRAGMA ignore_check_constraints = 1")
+    c.execute("UPDATE warning SET danger_level = 100 WHERE valid_date = '2023-03-02'")
+    c.commit()
+    c.close()
+    p = run("export", "warnings", "--db", db, check=1)
+    assert "danger_level 100 outside 0-5" in p.stderr and "3022 2023-03-02" in p.stderr, p.stderr
+    s = Serve(db, extra=["-X", "serve.schedule=03:00"])
+    try:
+        for path in ("/region/3022", "/", "/api/warnings?region=3022&from=2023-03-01"):
+            code, _, body = s.get(path)
+            assert code == 500 and "outside 0-5" in body, (path, code, body[:300])
+        assert s.get("/healthz")[0] == 200
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
 
 
 def test_bad_listen_and_schedule():

@@ -358,16 +358,24 @@ void suite_store(void)
         av_store_close(s);
     }
 
-    /* a database from a newer program is refused, not touched */
+    /* a database from a newer program is refused, not touched; so is a
+     * version no avalanche writes (a tampered file: it used to index the
+     * migrations out of bounds) */
     {
-        sqlite3 *db;
-        sqlite3_open(path, &db);
-        sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
-        sqlite3_close(db);
-        s = NULL;
-        CHECK(av_store_open(&s, path, NULL, err) == AV_EIO);
-        CHECK(strstr(err, "schema version 99") != NULL);
-        CHECK(s == NULL);
+        static const char *const bad[] = {"99", "-1", "-1000"};
+        for (int i = 0; i < 3; i++) {
+            char sql[64], want[64];
+            sqlite3 *db;
+            snprintf(sql, sizeof(sql), "PRAGMA user_version = %s", bad[i]);
+            sqlite3_open(path, &db);
+            sqlite3_exec(db, sql, NULL, NULL, NULL);
+            sqlite3_close(db);
+            s = NULL;
+            CHECK(av_store_open(&s, path, NULL, err) == AV_EIO);
+            snprintf(want, sizeof(want), "schema version %s", bad[i]);
+            CHECK(strstr(err, want) != NULL);
+            CHECK(s == NULL);
+        }
     }
     /* not a database at all */
     {
