@@ -19,50 +19,6 @@ const struct av_opt av_store_opts[] = {
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
-/* Schema migrations of the state tables: entry k moves user_version k to
- * k+1 (append only). The clean tables of each step are generated from the
- * dataset descriptions (fields and tables with since = k+1), so a field
- * added there with a new `since` is the whole change: the schema version
- * is the higher of this list's length and the descriptions' version. */
-static const char *const migrations[] = {
-    /* 0 -> 1 */
-    "CREATE TABLE raw_response ("
-    "  id INTEGER PRIMARY KEY,"
-    "  source TEXT NOT NULL, endpoint TEXT NOT NULL, lang INTEGER, api_version TEXT,"
-    "  url TEXT NOT NULL, region_id INTEGER, from_date TEXT, to_date TEXT,"
-    "  fetched_at TEXT NOT NULL, http_status INTEGER, body BLOB NOT NULL);"
-    "CREATE TABLE rejected ("
-    "  id INTEGER PRIMARY KEY, stage TEXT NOT NULL, reason TEXT NOT NULL,"
-    "  region_id INTEGER, lang INTEGER, raw_id INTEGER, raw TEXT, hash TEXT NOT NULL,"
-    "  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, seen INTEGER NOT NULL DEFAULT 1,"
-    "  UNIQUE (stage, hash));"
-    "CREATE TABLE fetch_state ("
-    "  region_id INTEGER NOT NULL, lang INTEGER NOT NULL, endpoint TEXT NOT NULL,"
-    "  last_date TEXT, last_fetch TEXT, last_status TEXT, last_error TEXT,"
-    "  PRIMARY KEY (region_id, lang, endpoint));"
-    "CREATE TABLE run ("
-    "  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, args TEXT, pid INTEGER,"
-    "  started_at TEXT NOT NULL,"
-    "  ended_at TEXT, status TEXT NOT NULL, units_total INTEGER DEFAULT 0,"
-    "  units_ok INTEGER DEFAULT 0, units_rejected INTEGER DEFAULT 0,"
-    "  units_failed INTEGER DEFAULT 0, warnings_stored INTEGER DEFAULT 0,"
-    "  warnings_unchanged INTEGER DEFAULT 0, warnings_rejected INTEGER DEFAULT 0,"
-    "  error TEXT);",
-    /* 1 -> 2: per-region counts of each run */
-    "CREATE TABLE run_region ("
-    "  run_id INTEGER NOT NULL, region_id INTEGER NOT NULL,"
-    "  units_ok INTEGER NOT NULL, units_rejected INTEGER NOT NULL,"
-    "  units_failed INTEGER NOT NULL, warnings_stored INTEGER NOT NULL,"
-    "  warnings_unchanged INTEGER NOT NULL, warnings_rejected INTEGER NOT NULL,"
-    "  error TEXT, PRIMARY KEY (run_id, region_id)) WITHOUT ROWID;",
-    /* 2 -> 3: HTTP requests and retries of each run (for /metrics) */
-    "ALTER TABLE run ADD COLUMN requests INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE run ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;",
-};
-
-#define NSTATE ((int)(sizeof(migrations) / sizeof(migrations[0])))
-#define NMIGRATIONS (av_datasets_version() > NSTATE ? av_datasets_version() : NSTATE)
-
 av_rc av_sqlite_err(struct av_store *s, char *errbuf, const char *what)
 {
     int code = sqlite3_errcode(s->db);
@@ -137,29 +93,29 @@ static av_rc migrate(struct av_store *s, char *errbuf)
 
     if ((rc = read_version(s, &version, errbuf)) != AV_OK)
         return rc;
-    if (version == NMIGRATIONS)
+    if (version == av_sqlite_schema_version())
         return AV_OK;
     if ((rc = exec(s, "BEGIN IMMEDIATE", errbuf)) != AV_OK)
         return rc;
     if ((rc = read_version(s, &version, errbuf)) != AV_OK)
         goto fail;
     from = version;
-    if (version > NMIGRATIONS || version < 0) {
+    if (version > av_sqlite_schema_version() || version < 0) {
         rc = av_fail(errbuf, AV_EIO,
                      version < 0 ? "%s has schema version %d, which no avalanche writes (the "
                                    "file was changed outside avalanche); restore a backup"
                                  : "%s has schema version %d but this avalanche knows only up "
                                    "to %d; use a newer avalanche",
-                     s->path, version, NMIGRATIONS);
+                     s->path, version, av_sqlite_schema_version());
         goto fail;
     }
-    for (; version < NMIGRATIONS; version++) {
+    for (; version < av_sqlite_schema_version(); version++) {
         char sql[64], *gen = av_sqlite_sql_migration(version + 1);
         if (gen == NULL) {
             rc = av_fail(errbuf, AV_ENOMEM, "out of memory migrating %s", s->path);
             goto fail;
         }
-        rc = exec(s, version < NSTATE ? migrations[version] : "", errbuf);
+        rc = exec(s, av_sqlite_state_migration(version + 1), errbuf);
         if (rc == AV_OK)
             rc = exec(s, gen, errbuf);
         free(gen);
@@ -174,7 +130,7 @@ static av_rc migrate(struct av_store *s, char *errbuf)
     if (rc == AV_OK && from > 0)
         av_info("%s migrated from schema %d to %d; new columns stay empty for warnings "
                 "stored before: `avalanche reprocess` fills them from the raw responses",
-                s->path, from, NMIGRATIONS);
+                s->path, from, av_sqlite_schema_version());
     return rc;
 fail:
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -183,7 +139,7 @@ fail:
 
 int av_store_schema_version(void)
 {
-    return NMIGRATIONS;
+    return av_sqlite_schema_version();
 }
 
 static av_rc prepare_all(struct av_store *s, char *errbuf)

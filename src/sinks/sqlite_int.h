@@ -37,6 +37,11 @@ struct sqlite_sink {
 
 av_rc av_sqlite_err(struct av_store *s, char *errbuf, const char *what);
 
+/* The schema version this avalanche writes, and the state tables' SQL
+ * that moves a file to version v (v >= 1; "" when only clean tables
+ * change). */
+int av_sqlite_schema_version(void);
+const char *av_sqlite_state_migration(int version);
 /* Generated SQL (sqlite_schema.c): malloc'd, NULL when out of memory. */
 char *av_sqlite_sql_migration(int version); /* tables and columns added in version */
 char *av_sqlite_sql_insert(const struct av_dataset *ds);

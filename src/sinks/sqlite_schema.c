@@ -1,5 +1,6 @@
-/* sqlite_schema.c - the SQL text of the SQLite sink, generated from the
- * dataset descriptions: CREATE TABLE and ALTER TABLE per schema version,
+/* sqlite_schema.c - the SQL text of the SQLite store: the state tables'
+ * migrations, and, generated from the dataset descriptions, the clean
+ * tables' CREATE TABLE and ALTER TABLE per schema version,
  * the upsert with the latest-publication rule, child inserts, deletes,
  * selects and counts. Pure string building (no libsqlite3 here); every
  * function returns a malloc'd NUL-terminated string, or NULL when out of
@@ -7,6 +8,59 @@
 #include "sqlite_int.h"
 
 #include <stdlib.h>
+
+/* Schema migrations of the state tables: entry k moves user_version k to
+ * k+1 (append only). The clean tables of each step are generated from the
+ * dataset descriptions (fields and tables with since = k+1), so a field
+ * added there with a new `since` is the whole change: the schema version
+ * is the higher of this list's length and the descriptions' version. */
+static const char *const state_migrations[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE raw_response ("
+    "  id INTEGER PRIMARY KEY,"
+    "  source TEXT NOT NULL, endpoint TEXT NOT NULL, lang INTEGER, api_version TEXT,"
+    "  url TEXT NOT NULL, region_id INTEGER, from_date TEXT, to_date TEXT,"
+    "  fetched_at TEXT NOT NULL, http_status INTEGER, body BLOB NOT NULL);"
+    "CREATE TABLE rejected ("
+    "  id INTEGER PRIMARY KEY, stage TEXT NOT NULL, reason TEXT NOT NULL,"
+    "  region_id INTEGER, lang INTEGER, raw_id INTEGER, raw TEXT, hash TEXT NOT NULL,"
+    "  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, seen INTEGER NOT NULL DEFAULT 1,"
+    "  UNIQUE (stage, hash));"
+    "CREATE TABLE fetch_state ("
+    "  region_id INTEGER NOT NULL, lang INTEGER NOT NULL, endpoint TEXT NOT NULL,"
+    "  last_date TEXT, last_fetch TEXT, last_status TEXT, last_error TEXT,"
+    "  PRIMARY KEY (region_id, lang, endpoint));"
+    "CREATE TABLE run ("
+    "  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, args TEXT, pid INTEGER,"
+    "  started_at TEXT NOT NULL,"
+    "  ended_at TEXT, status TEXT NOT NULL, units_total INTEGER DEFAULT 0,"
+    "  units_ok INTEGER DEFAULT 0, units_rejected INTEGER DEFAULT 0,"
+    "  units_failed INTEGER DEFAULT 0, warnings_stored INTEGER DEFAULT 0,"
+    "  warnings_unchanged INTEGER DEFAULT 0, warnings_rejected INTEGER DEFAULT 0,"
+    "  error TEXT);",
+    /* 1 -> 2: per-region counts of each run */
+    "CREATE TABLE run_region ("
+    "  run_id INTEGER NOT NULL, region_id INTEGER NOT NULL,"
+    "  units_ok INTEGER NOT NULL, units_rejected INTEGER NOT NULL,"
+    "  units_failed INTEGER NOT NULL, warnings_stored INTEGER NOT NULL,"
+    "  warnings_unchanged INTEGER NOT NULL, warnings_rejected INTEGER NOT NULL,"
+    "  error TEXT, PRIMARY KEY (run_id, region_id)) WITHOUT ROWID;",
+    /* 2 -> 3: HTTP requests and retries of each run (for /metrics) */
+    "ALTER TABLE run ADD COLUMN requests INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE run ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;",
+};
+
+#define NSTATE ((int)(sizeof(state_migrations) / sizeof(state_migrations[0])))
+
+int av_sqlite_schema_version(void)
+{
+    return av_datasets_version() > NSTATE ? av_datasets_version() : NSTATE;
+}
+
+const char *av_sqlite_state_migration(int version)
+{
+    return version >= 1 && version <= NSTATE ? state_migrations[version - 1] : "";
+}
 
 static const char *sql_type(enum av_ftype t)
 {

@@ -22,6 +22,8 @@ DESCRIPTION = "src/model/dataset.c"
 OTHER_SENSE = {
     "src/sinks/sqlite.c": ({"region_id", "lang", "endpoint", "raw_id"},
                            "the state tables' own columns (raw_response, rejected, fetch_state)"),
+    "src/sinks/sqlite_schema.c": ({"region_id", "lang", "endpoint", "raw_id"},
+                                  "the migrations of the state tables"),
     "src/sinks/sqlite_read.c": ({"region_id", "lang", "endpoint"},
                                 "queries of the state tables"),
     "src/sinks/store_json.c": ({"region_id", "lang", "endpoint"}, "JSON of fetch-state rows"),
