@@ -5,6 +5,7 @@
 #   make test       install what is missing, build, run the whole test suite
 #                   (unit + integration, then again under ASan/UBSan)
 #   make asan       build build/asan/ (sanitizers)
+#   make tsan       build build/tsan/ (ThreadSanitizer; serve has threads)
 #   make fuzz       libFuzzer targets with clang (build/fuzz/)
 #   make docs       regenerate docs/datasets.md from the dataset descriptions
 
@@ -20,8 +21,12 @@ ifeq ($(SAN),1)
   CFLAGS_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
   OPT := -O1 -g
 endif
-CFLAGS := $(CFLAGS_BASE) $(OPT) $(CFLAGS_SAN) $(EXTRA_CFLAGS)
-LDFLAGS := $(CFLAGS_SAN) $(EXTRA_LDFLAGS)
+ifeq ($(SAN),thread)
+  CFLAGS_SAN := -fsanitize=thread -fno-omit-frame-pointer
+  OPT := -O1 -g
+endif
+CFLAGS := $(CFLAGS_BASE) $(OPT) $(CFLAGS_SAN) -pthread $(EXTRA_CFLAGS)
+LDFLAGS := $(CFLAGS_SAN) -pthread $(EXTRA_LDFLAGS)
 LDLIBS := -lcurl -lsqlite3 -lrdkafka -lmicrohttpd -lm
 
 SRC := $(sort $(wildcard src/*/*.c))
@@ -33,7 +38,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all run test check unit asan deps fuzz clean format bench docs
+.PHONY: all run test check unit asan tsan deps fuzz clean format bench docs
 
 all: $(BUILD)/avalanche
 
@@ -60,6 +65,9 @@ unit: $(BUILD)/unit_tests
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 build/asan/avalanche build/asan/unit_tests
+
+tsan:
+	$(MAKE) BUILD=build/tsan SAN=thread build/tsan/avalanche
 
 # The whole suite: what README.md tells a newcomer and what CI runs.
 test check:

@@ -29,6 +29,15 @@ const struct av_opt av_serve_opts[] = {
      "first retry of a failed run (doubles while it keeps failing)"},
     {"serve", "retry_max_ms", AV_OPT_INT, "3600000", 1000, 86400000, NULL,
      "longest wait before retrying a failed run"},
+    {"serve", "max_connections", AV_OPT_INT, "512", 16, 65536, NULL,
+     "HTTP connections at once (a thread each)"},
+    {"serve", "max_per_ip", AV_OPT_INT, "32", 0, 65536, NULL,
+     "HTTP connections at once per non-loopback client address (0 = no limit)"},
+    {"serve", "header_timeout_ms", AV_OPT_INT, "5000", 100, 600000, NULL,
+     "time a client has for a request line and its headers (also between kept-alive "
+     "requests)"},
+    {"serve", "lag_interval_ms", AV_OPT_INT, "15000", 1000, 3600000, NULL,
+     "how often the consumer group's lag is fetched for /metrics (with --brokers)"},
     {"serve", "token", AV_OPT_STR, "", 0, 0, NULL,
      "bearer token for POST /api/runs (AVALANCHE_SERVE_TOKEN); empty = refused"},
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -89,17 +98,21 @@ int av_cmd_serve(struct av_cli *cli)
         fprintf(stderr, "avalanche: %s\n", err);
         return AV_EXIT_FAIL;
     }
-    memset(&api, 0, sizeof(api));
-    api.conf = &cli->conf;
-    api.db_path = db;
-    api.stop = &av_stop;
-    api.token = av_conf_str(&cli->conf, "serve.token");
-    if (av_http_start(&http, av_conf_str(&cli->conf, "serve.listen"), av_api_handle, &api,
-                      err) != AV_OK) {
-        fprintf(stderr, "avalanche: %s\n", err);
-        av_store_close(store);
-        return AV_EXIT_FAIL;
+    av_api_init(&api, &cli->conf, db, av_conf_str(&cli->conf, "serve.token"), &av_stop);
+    {
+        struct av_http_opts ho = {
+            av_conf_str(&cli->conf, "serve.listen"),
+            (int)av_conf_int(&cli->conf, "serve.max_connections"),
+            (int)av_conf_int(&cli->conf, "serve.max_per_ip"),
+            (int)av_conf_int(&cli->conf, "serve.header_timeout_ms"), 30};
+        if (av_http_start(&http, &ho, av_api_handle, &api, err) != AV_OK) {
+            fprintf(stderr, "avalanche: %s\n", err);
+            av_api_close(&api);
+            av_store_close(store);
+            return AV_EXIT_FAIL;
+        }
     }
+    av_api_lag_start(&api);
     printf("serving on http://%.*s:%d/\n",
            (int)strcspn(av_conf_str(&cli->conf, "serve.listen"), ":"),
            av_conf_str(&cli->conf, "serve.listen"), av_http_port(http));
@@ -107,11 +120,11 @@ int av_cmd_serve(struct av_cli *cli)
 
     while (!av_stop) {
         av_ms now = av_now(), last_ok = -1, next;
-        int due;
+        int due, asked = av_api_take_run_request(&api);
 
         if (av_store_last_good_run(store, "run", &last_ok, err) != AV_OK)
             av_warn("%s", err);
-        due = api.run_requested || (first && av_sched_due(&sched, last_ok, now));
+        due = asked || (first && av_sched_due(&sched, last_ok, now));
         first = 0;
         if (!due) {
             next = av_sched_next(&sched, now);
@@ -125,19 +138,18 @@ int av_cmd_serve(struct av_cli *cli)
             }
             av_stamp_format(next, when);
             av_info("serve: next run at %s", when);
-            while (!av_stop && !api.run_requested && av_now() < next)
+            while (!av_stop && !(asked = av_api_take_run_request(&api)) && av_now() < next)
                 av_sleep_ms(200);
             if (av_stop)
                 break;
         }
-        api.run_requested = 0;
-        api.run_active = 1;
+        av_api_set_run_active(&api, 1);
         cli->cmd = "run";
         cli->from = cli->to = INT64_MIN;
         av_info("serve: run starts");
         now = av_now();
         failures = av_cmd_run(cli) == AV_EXIT_OK ? 0 : failures + 1;
-        api.run_active = 0;
+        av_api_set_run_active(&api, 0);
         if (failures > 0 && !cli->run_recorded)
             unrecorded(cli, now, &pending);
         if (pending.n > 0)

@@ -23,6 +23,7 @@ void av_buf_free(struct av_buf *b)
 void av_buf_reset(struct av_buf *b)
 {
     b->len = 0;
+    b->failed = 0;
     if (b->data)
         b->data[0] = '\0';
 }
@@ -32,8 +33,10 @@ av_rc av_buf_reserve(struct av_buf *b, size_t extra)
     size_t need, cap;
     char *p;
 
-    if (extra > b->max || b->len > b->max - extra)
+    if (extra > b->max || b->len > b->max - extra) {
+        b->failed = 1;
         return AV_ELIMIT;
+    }
     need = b->len + extra + 1;
     if (need <= b->cap)
         return AV_OK;
@@ -43,8 +46,10 @@ av_rc av_buf_reserve(struct av_buf *b, size_t extra)
     if (cap > b->max + 1)
         cap = b->max + 1;
     p = realloc(b->data, cap);
-    if (p == NULL)
+    if (p == NULL) {
+        b->failed = 1;
         return AV_ENOMEM;
+    }
     b->data = p;
     b->cap = cap;
     return AV_OK;
@@ -87,8 +92,10 @@ av_rc av_buf_printf(struct av_buf *b, const char *fmt, ...)
     va_start(ap, fmt);
     n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
+        b->failed = 1;
         return AV_EINVAL;
+    }
     rc = av_buf_reserve(b, (size_t)n);
     if (rc != AV_OK)
         return rc;

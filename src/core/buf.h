@@ -2,7 +2,9 @@
  *
  * Owns its memory. Growing past max is AV_ELIMIT and leaves the buffer as it
  * was; data is always NUL-terminated after len (so it can be used as a C
- * string when it holds text).
+ * string when it holds text). A failed append also sets `failed`, which
+ * sticks until av_buf_reset(): a writer can append freely and check once
+ * that nothing was cut.
  */
 #ifndef AV_BUF_H
 #define AV_BUF_H
@@ -16,6 +18,7 @@ struct av_buf {
     size_t len; /* bytes used, excluding the trailing NUL */
     size_t cap; /* bytes allocated */
     size_t max; /* ceiling; 0 = SIZE_MAX/2 */
+    int failed; /* an append failed since the last reset (content is cut) */
 };
 
 void av_buf_init(struct av_buf *b, size_t max);

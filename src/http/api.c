@@ -1,4 +1,6 @@
-/* api.c - HTTP routes of `serve` (see api.h). */
+/* api.c - HTTP routes of `serve` (see api.h): the connection slots, the
+ * JSON API and the dispatch; /metrics is metrics.c, the pages dashboard.c.
+ * Every parameter is parsed strictly and a bad one answered 400 naming it. */
 #include "api.h"
 
 #include <stdio.h>
@@ -7,18 +9,21 @@
 
 #include "../core/json.h"
 #include "../core/tz.h"
+#include "../model/regions.h"
 #include "../sinks/export.h"
-#include "../sinks/sink.h"
 #include "../sinks/store.h"
 #include "../sinks/store_json.h"
-#include "../model/regions.h"
-#include "../transport/kafka.h"
 #include "dashboard.h"
 
-static void json_error(struct av_http_resp *r, int status, const char *msg, const char *param)
+#define DEFAULT_LIMIT 5000
+#define MAX_LIMIT 10000
+#define PAGE_BYTES ((size_t)32 << 20) /* a page ends early past this */
+
+void av_api_error(struct av_http_resp *r, int status, const char *msg, const char *param)
 {
     r->status = status;
     r->type = "application/json";
+    r->link[0] = '\0';
     av_buf_reset(&r->body);
     av_buf_puts(&r->body, "{\"error\":");
     av_json_quote(&r->body, msg);
@@ -29,53 +34,198 @@ static void json_error(struct av_http_resp *r, int status, const char *msg, cons
     av_buf_puts(&r->body, "}\n");
 }
 
-/* The state store and the sink, opened on first use by this thread. */
-static int store_ready(struct av_api *a, struct av_http_resp *r)
+void av_api_init(struct av_api *a, const struct av_conf *conf, const char *db_path,
+                 const char *token, volatile sig_atomic_t *stop)
+{
+    memset(a, 0, sizeof(*a));
+    a->conf = conf;
+    a->db_path = db_path;
+    a->token = token;
+    a->stop = stop;
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->freed, NULL);
+    pthread_mutex_init(&a->health_mu, NULL);
+    pthread_mutex_init(&a->lag.mu, NULL);
+    pthread_cond_init(&a->lag.wake, NULL);
+}
+
+static void slot_close(struct av_api_slot *s)
+{
+    av_sink_close(&s->sink); /* before the store: the SQLite sink lives in it */
+    av_store_close(s->store);
+    s->store = NULL;
+}
+
+/* The slot's store and sink, opened when first needed; 503 when not. */
+static int slot_ready(struct av_api *a, struct av_api_slot *s, struct av_http_resp *r)
 {
     char err[AV_ERRBUF_SIZE];
 
-    if (a->store && a->sink.ops)
+    if (s->store && s->sink.ops)
         return 1;
-    if (a->store == NULL && av_store_open(&a->store, a->db_path, a->conf, err) != AV_OK) {
-        json_error(r, 503, err, NULL);
+    if (s->store == NULL && av_store_open(&s->store, a->db_path, a->conf, err) != AV_OK) {
+        av_api_error(r, 503, err, NULL);
         return 0;
     }
-    if (av_sink_open(&a->sink, &(struct av_sink_env){a->conf, a->store, a->stop}, err) !=
+    if (av_sink_open(&s->sink, &(struct av_sink_env){a->conf, s->store, a->stop}, err) !=
         AV_OK) {
-        json_error(r, 503, err, NULL);
+        av_api_error(r, 503, err, NULL);
         return 0;
     }
     return 1;
 }
 
+/* A free slot for this request, waiting up to 10 s for one; NULL (503
+ * answered) when all stay busy or the one found cannot open. */
+static struct av_api_slot *slot_take(struct av_api *a, struct av_http_resp *r)
+{
+    struct av_api_slot *s = NULL;
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        for (int i = 0; i < AV_API_SLOTS && s == NULL; i++)
+            if (!a->slots[i].busy && a->slots[i].store) /* an open one first */
+                s = &a->slots[i];
+        for (int i = 0; i < AV_API_SLOTS && s == NULL; i++)
+            if (!a->slots[i].busy)
+                s = &a->slots[i];
+        if (s || pthread_cond_timedwait(&a->freed, &a->mu, &until) != 0)
+            break;
+    }
+    if (s)
+        s->busy = 1;
+    pthread_mutex_unlock(&a->mu);
+    if (s == NULL)
+        av_api_error(r, 503, "the server is busy: every store connection is in use", NULL);
+    else if (!slot_ready(a, s, r)) {
+        pthread_mutex_lock(&a->mu);
+        s->busy = 0;
+        pthread_cond_signal(&a->freed);
+        pthread_mutex_unlock(&a->mu);
+        s = NULL;
+    }
+    return s;
+}
+
+static void slot_give(struct av_api *a, struct av_api_slot *s)
+{
+    pthread_mutex_lock(&a->mu);
+    s->busy = 0;
+    pthread_cond_signal(&a->freed);
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* ---- strict parameters ---- */
+
+/* A whole decimal number in lo..hi; 0 if absent, 1 if good, -1 if bad. */
+static int int_param(const char *v, long lo, long hi, long *out)
+{
+    size_t n;
+
+    if (v == NULL || *v == '\0')
+        return 0;
+    n = strspn(v, "0123456789");
+    if (n == 0 || n > 9 || v[n] != '\0')
+        return -1;
+    *out = strtol(v, NULL, 10);
+    return *out >= lo && *out <= hi ? 1 : -1;
+}
+
+static int date_param(const struct av_http_req *req, const char *name, int64_t *out,
+                      struct av_http_resp *r)
+{
+    const char *v = av_http_query(req, name);
+
+    if (v == NULL || *v == '\0')
+        return 1;
+    if (strlen(v) != 10 || av_date_parse(v, out) != AV_OK) {
+        av_api_error(r, 400, "not a date: use YYYY-MM-DD", name);
+        return 0;
+    }
+    return 1;
+}
+
+/* after=REGION:YYYY-MM-DD:LANG, the key of the last warning of a page. */
+static int after_param(const char *v, struct av_query *q)
+{
+    char d[AV_DATE_LEN];
+    long region, lang;
+    const char *c1 = v ? strchr(v, ':') : NULL, *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+    if (v == NULL || *v == '\0')
+        return 1;
+    if (c2 == NULL || c2 - c1 != 11)
+        return 0;
+    memcpy(d, c1 + 1, 10);
+    d[10] = '\0';
+    {
+        char rs[16];
+        if (c1 - v <= 0 || c1 - v >= (long)sizeof(rs))
+            return 0;
+        memcpy(rs, v, (size_t)(c1 - v));
+        rs[c1 - v] = '\0';
+        if (int_param(rs, 1, 99999, &region) != 1)
+            return 0;
+    }
+    if (int_param(c2 + 1, 1, 2, &lang) != 1 || av_date_parse(d, &q->after_date) != AV_OK)
+        return 0;
+    q->after = 1;
+    q->after_region = (int)region;
+    q->after_lang = (int)lang;
+    return 1;
+}
+
+/* Appends k=v to a query string, percent-encoding v. */
+static void qs_add(struct av_buf *b, const char *k, const char *v)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    if (v == NULL || *v == '\0')
+        return;
+    av_buf_printf(b, "%s%s=", b->len ? "&" : "", k);
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.')
+            av_buf_putc(b, (char)*p);
+        else
+            av_buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+    }
+}
+
 /* ---- /api/warnings ---- */
 
 struct wctx {
-    struct av_buf *out;
-    int n;
+    struct av_buf *out, one;
+    long n, limit;
+    int more, too_big;
+    int region, lang;
+    int64_t date; /* the key of the last warning given */
 };
 
 static int add_warning(void *ud, const struct av_warning *w)
 {
     struct wctx *c = ud;
 
-    av_buf_puts(c->out, c->n++ ? ",\n" : "\n");
-    av_export_json(c->out, &av_ds_warning, w, w);
-    return 0;
-}
-
-static int parse_date_param(const struct av_http_req *req, const char *name, int64_t *out,
-                            struct av_http_resp *r)
-{
-    const char *v = av_http_query(req, name);
-
-    if (v == NULL || *v == '\0')
+    if (c->n == c->limit || (c->n > 0 && c->out->len > PAGE_BYTES)) {
+        c->more = 1; /* one more exists: the page ends here */
         return 1;
-    if (av_date_parse(v, out) != AV_OK) {
-        json_error(r, 400, "not a date: use YYYY-MM-DD", name);
-        return 0;
     }
-    return 1;
+    av_buf_reset(&c->one);
+    av_export_json(&c->one, &av_ds_warning, w, w);
+    if (c->one.failed || c->out->len + c->one.len + 8 > c->out->max) {
+        c->too_big = c->n == 0;
+        c->more = c->n > 0;
+        return 1;
+    }
+    av_buf_puts(c->out, c->n++ ? ",\n" : "\n");
+    av_buf_append(c->out, c->one.data, c->one.len);
+    c->region = w->region_id;
+    c->date = w->valid_date;
+    c->lang = w->lang;
+    return 0;
 }
 
 static void api_warnings(struct av_api *a, const struct av_http_req *req,
@@ -84,46 +234,87 @@ static void api_warnings(struct av_api *a, const struct av_http_req *req,
     struct av_query q = {NULL, 0, INT64_MIN, INT64_MAX, 0, AV_PART_PROBLEMS};
     int ids[AV_MAX_REGIONS], n = 0;
     const char *region = av_http_query(req, "region"), *lang = av_http_query(req, "lang");
-    char err[AV_ERRBUF_SIZE];
-    struct wctx c = {&r->body, 0};
+    const char *from = av_http_query(req, "from"), *to = av_http_query(req, "to");
+    char err[AV_ERRBUF_SIZE], d[AV_DATE_LEN], limit_s[16];
+    struct wctx c = {&r->body, {0}, 0, DEFAULT_LIMIT, 0, 0, 0, 0, 0};
+    struct av_api_slot *s;
+    long v;
+    av_rc rc;
 
     if (region && *region) {
         if (av_regions_select(region, ids, &n, err) != AV_OK) {
-            json_error(r, 400, err, "region");
+            av_api_error(r, 400, err, "region");
             return;
         }
         q.regions = ids;
         q.nregions = n;
     }
-    if (!parse_date_param(req, "from", &q.from, r) || !parse_date_param(req, "to", &q.to, r))
+    if (!date_param(req, "from", &q.from, r) || !date_param(req, "to", &q.to, r))
         return;
     if (q.from != INT64_MIN && q.to != INT64_MAX && q.from > q.to) {
-        json_error(r, 400, "from is after to", "from");
+        av_api_error(r, 400, "from is after to", "from");
         return;
     }
     if (q.from == INT64_MIN && q.to == INT64_MAX) /* default: the last 30 days */
         q.from = av_oslo_today() - 30;
-    if (lang && *lang) {
-        if (strcmp(lang, "1") != 0 && strcmp(lang, "2") != 0) {
-            json_error(r, 400, "lang must be 1 or 2", "lang");
-            return;
-        }
-        q.lang = atoi(lang);
-    }
-    if (!store_ready(a, r))
+    switch (int_param(lang, 1, 2, &v)) {
+    case -1:
+        av_api_error(r, 400, "lang must be 1 or 2", "lang");
         return;
+    case 1:
+        q.lang = (int)v;
+    }
+    switch (int_param(av_http_query(req, "limit"), 1, MAX_LIMIT, &v)) {
+    case -1:
+        av_api_error(r, 400, "limit must be 1..10000", "limit");
+        return;
+    case 1:
+        c.limit = v;
+    }
+    if (!after_param(av_http_query(req, "after"), &q)) {
+        av_api_error(r, 400, "after must be REGION:YYYY-MM-DD:LANG (from a Link header)",
+                     "after");
+        return;
+    }
+    if ((s = slot_take(a, r)) == NULL)
+        return;
+    av_buf_init(&c.one, r->body.max);
     av_buf_putc(&r->body, '[');
-    if (av_sink_read(&a->sink, &q, add_warning, &c, err) != AV_OK) {
-        json_error(r, 500, err, NULL);
+    rc = av_sink_read(&s->sink, &q, add_warning, &c, err);
+    slot_give(a, s);
+    av_buf_free(&c.one);
+    if (rc != AV_OK) {
+        av_api_error(r, 500, err, NULL);
+        return;
+    }
+    if (c.too_big) {
+        av_api_error(r, 500, "one warning is larger than the answer ceiling", NULL);
         return;
     }
     av_buf_puts(&r->body, "\n]\n");
+    if (c.more) { /* the next page: the same query after the last key */
+        struct av_buf qs;
+        av_buf_init(&qs, 400);
+        qs_add(&qs, "region", region);
+        if (from && *from) {
+            av_date_format(q.from, d);
+            qs_add(&qs, "from", d);
+        }
+        qs_add(&qs, "to", to);
+        qs_add(&qs, "lang", lang);
+        snprintf(limit_s, sizeof(limit_s), "%ld", c.limit);
+        qs_add(&qs, "limit", limit_s);
+        av_date_format(c.date, d);
+        av_buf_printf(&qs, "&after=%d:%s:%d", c.region, d, c.lang);
+        if (!qs.failed)
+            snprintf(r->link, sizeof(r->link), "</api/warnings?%s>; rel=\"next\"", qs.data);
+        av_buf_free(&qs);
+    }
 }
 
 /* ---- /api/regions ---- */
 
 struct rctx {
-    const char *last[AV_MAX_REGIONS * 2];
     char store[AV_MAX_REGIONS * 2][AV_DATE_LEN];
     int region[AV_MAX_REGIONS * 2];
     int n;
@@ -156,17 +347,18 @@ static const char *last_date_of(const struct rctx *c, int region)
     return NULL;
 }
 
-static void api_regions(struct av_api *a, struct av_http_resp *r)
+static void api_regions(struct av_api *a, struct av_api_slot *s, struct av_http_resp *r)
 {
     struct rctx *c = calloc(1, sizeof(*c));
     char err[AV_ERRBUF_SIZE];
 
-    if (c == NULL || !store_ready(a, r)) {
-        free(c);
+    if (c == NULL) {
+        av_api_error(r, 500, "out of memory", NULL);
         return;
     }
-    if (av_store_each_state(a->store, collect_state, c, err) != AV_OK) {
-        json_error(r, 500, err, NULL);
+    (void)a;
+    if (av_store_each_state(s->store, collect_state, c, err) != AV_OK) {
+        av_api_error(r, 500, err, NULL);
         free(c);
         return;
     }
@@ -196,200 +388,151 @@ static int add_run(void *ud, const struct av_run_row *x)
     return 0;
 }
 
-static void api_runs(struct av_api *a, const struct av_http_req *req, struct av_http_resp *r)
+static void api_runs(struct av_api_slot *s, const struct av_http_req *req,
+                     struct av_http_resp *r)
 {
-    const char *lim = av_http_query(req, "limit");
-    int limit = 20;
+    long limit = 20;
     char err[AV_ERRBUF_SIZE];
     struct runctx c = {&r->body, 0};
 
-    if (lim && *lim) {
-        char *end;
-        long v = strtol(lim, &end, 10);
-        if (*end != '\0' || v < 1 || v > 1000) {
-            json_error(r, 400, "limit must be 1..1000", "limit");
-            return;
-        }
-        limit = (int)v;
-    }
-    if (!store_ready(a, r))
+    if (int_param(av_http_query(req, "limit"), 1, 1000, &limit) < 0) {
+        av_api_error(r, 400, "limit must be 1..1000", "limit");
         return;
+    }
     av_buf_putc(&r->body, '[');
-    if (av_store_each_run(a->store, limit, add_run, &c, err) != AV_OK) {
-        json_error(r, 500, err, NULL);
+    if (av_store_each_run(s->store, (int)limit, add_run, &c, err) != AV_OK) {
+        av_api_error(r, 500, err, NULL);
         return;
     }
     av_buf_puts(&r->body, "\n]\n");
 }
 
+/* ---- POST /api/runs ---- */
+
+/* a == b over every byte of the longer one: no early exit on a mismatch,
+ * so the time taken says nothing about how much of the token was right. */
+static int same_secret(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), n = la > lb ? la : lb;
+    unsigned char diff = (unsigned char)(la != lb);
+
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)((i < la ? a[i] : 0) ^ (i < lb ? b[i] : 0));
+    return diff == 0;
+}
+
 static void post_run(struct av_api *a, const struct av_http_req *req, struct av_http_resp *r)
 {
     const char *auth = av_http_header(req, "Authorization");
-    size_t tl = strlen(a->token);
 
-    if (tl == 0) {
-        json_error(r, 403, "starting runs over HTTP is off: set serve.token", NULL);
+    if (a->token[0] == '\0') {
+        av_api_error(r, 403, "starting runs over HTTP is off: set serve.token", NULL);
         return;
     }
-    if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || strlen(auth + 7) != tl ||
-        strcmp(auth + 7, a->token) != 0) {
-        json_error(r, 401, "missing or wrong bearer token", NULL);
+    if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || !same_secret(auth + 7, a->token)) {
+        av_api_error(r, 401, "missing or wrong bearer token", NULL);
         return;
     }
-    a->run_requested = 1;
+    __atomic_store_n(&a->run_requested, 1, __ATOMIC_SEQ_CST);
     r->status = 202;
     av_buf_printf(&r->body, "{\"status\":\"%s\"}\n",
-                  a->run_active ? "queued (a run is in progress)" : "starting");
+                  __atomic_load_n(&a->run_active, __ATOMIC_SEQ_CST)
+                      ? "queued (a run is in progress)"
+                      : "starting");
 }
 
-/* ---- /metrics ---- */
-
-static int metric_state(void *ud, const struct av_state_row *s)
+int av_api_take_run_request(struct av_api *a)
 {
-    struct av_buf *b = ud;
-    int64_t d;
-
-    if (s->last_date && av_date_parse(s->last_date, &d) == AV_OK)
-        av_buf_printf(b,
-                      "avalanche_last_date_seconds{region=\"%d\",lang=\"%d\",endpoint=\"%s\"} "
-                      "%lld\n",
-                      s->region_id, s->lang, s->endpoint ? s->endpoint : "",
-                      (long long)d * 86400);
-    return 0;
+    return __atomic_exchange_n(&a->run_requested, 0, __ATOMIC_SEQ_CST);
 }
 
-static void metrics(struct av_api *a, struct av_http_resp *r)
+void av_api_set_run_active(struct av_api *a, int on)
 {
-    struct av_run_totals t;
-    struct av_query all = {NULL, 0, INT64_MIN, INT64_MAX, 0, 0};
-    char err[AV_ERRBUF_SIZE];
-    long nw = 0, nrej = 0;
+    __atomic_store_n(&a->run_active, on, __ATOMIC_SEQ_CST);
+}
 
-    if (!store_ready(a, r))
-        return;
-    if (av_store_run_totals(a->store, &t, err) != AV_OK ||
-        av_sink_count(&a->sink, &av_ds_warning, &all, &nw, err) != AV_OK ||
-        av_store_count(a->store, "rejected", &nrej, err) != AV_OK) {
-        json_error(r, 500, err, NULL);
-        return;
-    }
-    r->type = "text/plain; version=0.0.4; charset=utf-8";
-    av_buf_printf(&r->body,
-                  "# HELP avalanche_runs_total Runs recorded in the store, by status.\n"
-                  "# TYPE avalanche_runs_total counter\n"
-                  "avalanche_runs_total{status=\"ok\"} %ld\n"
-                  "avalanche_runs_total{status=\"partial\"} %ld\n"
-                  "avalanche_runs_total{status=\"failed\"} %ld\n"
-                  "avalanche_runs_total{status=\"interrupted\"} %ld\n"
-                  "# HELP avalanche_run_active 1 while a run is in progress in this daemon.\n"
-                  "# TYPE avalanche_run_active gauge\n"
-                  "avalanche_run_active %d\n"
-                  "# HELP avalanche_warnings_stored_total Warnings stored or replaced by runs.\n"
-                  "# TYPE avalanche_warnings_stored_total counter\n"
-                  "avalanche_warnings_stored_total %ld\n"
-                  "# HELP avalanche_warnings_rejected_total Warnings rejected by runs.\n"
-                  "# TYPE avalanche_warnings_rejected_total counter\n"
-                  "avalanche_warnings_rejected_total %ld\n"
-                  "# HELP avalanche_fetch_requests_total HTTP requests to the API, retries "
-                  "included.\n"
-                  "# TYPE avalanche_fetch_requests_total counter\n"
-                  "avalanche_fetch_requests_total %ld\n"
-                  "# HELP avalanche_fetch_retries_total Requests retried (errors, 429, 5xx).\n"
-                  "# TYPE avalanche_fetch_retries_total counter\n"
-                  "avalanche_fetch_retries_total %ld\n"
-                  "# HELP avalanche_fetch_units_failed_total Requests that failed after "
-                  "retries.\n"
-                  "# TYPE avalanche_fetch_units_failed_total counter\n"
-                  "avalanche_fetch_units_failed_total %ld\n",
-                  t.ok, t.partial, t.failed, t.interrupted, (int)a->run_active,
-                  t.warnings_stored, t.warnings_rejected, t.requests, t.retries,
-                  t.units_failed);
-    if (nw >= 0) /* a sink that cannot count cheaply leaves the gauge out */
-        av_buf_printf(&r->body,
-                      "# HELP avalanche_warnings Warnings in the store.\n"
-                      "# TYPE avalanche_warnings gauge\n"
-                      "avalanche_warnings %ld\n",
-                      nw);
-    av_buf_printf(&r->body,
-                  "# HELP avalanche_rejected Rejected inputs in the store.\n"
-                  "# TYPE avalanche_rejected gauge\n"
-                  "avalanche_rejected %ld\n"
-                  "# HELP avalanche_http_requests_total HTTP requests served.\n"
-                  "# TYPE avalanche_http_requests_total counter\n"
-                  "avalanche_http_requests_total %ld\n"
-                  "# HELP avalanche_last_date_seconds Latest stored valid date (UTC midnight "
-                  "of the local date), per region.\n"
-                  "# TYPE avalanche_last_date_seconds gauge\n",
-                  nrej, a->requests);
-    if (av_store_each_state(a->store, metric_state, &r->body, err) != AV_OK) {
-        json_error(r, 500, err, NULL);
-        return;
-    }
-    if (av_conf_str(a->conf, "stream.brokers")[0] != '\0') {
-        /* streaming mode: the processors' consumer-group lag */
-        struct av_kafka_lag lag[256];
-        int n = 0;
-        const char *topic = av_conf_str(a->conf, "stream.topic");
-        const char *group = av_conf_str(a->conf, "stream.group");
-        av_buf_puts(&r->body, "# HELP avalanche_kafka_consumer_lag Messages not yet "
-                              "processed, per partition.\n"
-                              "# TYPE avalanche_kafka_consumer_lag gauge\n");
-        if (av_kafka_lag(a->conf, topic, lag, 256, &n, err) != AV_OK) {
-            av_buf_printf(&r->body, "avalanche_kafka_up 0\n");
-            return;
-        }
-        for (int i = 0; i < n; i++)
-            av_buf_printf(&r->body,
-                          "avalanche_kafka_consumer_lag{topic=\"%s\",group=\"%s\","
-                          "partition=\"%d\"} %lld\n",
-                          topic, group, (int)lag[i].partition, (long long)lag[i].lag);
-        av_buf_puts(&r->body, "avalanche_kafka_up 1\n");
-    }
+/* ---- dispatch ---- */
+
+/* "/region/3022": the id, strictly (digits only, a region we know), or 0. */
+static int region_path(const char *path)
+{
+    long id;
+
+    if (int_param(path + 8, 1, 99999, &id) != 1 || av_region_find((int)id) == NULL)
+        return 0;
+    return (int)id;
+}
+
+static void healthz(struct av_api *a, struct av_http_resp *r)
+{
+    pthread_mutex_lock(&a->health_mu);
+    if (slot_ready(a, &a->health, r))
+        av_buf_puts(&r->body, "{\"status\":\"ok\"}\n");
+    pthread_mutex_unlock(&a->health_mu);
 }
 
 void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp *r)
 {
     struct av_api *a = ud;
+    const char *p = req->path;
     int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    int post = strcmp(req->method, "POST") == 0, region = 0;
+    struct av_api_slot *s;
+    int64_t day;
 
-    a->requests++;
-    if (strcmp(req->path, "/healthz") == 0 && get) {
-        if (store_ready(a, r))
-            av_buf_puts(&r->body, "{\"status\":\"ok\"}\n");
-    } else if (strcmp(req->path, "/metrics") == 0 && get) {
-        metrics(a, r);
-    } else if (strcmp(req->path, "/api/regions") == 0 && get) {
-        api_regions(a, r);
-    } else if (strcmp(req->path, "/api/warnings") == 0 && get) {
-        api_warnings(a, req, r);
-    } else if (strcmp(req->path, "/api/runs") == 0 && get) {
-        api_runs(a, req, r);
-    } else if (strcmp(req->path, "/api/runs") == 0 && strcmp(req->method, "POST") == 0) {
-        post_run(a, req, r);
-    } else if (strcmp(req->path, "/") == 0 && get) {
-        int64_t day = av_oslo_today();
-        if (!parse_date_param(req, "date", &day, r))
-            return;
-        if (store_ready(a, r))
-            av_dashboard(a->store, &a->sink, day, r);
-    } else if (strncmp(req->path, "/region/", 8) == 0 && get) {
-        char *end;
-        long id = strtol(req->path + 8, &end, 10);
-        if (*end != '\0' || av_region_find((int)id) == NULL)
-            json_error(r, 404, "no such region", NULL);
-        else if (store_ready(a, r))
-            av_region_page(&a->sink, (int)id, r);
-    } else if (strcmp(req->path, "/api/runs") == 0 || strcmp(req->path, "/metrics") == 0 ||
-               strcmp(req->path, "/api/warnings") == 0 || strcmp(req->path, "/") == 0) {
-        json_error(r, 405, "method not allowed", NULL);
-    } else {
-        json_error(r, 404, "no such resource", NULL);
+    __atomic_add_fetch(&a->requests, 1, __ATOMIC_RELAXED);
+    if (strcmp(p, "/healthz") == 0 && get) {
+        healthz(a, r);
+        return;
     }
+    if (strcmp(p, "/api/runs") == 0 && post) {
+        post_run(a, req, r);
+        return;
+    }
+    if (strcmp(p, "/api/warnings") == 0 && get) {
+        api_warnings(a, req, r);
+        return;
+    }
+    if (strncmp(p, "/region/", 8) == 0 && get && (region = region_path(p)) == 0) {
+        av_api_error(r, 404, "no such region", NULL);
+        return;
+    }
+    day = av_oslo_today();
+    if (strcmp(p, "/") == 0 && get && !date_param(req, "date", &day, r))
+        return;
+    if (!get || (strcmp(p, "/metrics") != 0 && strcmp(p, "/api/regions") != 0 &&
+                 strcmp(p, "/api/runs") != 0 && strcmp(p, "/") != 0 && region == 0)) {
+        if (strcmp(p, "/api/runs") == 0 || strcmp(p, "/metrics") == 0 ||
+            strcmp(p, "/api/warnings") == 0 || strcmp(p, "/") == 0)
+            av_api_error(r, 405, "method not allowed", NULL);
+        else
+            av_api_error(r, 404, "no such resource", NULL);
+        return;
+    }
+    if ((s = slot_take(a, r)) == NULL)
+        return;
+    if (strcmp(p, "/metrics") == 0)
+        av_api_metrics(a, s, r);
+    else if (strcmp(p, "/api/regions") == 0)
+        api_regions(a, s, r);
+    else if (strcmp(p, "/api/runs") == 0)
+        api_runs(s, req, r);
+    else if (region)
+        av_region_page(&s->sink, region, r);
+    else
+        av_dashboard(s->store, &s->sink, day, r);
+    slot_give(a, s);
 }
 
 void av_api_close(struct av_api *a)
 {
-    av_sink_close(&a->sink); /* before the store: the SQLite sink lives in it */
-    av_store_close(a->store);
-    a->store = NULL;
+    av_api_lag_stop(a);
+    for (int i = 0; i < AV_API_SLOTS; i++)
+        slot_close(&a->slots[i]);
+    slot_close(&a->health);
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->freed);
+    pthread_mutex_destroy(&a->health_mu);
+    pthread_mutex_destroy(&a->lag.mu);
+    pthread_cond_destroy(&a->lag.wake);
 }

@@ -1,43 +1,95 @@
 /* api.h - what `serve` answers over HTTP: JSON API, Prometheus metrics,
- * health, and the HTML dashboard. Reads the store through its own SQLite
- * connection (the HTTP thread's); asks the daemon for runs through
- * av_api.run_requested.
+ * health, and the HTML dashboard.
  *
  *   GET  /healthz                 {"status":"ok"} (503 if the store fails)
  *   GET  /metrics                 Prometheus text format 0.0.4
  *   GET  /api/regions             catalog + freshness per region
- *   GET  /api/warnings?region=&from=&to=&lang=   JSON array (export shape)
+ *   GET  /api/warnings?region=&from=&to=&lang=&limit=&after=
+ *                                 JSON array (export shape), at most limit
+ *                                 warnings (default 5000, 1-10000); when
+ *                                 there are more, a Link: <...>; rel="next"
+ *                                 header carries the after= of the next page
  *   GET  /api/runs[?limit=]       last runs
  *   POST /api/runs                start a run: 202; needs "Authorization:
- *                                 Bearer <serve.token>"; 403 when no token is
- *                                 configured, 401 when it does not match
- *   GET  /                        dashboard (server-rendered HTML)
+ *                                 Bearer <serve.token>" (compared in constant
+ *                                 time); 403 when no token is configured, 401
+ *                                 when it does not match
+ *   GET  /, /region/ID            dashboard pages (server-rendered HTML)
  * Bad parameters: 400 {"error": "...", "parameter": "..."}.
+ *
+ * Threads: handlers run in several connection threads at once. Each takes
+ * one of AV_API_SLOTS connection slots (a state-store connection and an
+ * instance of the configured sink, opened on first use) for the request;
+ * /healthz has a slot of its own, so it answers while the others are busy.
+ * The consumer group's lag for /metrics is computed by a thread of its own
+ * (metrics.c) and served with its age, so a broker that is down never
+ * holds up an answer.
  */
 #ifndef AV_API_H
 #define AV_API_H
 
+#include <pthread.h>
 #include <signal.h>
 
 #include "../core/conf.h"
 #include "../sinks/sink.h"
+#include "../transport/kafka.h"
 #include "http.h"
 
 struct av_store;
 
+#define AV_API_SLOTS 8
+
+struct av_api_slot {
+    struct av_store *store;
+    struct av_sink sink;
+    int busy;
+};
+
+/* The lag of the consumer group, as last computed in the background. */
+struct av_api_lag {
+    pthread_t thread;
+    int running, stopping;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    int have, up, tried;    /* a value was ever computed; the last attempt worked; one ran */
+    int64_t at_mono;        /* when the last value was computed (av_mono_ms) */
+    int n;
+    struct av_kafka_lag part[256];
+};
+
 struct av_api {
     const struct av_conf *conf;
     const char *db_path;
-    const char *token;                 /* "" = POST /api/runs refused */
-    volatile sig_atomic_t run_requested;
-    volatile sig_atomic_t run_active;
-    volatile sig_atomic_t *stop;       /* the daemon's stop flag (ends sink retries) */
-    struct av_store *store;            /* opened by the HTTP thread */
-    struct av_sink sink;               /* on store, opened by the HTTP thread */
-    long requests;
+    const char *token;            /* "" = POST /api/runs refused */
+    volatile sig_atomic_t *stop;  /* the daemon's stop flag (ends sink retries) */
+    int run_requested, run_active; /* shared with the daemon (atomics) */
+    long requests;                /* atomic */
+    pthread_mutex_t mu;
+    pthread_cond_t freed;
+    struct av_api_slot slots[AV_API_SLOTS];
+    pthread_mutex_t health_mu;
+    struct av_api_slot health;
+    struct av_api_lag lag;
 };
 
+/* Replaces r's body with {"error": msg[, "parameter": param]}. */
+void av_api_error(struct av_http_resp *r, int status, const char *msg, const char *param);
+
+void av_api_init(struct av_api *a, const struct av_conf *conf, const char *db_path,
+                 const char *token, volatile sig_atomic_t *stop);
 void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp *resp);
+/* After the server stopped: closes every slot and the lag thread. */
 void av_api_close(struct av_api *a);
+
+/* The daemon's side: whether a run was asked for (and clear the request),
+ * and whether one is going on (for the answer to POST /api/runs). */
+int av_api_take_run_request(struct av_api *a);
+void av_api_set_run_active(struct av_api *a, int on);
+
+/* metrics.c */
+void av_api_metrics(struct av_api *a, struct av_api_slot *slot, struct av_http_resp *r);
+void av_api_lag_start(struct av_api *a); /* when stream.brokers is set */
+void av_api_lag_stop(struct av_api *a);
 
 #endif

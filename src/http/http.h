@@ -1,9 +1,18 @@
 /* http.h - a small HTTP server: the only user of libmicrohttpd.
  *
- * One internal thread accepts connections and calls the handler for each
- * complete request (request bodies are read and discarded: the API takes
- * parameters in the query string). The handler fills a status, a content
- * type and a body; this module adds Content-Length and sends it. Binds to
+ * A thread per connection (a slow handler never holds up another client),
+ * at most max_connections at once, non-loopback clients at most max_per_ip
+ * each. A client has header_timeout_ms for its whole request line and
+ * headers, then its connection is closed (slow clients cannot hold the
+ * server); an idle keep-alive connection closes after idle_timeout_s.
+ *
+ * Before the handler runs, the request is checked: at most 64 query
+ * parameters, no NUL bytes (%00) and valid UTF-8 in every name and value;
+ * otherwise 400 with a JSON error naming the parameter (never echoing
+ * invalid bytes). The API takes no request bodies: a request that sends
+ * one is answered at once, without reading it, and its connection closed.
+ * The handler fills a status, a content type and a body (and optionally a
+ * Link header); this module adds Content-Length and sends it. Binds to
  * the given address only (loopback by default).
  */
 #ifndef AV_HTTP_H
@@ -23,21 +32,33 @@ struct av_http_req {
 struct av_http_resp {
     int status;         /* default 200 */
     const char *type;   /* default "application/json" */
-    struct av_buf body; /* owned by the server; append to it */
+    struct av_buf body; /* owned by the server; append to it (ceiling 64 MiB) */
+    char link[512];     /* a Link header, "" for none */
 };
 
 typedef void (*av_http_handler)(void *ud, const struct av_http_req *req,
                                 struct av_http_resp *resp);
 
-/* Query-string parameter (decoded) or NULL. */
+struct av_http_opts {
+    const char *listen;    /* "ADDR:PORT" (IPv4), port 0 picks one (av_http_port) */
+    int max_connections;   /* at once */
+    int max_per_ip;        /* per non-loopback client address; 0 = no limit */
+    int header_timeout_ms; /* request line + headers */
+    int idle_timeout_s;    /* an idle keep-alive connection */
+};
+
+/* Query-string parameter (decoded, checked as above) or NULL. */
 const char *av_http_query(const struct av_http_req *r, const char *key);
 /* Request header or NULL. */
 const char *av_http_header(const struct av_http_req *r, const char *name);
 
-/* listen: "ADDR:PORT" (IPv4), e.g. "127.0.0.1:8080"; port 0 picks one
- * (see av_http_port). */
-av_rc av_http_start(struct av_http **out, const char *listen, av_http_handler h, void *ud,
-                    char *errbuf);
+/* Parses "ADDR:PORT" strictly (digits only, 0-65535). */
+av_rc av_http_parse_listen(const char *listen, char *host, size_t cap, int *port,
+                           char *errbuf);
+
+/* The handler may run in several threads at once. */
+av_rc av_http_start(struct av_http **out, const struct av_http_opts *o, av_http_handler h,
+                    void *ud, char *errbuf);
 int av_http_port(const struct av_http *s);
 void av_http_stop(struct av_http *s); /* accepts NULL */
 

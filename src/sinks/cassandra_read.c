@@ -184,6 +184,16 @@ static av_rc load_problems(struct av_cass *s, struct pending *pd, char *errbuf)
     return AV_OK;
 }
 
+/* Whether w comes at or before the query's "after" key (already given). */
+static int before_cursor(const struct av_query *q, const struct av_warning *w)
+{
+    if (!q->after || w->region_id != q->after_region)
+        return q->after && w->region_id < q->after_region;
+    if (w->valid_date != q->after_date)
+        return w->valid_date < q->after_date;
+    return w->lang <= q->after_lang;
+}
+
 /* Hands over the held warnings of one date, lang ascending. */
 static av_rc flush(struct av_cass *s, const struct av_query *q, struct pending *pd, int *npend,
                    av_sink_row_fn fn, void *ud, int *stop, char *errbuf)
@@ -197,7 +207,7 @@ static av_rc flush(struct av_cass *s, const struct av_query *q, struct pending *
             rc = av_fail(errbuf, AV_ENOMEM, "out of memory reading warnings");
             break;
         }
-        if (q->lang == 0 || pd[e].w.lang == q->lang)
+        if ((q->lang == 0 || pd[e].w.lang == q->lang) && !before_cursor(q, &pd[e].w))
             *stop = fn(ud, &pd[e].w) != 0;
     }
     *npend = 0;
@@ -211,7 +221,7 @@ static av_rc read_region(struct av_cass *s, const struct av_query *q, int region
 {
     int64_t from = q->from == INT64_MIN ? av_days_from_civil(1900, 1, 1) : q->from;
     int64_t to = q->to == INT64_MAX ? av_days_from_civil(2200, 1, 1) : q->to;
-    struct av_cql_value v[3] = {av_cql_int(region), av_cql_date(from), av_cql_date(to)};
+    struct av_cql_value v[3];
     struct av_cql_result *r = NULL;
     char *ps = NULL;
     size_t psl = 0;
@@ -219,6 +229,11 @@ static av_rc read_region(struct av_cass *s, const struct av_query *q, int region
     int64_t pend_date = -1;
     av_rc rc;
 
+    if (q->after && region == q->after_region && q->after_date > from)
+        from = q->after_date; /* the rest of the page's region */
+    v[0] = av_cql_int(region);
+    v[1] = av_cql_date(from);
+    v[2] = av_cql_date(to);
     while (dcol < s->nwcols && s->wcols[dcol] != av_ds_key(&av_ds_warning, AV_KEY_DATE))
         dcol++;
     do {
@@ -269,7 +284,8 @@ av_rc av_cass_read(void *impl, const struct av_query *q, av_sink_row_fn fn, void
         return AV_ENOMEM;
     rc = region_list(s, q, &ids, &nids, errbuf);
     for (int i = 0; rc == AV_OK && !stop && i < nids; i++)
-        rc = read_region(s, q, ids[i], pd, fn, ud, &stop, errbuf);
+        if (!q->after || ids[i] >= q->after_region)
+            rc = read_region(s, q, ids[i], pd, fn, ud, &stop, errbuf);
     av_pool_free(&pd[0].pool);
     av_pool_free(&pd[1].pool);
     free(pd);

@@ -50,6 +50,10 @@ struct av_query {
     int64_t from, to;   /* days, inclusive; INT64_MIN/INT64_MAX for open */
     int lang;           /* 0 = any */
     unsigned parts;     /* children to load: AV_PART_PROBLEMS | ...; 0 = none */
+    /* after != 0: only warnings whose key comes after (region, date, lang),
+     * in the read's order (the next page of a paged answer) */
+    int after, after_region, after_lang;
+    int64_t after_date;
 };
 
 /* Called for each warning read; strings are valid during the call only.

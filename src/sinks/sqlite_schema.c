@@ -244,6 +244,13 @@ static void where(struct av_buf *b, const struct av_dataset *ds, const struct av
         for (int i = 0; i < q->nregions; i++)
             av_buf_printf(b, "%s%d", i ? "," : "", q->regions[i]);
         av_buf_puts(b, ")");
+        and = " AND ";
+    }
+    if (with_dates && q->after) { /* the key after the given one (row values) */
+        av_date_format(q->after_date, d);
+        av_buf_printf(b, "%s(%s, %s, %s) > (%d, '%s', %d)", and,
+                      av_ds_key(ds, AV_KEY_REGION)->name, av_ds_key(ds, AV_KEY_DATE)->name,
+                      av_ds_key(ds, AV_KEY_LANG)->name, q->after_region, d, q->after_lang);
     }
 }
 

@@ -347,6 +347,15 @@ def test_serve_reads_through_the_cassandra_sink():
             got = json.loads(r.read())
         want = [json.loads(x) for x in export(embedded()).splitlines()]
         assert got == want, (len(got), len(want))
+        # paging: the Link header's cursor walks the partition in order
+        paged, path, pages = [], "/api/warnings?region=3022&from=2023-03-01&to=2023-03-05&limit=2", 0
+        while path:
+            with urllib.request.urlopen(base + path, timeout=60) as r:
+                paged += json.loads(r.read())
+                link = r.headers.get("Link")
+            pages += 1
+            path = link.split(">")[0].lstrip("<") if link else None
+        assert paged == want and pages == 3, (pages, len(paged))
         with urllib.request.urlopen(base + "/region/3022", timeout=60) as r:
             page = r.read().decode()
         assert page.count('<tr data-date="2023-03-0') == 5, page[:2000]

@@ -2,9 +2,12 @@
 shapes, bad parameters, the token rule), /metrics, the dashboard HTML, the
 run lock and a clean SIGTERM. The clock is pinned with AV_FAKE_NOW.
 """
+import datetime as dt
 import fcntl
 import json
 import os
+import socket
+import tempfile
 import signal
 import sqlite3
 import subprocess
@@ -14,6 +17,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import synth  # noqa: E402
 from harness import BIN, DETAIL, Replay, main, query, run, tmpdb  # noqa: E402
 
 R = None
@@ -250,9 +254,184 @@ def test_a_tampered_row_is_refused_with_a_clear_error():
         assert code == 0, err[-2000:]
 
 
+def synthetic_db(n_regions=12, days=40):
+    """A database of SYNTHETIC warnings (tests/integration/synth.py)."""
+    data = tempfile.mkdtemp(prefix="av-synth-")
+    regions = sorted(synth.REGIONS)[:n_regions]
+    synth.write_jsonl(os.path.join(data, "synthetic_serve.jsonl"), regions,
+                      dt.date(2023, 1, 1), days, langs=(1,))
+    srv = Replay(data)
+    db = tmpdb()
+    try:
+        run("run", "--db", db, "--api-base", srv.base, "--region",
+            ",".join(map(str, regions)), "--lang", "1", "--from", "2023-01-01",
+            "--to", (dt.date(2023, 1, 1) + dt.timedelta(days=days - 1)).isoformat(),
+            "--no-progress", check=0)
+    finally:
+        srv.stop()
+    return db, n_regions * days
+
+
+def test_large_answers_come_in_pages_with_a_next_link():
+    db, total = synthetic_db()
+    want = [json.loads(x) for x in run("export", "warnings", "--db", db).stdout.splitlines()]
+    assert len(want) == total == 480
+    s = Serve(db, extra=["-X", "serve.schedule=03:00"])
+    try:
+        got, path, pages = [], "/api/warnings?from=2023-01-01&limit=100", 0
+        while path:
+            req = urllib.request.Request(s.base + path)
+            with urllib.request.urlopen(req, timeout=20) as r:
+                page = json.loads(r.read())
+                link = r.headers.get("Link")
+            got += page
+            pages += 1
+            assert len(page) == (100 if link else 80), (len(page), link)
+            path = link.split(">")[0].lstrip("<") if link else None
+            assert path is None or ("limit=100" in path and "after=" in path), path
+        assert pages == 5 and got == want  # every warning once, in order
+        for bad in ("limit=0", "limit=10001", "limit=1e3", "after=3022:2023-01-01",
+                    "after=x:2023-01-01:1"):
+            code, _, body = s.get("/api/warnings?" + bad)
+            assert code == 400 and json.loads(body)["parameter"] == bad.split("=")[0], body
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
+def slow_client(port, stop, opened, lock):
+    """slowloris: a request line, then one header line a second, forever;
+    reconnects when the server hangs up."""
+    while not stop.is_set():
+        try:
+            c = socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:
+            time.sleep(0.2)
+            continue
+        with lock:
+            opened[0] += 1
+        try:
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            while not stop.wait(1.0):
+                c.sendall(b"X-Slow: 1\r\n")
+        except OSError:
+            pass  # closed by the server: its header deadline
+        finally:
+            c.close()
+
+
+def test_slow_clients_do_not_make_it_unreachable():
+    """300 connections sending one header line a second for 20 s: /healthz
+    on a fresh connection answers within 1 s every time, and the slow ones
+    are closed at the header deadline (then come back)."""
+    import threading
+    db = tmpdb()
+    run("status", "--db", db, check=0)
+    s = Serve(db, extra=["-X", "serve.schedule=03:00", "-X", "serve.header_timeout_ms=3000"])
+    stop, lock, opened = threading.Event(), threading.Lock(), [0]
+    port = int(s.base.rsplit(":", 1)[1])
+    threads = [threading.Thread(target=slow_client, args=(port, stop, opened, lock), daemon=True)
+               for _ in range(300)]
+    try:
+        for t in threads:
+            t.start()
+        deadline, worst, checks = time.time() + 20, 0.0, 0
+        while time.time() < deadline:
+            t0 = time.time()
+            with urllib.request.urlopen(s.base + "/healthz", timeout=5) as r:
+                assert r.status == 200
+            worst = max(worst, time.time() - t0)
+            checks += 1
+            time.sleep(0.25)
+        assert worst < 1.0, worst
+        with lock:
+            assert opened[0] > 300, opened[0]  # the deadline closed them, they came back
+        assert checks > 40
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
+def test_metrics_do_not_wait_for_a_broker_that_is_down():
+    db = tmpdb()
+    run("status", "--db", db, check=0)
+    s = Serve(db, extra=["-X", "serve.schedule=03:00", "--brokers", "127.0.0.1:1",
+                         "-X", "stream.timeout_ms=5000"])
+    try:
+        for _ in range(3):
+            t0 = time.time()
+            code, _, body = s.get("/metrics")
+            assert code == 200 and time.time() - t0 < 1.0, time.time() - t0
+            assert "avalanche_kafka_up 0" in body and "avalanche_runs_total" in body
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
+def raw_http(port, data, timeout=5):
+    c = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        c.sendall(data)
+        got = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                return got
+            got += chunk
+            if b"\r\n\r\n" in got:
+                head, _, body = got.partition(b"\r\n\r\n")
+                n = [int(h.split(b":")[1]) for h in head.split(b"\r\n")
+                     if h.lower().startswith(b"content-length:")]
+                if n and len(body) >= n[0]:
+                    return got
+    finally:
+        c.close()
+
+
+def test_strict_parameters_and_bodies():
+    db = tmpdb()
+    run("status", "--db", db, check=0)
+    s = Serve(db, token="t", extra=["-X", "serve.schedule=03:00"])
+    port = int(s.base.rsplit(":", 1)[1])
+    try:
+        # %00 used to cut the value (lang=%00 dropped the filter)
+        code, _, body = s.get("/api/warnings?lang=%00")
+        assert code == 400 and json.loads(body)["parameter"] == "lang", body
+        code, _, body = s.get("/api/warnings?region=%ff")
+        assert code == 400 and "\\u00ff" not in body and "\xff" not in body, body
+        assert json.loads(body)["parameter"] == "region"
+        for path in ("/region/+3022", "/region/4294970318", "/region/03022x", "/region/"):
+            assert s.get(path)[0] == 404, path
+        assert s.get("/region/3022")[0] == 200
+        t0 = time.time()
+        code, _, body = s.get("/api/warnings?" + "&".join("p%d=1" % i for i in range(5000)))
+        assert code in (400, 414, 431) and time.time() - t0 < 2, (code, time.time() - t0)
+        # past what a connection may hold, the server gives up on it at once
+        t0 = time.time()
+        got = raw_http(port, b"GET /api/warnings?" +
+                       "&".join("p%d=1" % i for i in range(20000)).encode() +
+                       b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (got == b"" or got.startswith(b"HTTP/1.1 4")) and time.time() - t0 < 2, got[:200]
+        assert s.get("/healthz")[0] == 200
+        # an unauthenticated POST announcing 2 GB is answered at once, not drained
+        t0 = time.time()
+        got = raw_http(port, b"POST /api/runs HTTP/1.1\r\nHost: x\r\n"
+                             b"Content-Length: 2000000000\r\n\r\n" + b"x" * 1000)
+        assert got.startswith(b"HTTP/1.1 401") and time.time() - t0 < 2, got[:200]
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
 def test_bad_listen_and_schedule():
     p = run("serve", "--db", tmpdb(), "--listen", "nowhere", check=1)
     assert "ADDR:PORT" in p.stderr
+    for bad in ("127.0.0.1:abc", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:80x"):
+        p = run("serve", "--db", tmpdb(), "--listen", bad, check=1)
+        assert "ADDR:PORT" in p.stderr, (bad, p.stderr)
     p = run("serve", "--db", tmpdb(), "-X", "serve.schedule=7:30", check=2)
     assert "HH:MM" in p.stderr
 

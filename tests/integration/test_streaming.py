@@ -246,11 +246,17 @@ def test_two_processes_share_the_partitions():
     try:
         base = srv2.stdout.readline().split()[-1]
         import urllib.request
-        with urllib.request.urlopen(base + "metrics", timeout=30) as r:
-            m = r.read().decode()
+        # the lag is computed in the background: poll until the first value
+        deadline = time.time() + 30
+        while True:
+            with urllib.request.urlopen(base + "metrics", timeout=5) as r:
+                m = r.read().decode()
+            if "\navalanche_kafka_up 1\n" in m or time.time() > deadline:
+                break
+            time.sleep(0.1)
         lines = [x for x in m.splitlines() if x.startswith("avalanche_kafka_consumer_lag{")]
         assert len(lines) == 4 and all(x.endswith(" 0") for x in lines), m
-        assert "avalanche_kafka_up 1" in m
+        assert "\navalanche_kafka_up 1\n" in m
     finally:
         srv2.send_signal(signal.SIGTERM)
         srv2.wait(timeout=60)

@@ -1,0 +1,188 @@
+/* metrics.c - GET /metrics (Prometheus text format 0.0.4) and the thread
+ * that computes the consumer group's lag for it. The lag needs the brokers
+ * (metadata and offset requests that block for stream.timeout_ms when they
+ * are down), so it is fetched every serve.lag_interval_ms in the
+ * background and /metrics serves the last value with its age, plus
+ * avalanche_kafka_up for whether the last attempt worked. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/clock.h"
+#include "../core/log.h"
+#include "../core/tz.h"
+#include "../sinks/store.h"
+#include "api.h"
+
+static void *lag_loop(void *arg)
+{
+    struct av_api *a = arg;
+    struct av_api_lag *l = &a->lag;
+    const char *topic = av_conf_str(a->conf, "stream.topic");
+    long every = (long)av_conf_int(a->conf, "serve.lag_interval_ms");
+
+    pthread_mutex_lock(&l->mu);
+    while (!l->stopping) {
+        struct av_kafka_lag part[256];
+        char err[AV_ERRBUF_SIZE];
+        struct timespec until;
+        int n = 0;
+        av_rc rc;
+
+        pthread_mutex_unlock(&l->mu);
+        rc = av_kafka_lag(a->conf, topic, part, 256, &n, err); /* may block: not locked */
+        pthread_mutex_lock(&l->mu);
+        if (rc != AV_OK && (l->up || !l->tried)) /* said once per outage */
+            av_warn("metrics: consumer lag: %s", err);
+        l->tried = 1;
+        l->up = rc == AV_OK;
+        if (rc == AV_OK) {
+            l->have = 1;
+            l->n = n;
+            memcpy(l->part, part, (size_t)n * sizeof(part[0]));
+            l->at_mono = av_mono_ms();
+        }
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += every / 1000;
+        until.tv_nsec += (every % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!l->stopping && pthread_cond_timedwait(&l->wake, &l->mu, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+void av_api_lag_start(struct av_api *a)
+{
+    if (av_conf_str(a->conf, "stream.brokers")[0] == '\0' || a->lag.running)
+        return;
+    a->lag.running = pthread_create(&a->lag.thread, NULL, lag_loop, a) == 0;
+}
+
+void av_api_lag_stop(struct av_api *a)
+{
+    if (!a->lag.running)
+        return;
+    pthread_mutex_lock(&a->lag.mu);
+    a->lag.stopping = 1;
+    pthread_cond_signal(&a->lag.wake);
+    pthread_mutex_unlock(&a->lag.mu);
+    pthread_join(a->lag.thread, NULL);
+    a->lag.running = 0;
+}
+
+static int metric_state(void *ud, const struct av_state_row *s)
+{
+    struct av_buf *b = ud;
+    int64_t d;
+
+    if (s->last_date && av_date_parse(s->last_date, &d) == AV_OK)
+        av_buf_printf(b,
+                      "avalanche_last_date_seconds{region=\"%d\",lang=\"%d\",endpoint=\"%s\"} "
+                      "%lld\n",
+                      s->region_id, s->lang, s->endpoint ? s->endpoint : "",
+                      (long long)d * 86400);
+    return 0;
+}
+
+/* The last lag computed, with its age (nothing before the first one). */
+static void lag_metrics(struct av_api *a, struct av_buf *b)
+{
+    struct av_api_lag *l = &a->lag;
+    const char *topic = av_conf_str(a->conf, "stream.topic");
+    const char *group = av_conf_str(a->conf, "stream.group");
+
+    av_buf_puts(b, "# HELP avalanche_kafka_consumer_lag Messages not yet processed, per "
+                   "partition (as of avalanche_kafka_lag_age_seconds ago).\n"
+                   "# TYPE avalanche_kafka_consumer_lag gauge\n");
+    pthread_mutex_lock(&l->mu);
+    for (int i = 0; l->have && i < l->n; i++)
+        av_buf_printf(b,
+                      "avalanche_kafka_consumer_lag{topic=\"%s\",group=\"%s\",partition=\"%d\"} "
+                      "%lld\n",
+                      topic, group, (int)l->part[i].partition, (long long)l->part[i].lag);
+    if (l->have)
+        av_buf_printf(b,
+                      "# HELP avalanche_kafka_lag_age_seconds How old the lag values are.\n"
+                      "# TYPE avalanche_kafka_lag_age_seconds gauge\n"
+                      "avalanche_kafka_lag_age_seconds %.1f\n",
+                      (double)(av_mono_ms() - l->at_mono) / 1000.0);
+    av_buf_printf(b,
+                  "# HELP avalanche_kafka_up 1 when the last lag request to the brokers "
+                  "worked.\n# TYPE avalanche_kafka_up gauge\navalanche_kafka_up %d\n",
+                  l->up);
+    pthread_mutex_unlock(&l->mu);
+}
+
+void av_api_metrics(struct av_api *a, struct av_api_slot *slot, struct av_http_resp *r)
+{
+    struct av_run_totals t;
+    struct av_query all = {NULL, 0, INT64_MIN, INT64_MAX, 0, 0};
+    char err[AV_ERRBUF_SIZE];
+    long nw = 0, nrej = 0;
+
+    if (av_store_run_totals(slot->store, &t, err) != AV_OK ||
+        av_sink_count(&slot->sink, &av_ds_warning, &all, &nw, err) != AV_OK ||
+        av_store_count(slot->store, "rejected", &nrej, err) != AV_OK) {
+        av_api_error(r, 500, err, NULL);
+        return;
+    }
+    r->type = "text/plain; version=0.0.4; charset=utf-8";
+    av_buf_printf(&r->body,
+                  "# HELP avalanche_runs_total Runs recorded in the store, by status.\n"
+                  "# TYPE avalanche_runs_total counter\n"
+                  "avalanche_runs_total{status=\"ok\"} %ld\n"
+                  "avalanche_runs_total{status=\"partial\"} %ld\n"
+                  "avalanche_runs_total{status=\"failed\"} %ld\n"
+                  "avalanche_runs_total{status=\"interrupted\"} %ld\n"
+                  "# HELP avalanche_run_active 1 while a run is in progress in this daemon.\n"
+                  "# TYPE avalanche_run_active gauge\n"
+                  "avalanche_run_active %d\n"
+                  "# HELP avalanche_warnings_stored_total Warnings stored or replaced by runs.\n"
+                  "# TYPE avalanche_warnings_stored_total counter\n"
+                  "avalanche_warnings_stored_total %ld\n"
+                  "# HELP avalanche_warnings_rejected_total Warnings rejected by runs.\n"
+                  "# TYPE avalanche_warnings_rejected_total counter\n"
+                  "avalanche_warnings_rejected_total %ld\n"
+                  "# HELP avalanche_fetch_requests_total HTTP requests to the API, retries "
+                  "included.\n"
+                  "# TYPE avalanche_fetch_requests_total counter\n"
+                  "avalanche_fetch_requests_total %ld\n"
+                  "# HELP avalanche_fetch_retries_total Requests retried (errors, 429, 5xx).\n"
+                  "# TYPE avalanche_fetch_retries_total counter\n"
+                  "avalanche_fetch_retries_total %ld\n"
+                  "# HELP avalanche_fetch_units_failed_total Requests that failed after "
+                  "retries.\n"
+                  "# TYPE avalanche_fetch_units_failed_total counter\n"
+                  "avalanche_fetch_units_failed_total %ld\n",
+                  t.ok, t.partial, t.failed, t.interrupted,
+                  __atomic_load_n(&a->run_active, __ATOMIC_SEQ_CST), t.warnings_stored,
+                  t.warnings_rejected, t.requests, t.retries, t.units_failed);
+    if (nw >= 0) /* a sink that cannot count cheaply leaves the gauge out */
+        av_buf_printf(&r->body,
+                      "# HELP avalanche_warnings Warnings in the store.\n"
+                      "# TYPE avalanche_warnings gauge\n"
+                      "avalanche_warnings %ld\n",
+                      nw);
+    av_buf_printf(&r->body,
+                  "# HELP avalanche_rejected Rejected inputs in the store.\n"
+                  "# TYPE avalanche_rejected gauge\n"
+                  "avalanche_rejected %ld\n"
+                  "# HELP avalanche_http_requests_total HTTP requests served.\n"
+                  "# TYPE avalanche_http_requests_total counter\n"
+                  "avalanche_http_requests_total %ld\n"
+                  "# HELP avalanche_last_date_seconds Latest stored valid date (UTC midnight "
+                  "of the local date), per region.\n"
+                  "# TYPE avalanche_last_date_seconds gauge\n",
+                  nrej, __atomic_load_n(&a->requests, __ATOMIC_RELAXED));
+    if (av_store_each_state(slot->store, metric_state, &r->body, err) != AV_OK) {
+        av_api_error(r, 500, err, NULL);
+        return;
+    }
+    if (av_conf_str(a->conf, "stream.brokers")[0] != '\0')
+        lag_metrics(a, &r->body);
+}
