@@ -84,7 +84,8 @@ int av_cmd_process(struct av_cli *cli)
             struct av_ingest_result res;
             struct av_raw_meta meta = {.source = "varsom", .endpoint = "detail",
                                        .from_date = INT64_MIN, .to_date = INT64_MIN};
-            char lang[8] = "0", endpoint[16] = "detail", version[16] = "", url[600] = "";
+            char lang[8] = "0", endpoint[16] = "detail", version[16] = "", url[600] = "",
+                 from[16] = "", to[16] = "";
             int got;
 
             rc = av_kafka_poll(k, n == 0 ? 500 : 100, &m, &got, err);
@@ -108,6 +109,11 @@ int av_cmd_process(struct av_cli *cli)
             av_kafka_msg_header(&m, "endpoint", endpoint, sizeof(endpoint));
             av_kafka_msg_header(&m, "api_version", version, sizeof(version));
             av_kafka_msg_header(&m, "url", url, sizeof(url));
+            av_kafka_msg_header(&m, "from_date", from, sizeof(from));
+            av_kafka_msg_header(&m, "to_date", to, sizeof(to));
+            if (av_date_parse(from, &meta.from_date) != AV_OK ||
+                av_date_parse(to, &meta.to_date) != AV_OK) /* an older producer */
+                meta.from_date = meta.to_date = INT64_MIN;
             meta.lang = atoi(lang);
             meta.endpoint = strcmp(endpoint, "simple") == 0 ? "simple" : "detail";
             meta.api_version = version;
@@ -115,8 +121,7 @@ int av_cmd_process(struct av_cli *cli)
             meta.region_id = atoi(m.key);
             rc = av_ingest_body(&ig, &meta, 0, m.value, m.len, av_now(), &res, err);
             if (rc == AV_OK && (res.parse_failed || res.rejected)) {
-                rc = dead_letter(k, dlq, &m, res.parse_failed ? "parse" : "transform",
-                                 res.reason, err);
+                rc = dead_letter(k, dlq, &m, res.stage, res.reason, err);
                 dead++;
                 av_warn("%s[%d]@%lld rejected (sent to %s): %s", m.topic, (int)m.partition,
                         (long long)m.offset, dlq, res.reason);

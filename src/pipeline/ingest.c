@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/tz.h"
+#include "../model/regions.h"
+
 const struct av_opt av_ingest_opts[] = {
     {"json", "max_depth", AV_OPT_INT, "64", 4, 1024, NULL, "deepest JSON nesting accepted"},
     {"json", "max_tokens", AV_OPT_INT, "8388608", 1024, 268435456, NULL,
@@ -33,6 +36,56 @@ void av_ingest_free(struct av_ingest *ig)
     ig->w = NULL;
 }
 
+/* A clean warning that does not answer the request it came with: another
+ * region or language, a day outside the asked range, a region the catalog
+ * does not know. 1 with the reason in why. */
+static int mismatch(const struct av_raw_meta *m, const struct av_warning *w, char *why)
+{
+    char d[AV_DATE_LEN], f[AV_DATE_LEN], t[AV_DATE_LEN];
+
+    if (av_region_find(w->region_id) == NULL) {
+        snprintf(why, AV_ERRBUF_SIZE,
+                 "RegionId %d is not a region of the catalog (see avalanche regions)",
+                 w->region_id);
+        return 1;
+    }
+    if (m->region_id > 0 && w->region_id != m->region_id) {
+        snprintf(why, AV_ERRBUF_SIZE, "RegionId %d in the answer to a request for region %d",
+                 w->region_id, m->region_id);
+        return 1;
+    }
+    if (m->lang > 0 && w->lang != m->lang) {
+        snprintf(why, AV_ERRBUF_SIZE, "LangKey %d in the answer to a request for lang %d",
+                 w->lang, m->lang);
+        return 1;
+    }
+    if (m->from_date != INT64_MIN && m->to_date != INT64_MIN &&
+        (w->valid_date < m->from_date || w->valid_date > m->to_date)) {
+        av_date_format(w->valid_date, d);
+        av_date_format(m->from_date, f);
+        av_date_format(m->to_date, t);
+        snprintf(why, AV_ERRBUF_SIZE, "ValidFrom %s outside the requested %s..%s", d, f, t);
+        return 1;
+    }
+    return 0;
+}
+
+static av_rc reject(struct av_ingest *ig, const struct av_raw_meta *m, int64_t raw_id, int tok,
+                    const char *stage, const char *why, av_ms now,
+                    struct av_ingest_result *res, char *errbuf)
+{
+    size_t n;
+    const char *raw = av_json_span(&ig->doc, tok, &n);
+
+    res->rejected++;
+    if (res->reason[0] == '\0') {
+        snprintf(res->reason, sizeof(res->reason), "%s", why);
+        res->stage = stage;
+    }
+    return av_store_reject(ig->store, stage, why, m->region_id, m->lang, raw, n, raw_id, now,
+                           errbuf);
+}
+
 static av_rc one(struct av_ingest *ig, const struct av_raw_meta *m, int64_t raw_id, int tok,
                  av_ms now, struct av_ingest_result *res, char *errbuf)
 {
@@ -41,17 +94,12 @@ static av_rc one(struct av_ingest *ig, const struct av_raw_meta *m, int64_t raw_
     av_rc rc;
 
     rc = av_xform_warning(&ig->xf, &ig->doc, tok, m->lang, ig->w, why);
-    if (rc == AV_EREJECT) {
-        size_t n;
-        const char *raw = av_json_span(&ig->doc, tok, &n);
-        res->rejected++;
-        if (res->reason[0] == '\0')
-            snprintf(res->reason, sizeof(res->reason), "%s", why);
-        return av_store_reject(ig->store, "transform", why, m->region_id, m->lang, raw, n,
-                               raw_id, now, errbuf);
-    }
+    if (rc == AV_EREJECT)
+        return reject(ig, m, raw_id, tok, "transform", why, now, res, errbuf);
     if (rc != AV_OK)
         return av_fail(errbuf, rc, "transform: %s", av_strerror(rc));
+    if (mismatch(m, ig->w, why))
+        return reject(ig, m, raw_id, tok, "validate", why, now, res, errbuf);
     ig->w->endpoint = m->endpoint;
     ig->w->raw_id = raw_id > 0 ? raw_id : AV_NULL_INT;
     ig->w->ingested_at = now;
@@ -87,6 +135,7 @@ av_rc av_ingest_body(struct av_ingest *ig, const struct av_raw_meta *m, int64_t 
         return av_fail(errbuf, rc, "out of memory parsing a response of %zu bytes", len);
     if (rc != AV_OK) {
         res->parse_failed = 1;
+        res->stage = "parse";
         snprintf(res->reason, sizeof(res->reason), "%s", why);
         return av_store_reject(ig->store, "parse", why, m->region_id, m->lang, body, len,
                                raw_id, now, errbuf);

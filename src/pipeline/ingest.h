@@ -6,7 +6,12 @@
  * warning object). Each element is transformed and put into the sink;
  * elements the transform refuses go to the state store's `rejected` (stage
  * "transform") and the rest continue. A body that is not JSON, or not an
- * array/object, is rejected whole (stage "parse"). Store and sink errors
+ * array/object, is rejected whole (stage "parse"). A clean warning that
+ * does not answer its request (meta's region or lang differ, its day is
+ * outside meta's from..to, its region is not in the catalog) is rejected
+ * with stage "validate" and never reaches the sink: one region's answer
+ * cannot overwrite another's. Meta fields left 0 / INT64_MIN are not
+ * checked (a Kafka message from an older producer). Store and sink errors
  * are returned: the caller rolls back and nothing of the body is kept.
  *
  * The caller owns the transactions (store and sink begin/commit around a
@@ -34,6 +39,7 @@ struct av_ingest_result {
     int parse_failed;      /* whole body rejected */
     long stored, unchanged, rejected;
     int64_t max_date;      /* latest valid_date seen in accepted warnings, -1 if none */
+    const char *stage;     /* of the first reject: "parse", "transform", "validate" */
     char reason[AV_ERRBUF_SIZE]; /* first reject reason, for the summary */
 };
 

@@ -203,6 +203,33 @@ def test_bad_warnings_are_rejected_and_the_rest_stored():
     assert json.loads(raw)["DangerLevel"] == "9"
 
 
+def test_answers_that_do_not_match_the_request_are_rejected():
+    R.reset()
+    els = detail_elements()
+    # SYNTHETIC: real elements relabelled as another region, language, day
+    other_region = dict(els[0], RegionId=3023)
+    other_lang = dict(els[1], LangKey=1)
+    other_day = dict(els[2], ValidFrom="2023-03-09T00:00:00")
+    unknown = dict(els[3], RegionId=9999)
+    R.faults([{"body": json.dumps([other_region, other_lang, other_day, unknown, els[4]])}])
+    db = tmpdb()
+    p = fixture_run(db)
+    assert "1 warnings stored" in p.stdout and "4 rejected" in p.stdout, p.stdout
+    assert query(db, "select region_id, valid_date from warning") == [(3022, "2023-03-05")]
+    rows = sorted(query(db, "select stage, reason, region_id from rejected"))
+    assert [r[0] for r in rows] == ["validate"] * 4 and all(r[2] == 3022 for r in rows), rows
+    reasons = " | ".join(r[1] for r in rows)
+    for want in ("RegionId 3023 in the answer to a request for region 3022",
+                 "LangKey 1 in the answer to a request for lang 2",
+                 "ValidFrom 2023-03-09 outside the requested 2023-03-01..2023-03-05",
+                 "RegionId 9999 is not a region of the catalog"):
+        assert want in reasons, reasons
+    # reprocess derives the same verdicts from the stored raw response
+    run("reprocess", "--db", db, check=0)
+    assert query(db, "select region_id, valid_date from warning") == [(3022, "2023-03-05")]
+    assert sorted(query(db, "select stage, reason, region_id from rejected")) == rows
+
+
 def test_simple_endpoint_and_region_summary_shapes():
     R.reset()
     db = tmpdb()

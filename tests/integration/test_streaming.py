@@ -116,23 +116,29 @@ def test_malformed_messages_go_to_the_dead_letter_topic():
     produce(t, R.base, *FIXTURE_RANGE, "-X", "stream.dlq_topic=" + dlq)
     with open(DETAIL, encoding="utf-8") as f:
         bad = dict(json.load(f)[0], DangerLevel="9")  # SYNTHETIC defect
-    for key, value in (("3022", "this is not json"),
-                       ("3022", json.dumps(bad, separators=(",", ":")))):
-        p = subprocess.run(["kcat", "-b", BROKERS, "-t", t, "-P", "-k", key, "-H", "lang=2"],
-                           input=value, text=True, capture_output=True, timeout=30)
+        good = json.load(open(DETAIL, encoding="utf-8"))[1]
+    for key, value, more in (("3022", "this is not json", []),
+                             ("3022", json.dumps(bad, separators=(",", ":")), []),
+                             # a real 3022 warning in a message for region 3023
+                             ("3023", json.dumps(good), ["-H", "from_date=2023-03-01",
+                                                         "-H", "to_date=2023-03-05"])):
+        p = subprocess.run(["kcat", "-b", BROKERS, "-t", t, "-P", "-k", key, "-H", "lang=2",
+                            *more], input=value, text=True, capture_output=True, timeout=30)
         assert p.returncode == 0, p.stderr
     db = tmpdb()
     p = process(db, t, None, "-X", "stream.dlq_topic=" + dlq)
-    assert "7 messages, 5 warnings stored" in p.stdout and "(2 to " + dlq in p.stdout, p.stdout
+    assert "8 messages, 5 warnings stored" in p.stdout and "(3 to " + dlq in p.stdout, p.stdout
     dead = kcat_messages(dlq)
-    assert len(dead) == 2
+    assert len(dead) == 3
     reasons = sorted(headers(m)["reason"] for m in dead)
-    assert "invalid JSON" in reasons[0] and "outside 0-5" in reasons[1], reasons
-    assert sorted(headers(m)["stage"] for m in dead) == ["parse", "transform"]
+    assert "invalid JSON" in reasons[1] and "outside 0-5" in reasons[2], reasons
+    assert "RegionId 3022 in the answer to a request for region 3023" in reasons[0], reasons
+    assert sorted(headers(m)["stage"] for m in dead) == ["parse", "transform", "validate"]
     assert {m["payload"] for m in dead} >= {"this is not json"}
-    assert all(m["key"] == "3022" and headers(m)["lang"] == "2" for m in dead)
+    assert sorted(m["key"] for m in dead) == ["3022", "3022", "3023"]
+    assert all(headers(m)["lang"] == "2" for m in dead)
     assert query(db, "select count(*) from warning")[0][0] == 5
-    assert query(db, "select count(*) from rejected")[0][0] == 2
+    assert query(db, "select count(*) from rejected")[0][0] == 3
 
 
 def synthetic_setup():
