@@ -147,9 +147,33 @@ progress:
     return r->fatal;
 }
 
-/* The plan: units of every (region, lang) from the stored fetch state. */
+/* Holes of one (region, lang) older than the default plan's first day:
+ * planned first, in chunks (see av_store_each_hole). */
+struct hole_plan {
+    const struct av_plan_opts *po;
+    struct run_ctx *r;
+    size_t *nunits;
+    int64_t start, today;
+    av_rc rc;
+    char *err;
+};
+
+static int plan_hole(void *ud, const struct av_hole *h)
+{
+    struct hole_plan *hp = ud;
+
+    if (h->from >= hp->start)
+        return 0; /* the default plan covers it */
+    hp->rc = av_plan_region(hp->po, h->region_id, h->lang, -1, hp->today, h->from,
+                            h->to < hp->start ? h->to : hp->start - 1, &hp->r->units,
+                            hp->nunits, hp->err);
+    return hp->rc != AV_OK;
+}
+
+/* The plan: units of every (region, lang) from the stored fetch state;
+ * without --from, first the holes earlier runs left (*nholes units). */
 static int plan(struct av_cli *cli, struct run_ctx *r, const struct av_plan_opts *po,
-                size_t *nunits, int *nids, int *nlangs)
+                size_t *nunits, size_t *nholes, int *nids, int *nlangs)
 {
     int ids[AV_MAX_REGIONS], langs[2];
     int64_t today = av_oslo_today();
@@ -160,13 +184,25 @@ static int plan(struct av_cli *cli, struct run_ctx *r, const struct av_plan_opts
         return AV_EXIT_USAGE;
     }
     *nlangs = av_cli_langs(cli, langs);
+    *nholes = 0;
     for (int i = 0; i < *nids; i++) {
         for (int l = 0; l < *nlangs; l++) {
             int64_t last;
-            if (av_store_state_get(r->store, ids[i], langs[l], po->endpoint, &last, err) !=
-                    AV_OK ||
-                av_plan_region(po, ids[i], langs[l], last, today, cli->from, cli->to,
-                               &r->units, nunits, err) != AV_OK) {
+            av_rc rc = av_store_state_get(r->store, ids[i], langs[l], po->endpoint, &last, err);
+            if (rc == AV_OK && cli->from == INT64_MIN) {
+                size_t before = *nunits;
+                struct hole_plan hp = {po, r, nunits, av_plan_default_start(po, last, today),
+                                       today, AV_OK, err};
+                rc = av_store_each_hole(r->store, ids[i], langs[l], po->endpoint, plan_hole,
+                                        &hp, err);
+                if (rc == AV_OK)
+                    rc = hp.rc;
+                *nholes += *nunits - before;
+            }
+            if (rc == AV_OK)
+                rc = av_plan_region(po, ids[i], langs[l], last, today, cli->from, cli->to,
+                                    &r->units, nunits, err);
+            if (rc != AV_OK) {
                 fprintf(stderr, "avalanche: %s\n", err);
                 snprintf(cli->run_error, sizeof(cli->run_error), "%s", err);
                 return AV_EXIT_USAGE;
@@ -174,6 +210,22 @@ static int plan(struct av_cli *cli, struct run_ctx *r, const struct av_plan_opts
         }
     }
     return AV_EXIT_OK;
+}
+
+/* Every planned unit is a hole until its records are committed (or, for
+ * produce, delivered): a failure or a kill leaves it for the next run. */
+static av_rc mark_planned(struct run_ctx *r, size_t nunits, char *err)
+{
+    av_ms now = av_now();
+    av_rc rc = av_store_begin(r->store, err);
+
+    for (size_t i = 0; rc == AV_OK && i < nunits; i++)
+        rc = av_store_hole_add(r->store, r->units[i].region_id, r->units[i].lang, r->endpoint,
+                               r->units[i].from, r->units[i].to, now, err);
+    if (rc == AV_OK)
+        return av_store_commit(r->store, err);
+    av_store_rollback(r->store);
+    return rc;
 }
 
 static void summary(const struct run_ctx *r, const struct av_fetch_stats *stats)
@@ -244,7 +296,7 @@ int av_cmd_run(struct av_cli *cli)
     struct av_plan_opts po;
     char err[AV_ERRBUF_SIZE], note[256] = "";
     const char **urls = NULL;
-    size_t nunits = 0;
+    size_t nunits = 0, nholes = 0;
     int nids = 0, nlangs = 0, lock, code;
     int produce = strcmp(cli->cmd, "produce") == 0;
     int64_t run_id = 0;
@@ -291,7 +343,7 @@ int av_cmd_run(struct av_cli *cli)
         code = rc == AV_EINVAL ? AV_EXIT_USAGE : AV_EXIT_FAIL;
         goto out;
     }
-    code = plan(cli, r, &po, &nunits, &nids, &nlangs);
+    code = plan(cli, r, &po, &nunits, &nholes, &nids, &nlangs);
     if (code != AV_EXIT_OK)
         goto out;
     code = AV_EXIT_FAIL;
@@ -308,14 +360,25 @@ int av_cmd_run(struct av_cli *cli)
         goto out;
     }
     cli->run_recorded = 1;
-    av_info("%s: %zu request(s) for %d region(s) x %d language(s), %s endpoint, %s",
-            cli->cmd, nunits, nids, nlangs, po.endpoint, po.base);
+    if (mark_planned(r, nunits, err) != AV_OK) {
+        r->fatal = 1;
+        snprintf(r->fatal_msg, sizeof(r->fatal_msg), "%s", err);
+    }
+    av_info("%s: %zu request(s) for %d region(s) x %d language(s), %s endpoint, %s", cli->cmd,
+            nunits, nids, nlangs, po.endpoint, po.base);
+    if (nholes)
+        av_info("%s: %zu of them for days earlier runs left unstored (see avalanche status)",
+                cli->cmd, nholes);
     av_progress_start(&r->prog,
                       cli->progress == 1 || (cli->progress == -1 && isatty(STDERR_FILENO)),
                       (long)nunits);
-    rc = av_fetch_all(&cli->conf, urls, nunits, on_done, on_retry, r, &av_stop, &stats, err);
+    rc = r->fatal ? AV_OK
+                  : av_fetch_all(&cli->conf, urls, nunits, on_done, on_retry, r, &av_stop,
+                                 &stats, err);
     av_progress_end(&r->prog);
-    if (rc != AV_OK) {
+    if (r->fatal) {
+        /* the plan could not be recorded: nothing was fetched */
+    } else if (rc != AV_OK) {
         /* could not even start: the run ends failed, not 'running' */
         r->fatal = 1;
         snprintf(r->fatal_msg, sizeof(r->fatal_msg), "%s", err);

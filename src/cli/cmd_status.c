@@ -89,6 +89,33 @@ static int state_row(void *ud, const struct av_state_row *r)
     return 0;
 }
 
+static int hole_row(void *ud, const struct av_hole *h)
+{
+    struct st_ctx *c = ud;
+
+    if (c->json) {
+        if (c->n)
+            av_buf_putc(&c->b, ',');
+        av_json_hole(&c->b, h);
+        out(&c->b);
+    } else {
+        char f[AV_DATE_LEN], t[AV_DATE_LEN], since[AV_STAMP_LEN];
+        const struct av_region *reg = av_region_find(h->region_id);
+        av_date_format(h->from, f);
+        av_date_format(h->to, t);
+        av_stamp_format(h->since, since);
+        if (c->n == 0)
+            printf("\nholes (days planned but not stored; the next run without --from fetches "
+                   "them again):\n%-6s %-20s %4s %-7s %-10s %-10s %5s %s\n",
+                   "region", "name", "lang", "source", "from", "to", "days", "since (UTC)");
+        printf("%-6d %-20.20s %4d %-7s %-10s %-10s %5lld %s\n", h->region_id,
+               reg ? reg->name : "?", h->lang, h->endpoint, f, t,
+               (long long)(h->to - h->from + 1), since);
+    }
+    c->n++;
+    return 0;
+}
+
 static int run_row(void *ud, const struct av_run_row *r)
 {
     struct st_ctx *c = ud;
@@ -195,6 +222,11 @@ int av_cmd_status(struct av_cli *cli)
         snprintf(err, sizeof(err), "%s", c.err);
         goto fail;
     }
+    c.n = 0;
+    if (cli->json)
+        fputs("],\"holes\":[", stdout);
+    if (av_store_each_hole(store, 0, 0, NULL, hole_row, &c, err) != AV_OK)
+        goto fail;
     c.n = 0;
     if (cli->json)
         fputs("],\"runs\":[", stdout);

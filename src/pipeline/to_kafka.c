@@ -1,8 +1,8 @@
 /* to_kafka.c - fetched responses to Kafka, one message per warning (the
  * raw_out of produce, see raw_out.h; message format in kafka.h). The state
- * store keeps only the fetch state, and it moves forward in finish() once
- * every message was delivered, so a failed produce is planned again in
- * full. */
+ * store keeps only the fetch state and the holes; both move in finish()
+ * once every message was delivered, so a failed produce is planned again
+ * in full. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,13 @@ struct produced {
     int64_t max_date;
 };
 
+/* A unit whose warnings were all handed to the producer: once delivered,
+ * its days are no longer a hole. */
+struct sent {
+    int region_id, lang;
+    int64_t from, to;
+};
+
 struct to_kafka {
     const struct av_conf *conf;
     struct av_store *store;
@@ -28,6 +35,8 @@ struct to_kafka {
     struct produced seen[AV_MAX_REGIONS * 2];
     int nseen;
     long messages;
+    struct sent *sent;
+    size_t nsent, capsent;
 };
 
 static struct produced *seen_for(struct to_kafka *t, int region, int lang)
@@ -92,6 +101,17 @@ static av_rc put(void *ctx, const struct av_raw_meta *m, const char *body, size_
         o->stored++;
         t->messages++;
     }
+    if (m->from_date == INT64_MIN)
+        return AV_OK;
+    if (t->nsent == t->capsent) {
+        size_t cap = t->capsent ? t->capsent * 2 : 64;
+        struct sent *g = realloc(t->sent, cap * sizeof(*g));
+        if (g == NULL)
+            return av_fail(errbuf, AV_ENOMEM, "out of memory");
+        t->sent = g;
+        t->capsent = cap;
+    }
+    t->sent[t->nsent++] = (struct sent){m->region_id, m->lang, m->from_date, m->to_date};
     return AV_OK;
 }
 
@@ -114,6 +134,10 @@ static av_rc finish(void *ctx, char *note, size_t cap, char *errbuf)
         rc = av_store_state_put(t->store, t->seen[i].region_id, t->seen[i].lang,
                                 av_conf_str(t->conf, "api.endpoint"), t->seen[i].max_date, now,
                                 "produced", NULL, errbuf);
+    for (size_t i = 0; rc == AV_OK && failed == 0 && i < t->nsent; i++)
+        rc = av_store_hole_clear(t->store, t->sent[i].region_id, t->sent[i].lang,
+                                 av_conf_str(t->conf, "api.endpoint"), t->sent[i].from,
+                                 t->sent[i].to, errbuf);
     if (rc == AV_OK)
         rc = av_store_commit(t->store, errbuf);
     if (rc != AV_OK)
@@ -129,6 +153,7 @@ static void close_out(void *ctx)
         return;
     av_kafka_close(t->k);
     av_json_free(&t->doc);
+    free(t->sent);
     free(t);
 }
 

@@ -1,6 +1,7 @@
 /* to_store.c - fetched responses into the state store and the sink (the
  * raw_out of run and backfill, see raw_out.h): per unit one transaction
- * holding the raw body, the clean records, the rejects and the fetch state. */
+ * holding the raw body, the clean records, the rejects, the fetch state and
+ * the unit's days cleared from the holes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,11 @@ static av_rc put(void *ctx, const struct av_raw_meta *m, const char *body, size_
                                 res.parse_failed ? -1 : res.max_date, m->fetched_at,
                                 res.parse_failed ? "rejected" : "ok",
                                 res.parse_failed ? res.reason : NULL, errbuf);
+    /* stored (even if some warnings were refused): no longer a hole; a
+     * body rejected whole stays one, for the next run */
+    if (rc == AV_OK && !res.parse_failed && m->from_date != INT64_MIN)
+        rc = av_store_hole_clear(t->store, m->region_id, m->lang, m->endpoint, m->from_date,
+                                 m->to_date, errbuf);
     if (rc == AV_OK)
         rc = av_store_commit(t->store, errbuf);
     if (rc != AV_OK) {

@@ -1,6 +1,7 @@
 /* sqlite.c - the SQLite state store and sink, write side: open, schema
- * migrations, nested transactions, raw responses, rejects, fetch state,
- * runs, and the sink's put (binds driven by the dataset descriptions).
+ * migrations, nested transactions, raw responses, rejects, and the sink's
+ * put (binds driven by the dataset descriptions). Fetch state, holes and
+ * runs: sqlite_state.c.
  * See store.h and sink.h for the rules; README.md describes the tables. */
 #include "sqlite_int.h"
 
@@ -52,7 +53,7 @@ static av_rc prep_owned(struct av_store *s, sqlite3_stmt **st, char *sql, char *
     return rc;
 }
 
-static av_rc exec(struct av_store *s, const char *sql, char *errbuf)
+av_rc av_sqlite_exec(struct av_store *s, const char *sql, char *errbuf)
 {
     char *msg = NULL;
 
@@ -88,14 +89,14 @@ static av_rc read_version(struct av_store *s, int *version, char *errbuf)
  * refused before anything is written. */
 static av_rc migrate(struct av_store *s, char *errbuf)
 {
-    int version, from;
+    int version, from, columns = 0;
     av_rc rc;
 
     if ((rc = read_version(s, &version, errbuf)) != AV_OK)
         return rc;
     if (version == av_sqlite_schema_version())
         return AV_OK;
-    if ((rc = exec(s, "BEGIN IMMEDIATE", errbuf)) != AV_OK)
+    if ((rc = av_sqlite_exec(s, "BEGIN IMMEDIATE", errbuf)) != AV_OK)
         return rc;
     if ((rc = read_version(s, &version, errbuf)) != AV_OK)
         goto fail;
@@ -115,22 +116,25 @@ static av_rc migrate(struct av_store *s, char *errbuf)
             rc = av_fail(errbuf, AV_ENOMEM, "out of memory migrating %s", s->path);
             goto fail;
         }
-        rc = exec(s, av_sqlite_state_migration(version + 1), errbuf);
+        rc = av_sqlite_exec(s, av_sqlite_state_migration(version + 1), errbuf);
         if (rc == AV_OK)
-            rc = exec(s, gen, errbuf);
+            rc = av_sqlite_exec(s, gen, errbuf);
+        columns |= strstr(gen, "ADD COLUMN") != NULL;
         free(gen);
         if (rc != AV_OK)
             goto fail;
         snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
-        rc = exec(s, sql, errbuf);
+        rc = av_sqlite_exec(s, sql, errbuf);
         if (rc != AV_OK)
             goto fail;
     }
-    rc = exec(s, "COMMIT", errbuf);
+    rc = av_sqlite_exec(s, "COMMIT", errbuf);
     if (rc == AV_OK && from > 0)
-        av_info("%s migrated from schema %d to %d; new columns stay empty for warnings "
-                "stored before: `avalanche reprocess` fills them from the raw responses",
-                s->path, from, av_sqlite_schema_version());
+        av_info("%s migrated from schema %d to %d%s", s->path, from,
+                av_sqlite_schema_version(),
+                columns ? "; new columns stay empty for warnings stored before: `avalanche "
+                          "reprocess` fills them from the raw responses"
+                        : "");
     return rc;
 fail:
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -176,6 +180,21 @@ static av_rc prepare_all(struct av_store *s, char *errbuf)
                   "last_error = excluded.last_error",
                   errbuf);
     if (rc == AV_OK)
+        rc = prep(s, &s->hole_sel,
+                  "SELECT from_date, to_date, since FROM fetch_hole WHERE region_id = ?1 "
+                  "AND lang = ?2 AND endpoint = ?3 AND to_date >= ?4 AND from_date <= ?5",
+                  errbuf);
+    if (rc == AV_OK)
+        rc = prep(s, &s->hole_del,
+                  "DELETE FROM fetch_hole WHERE region_id = ?1 AND lang = ?2 AND "
+                  "endpoint = ?3 AND from_date = ?4",
+                  errbuf);
+    if (rc == AV_OK)
+        rc = prep(s, &s->hole_ins,
+                  "INSERT INTO fetch_hole (region_id, lang, endpoint, from_date, to_date, "
+                  "since) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                  errbuf);
+    if (rc == AV_OK)
         rc = prep(s, &s->begin, "BEGIN IMMEDIATE", errbuf);
     if (rc == AV_OK)
         rc = prep(s, &s->commit, "COMMIT", errbuf);
@@ -217,7 +236,7 @@ av_rc av_store_open(struct av_store **out, const char *path, const struct av_con
     /* Switching to WAL takes an exclusive lock for a moment and does not
      * wait on the busy handler: retry while another process holds it. */
     for (int waited = 0;; waited += 50) {
-        rc = exec(s, pragmas, errbuf);
+        rc = av_sqlite_exec(s, pragmas, errbuf);
         if (rc == AV_OK || sqlite3_errcode(s->db) != SQLITE_BUSY || waited >= busy)
             break;
         sqlite3_sleep(50);
@@ -258,7 +277,7 @@ void av_store_close(struct av_store *s)
     free(s);
 }
 
-static av_rc step_done(struct av_store *s, sqlite3_stmt *st, char *errbuf, const char *what)
+av_rc av_sqlite_step(struct av_store *s, sqlite3_stmt *st, char *errbuf, const char *what)
 {
     int r = sqlite3_step(st);
 
@@ -271,7 +290,7 @@ static av_rc step_done(struct av_store *s, sqlite3_stmt *st, char *errbuf, const
 av_rc av_store_begin(struct av_store *s, char *errbuf)
 {
     if (s->tx_depth == 0) {
-        av_rc rc = step_done(s, s->begin, errbuf, "begin transaction");
+        av_rc rc = av_sqlite_step(s, s->begin, errbuf, "begin transaction");
         if (rc != AV_OK)
             return rc;
     }
@@ -290,7 +309,7 @@ av_rc av_store_commit(struct av_store *s, char *errbuf)
         s->tx_depth--;
         return AV_OK;
     }
-    rc = step_done(s, s->commit, errbuf, "commit");
+    rc = av_sqlite_step(s, s->commit, errbuf, "commit");
     if (rc != AV_OK) {
         av_store_rollback(s);
         return rc;
@@ -302,51 +321,9 @@ av_rc av_store_commit(struct av_store *s, char *errbuf)
 void av_store_rollback(struct av_store *s)
 {
     if (!sqlite3_get_autocommit(s->db))
-        step_done(s, s->rollback, NULL, "rollback");
+        av_sqlite_step(s, s->rollback, NULL, "rollback");
     s->tx_depth = 0;
 }
-
-/* ---- binding helpers ---- */
-
-static void bind_int(sqlite3_stmt *st, int i, int64_t v)
-{
-    if (v == AV_NULL_INT)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_int64(st, i, v);
-}
-
-/* Text binds are SQLITE_STATIC: every caller keeps the string alive until
- * the statement has been stepped and reset, and rebinds every parameter
- * before the next step (this saves a copy per value on the hot path). */
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-    if (v == NULL)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-}
-
-static void bind_ms(sqlite3_stmt *st, int i, av_ms t)
-{
-    char b[AV_STAMP_LEN];
-
-    if (t == AV_NULL_MS) {
-        sqlite3_bind_null(st, i);
-        return;
-    }
-    av_stamp_format(t, b);
-    sqlite3_bind_text(st, i, b, -1, SQLITE_TRANSIENT);
-}
-
-static void bind_date(sqlite3_stmt *st, int i, int64_t days)
-{
-    char b[AV_DATE_LEN];
-
-    av_date_format(days, b);
-    sqlite3_bind_text(st, i, b, 10, SQLITE_TRANSIENT);
-}
-
 
 /* ---- the SQLite sink: clean records in the same file ---- */
 
@@ -362,17 +339,17 @@ static inline void bind_field(struct sqlite_sink *k, sqlite3_stmt *st, int i,
     case AV_FT_I8:
     case AV_FT_I32:
     case AV_FT_BOOL:
-        bind_int(st, i, *(const int *)p);
+        sq_bind_int(st, i, *(const int *)p);
         break;
     case AV_FT_I64:
-        bind_int(st, i, *(const int64_t *)p);
+        sq_bind_int(st, i, *(const int64_t *)p);
         break;
     case AV_FT_TEXT:
     case AV_FT_NUMTEXT:
-        bind_text(st, i, *(const char *const *)p);
+        sq_bind_text(st, i, *(const char *const *)p);
         break;
     case AV_FT_CHARS:
-        bind_text(st, i, *(const char *)p ? (const char *)p : NULL);
+        sq_bind_text(st, i, *(const char *)p ? (const char *)p : NULL);
         break;
     case AV_FT_TIME:
         if (*(const av_ms *)p == AV_NULL_MS) {
@@ -390,7 +367,7 @@ static inline void bind_field(struct sqlite_sink *k, sqlite3_stmt *st, int i,
         sqlite3_bind_text(st, i, k->date, 10, SQLITE_STATIC);
         break;
     default: /* aspects */
-        bind_text(st, i, av_field_get_text(f, p, scratch));
+        sq_bind_text(st, i, av_field_get_text(f, p, scratch));
     }
 }
 
@@ -423,7 +400,7 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
     av_rc rc;
 
     bind_record(k, &k->ds[0], w, w);
-    rc = step_done(s, k->ds[0].ins, errbuf, "store warning");
+    rc = av_sqlite_step(s, k->ds[0].ins, errbuf, "store warning");
     if (rc != AV_OK)
         return rc;
     *changed = sqlite3_changes(s->db) > 0;
@@ -435,13 +412,13 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
         struct sq_ds *x = &k->ds[d];
         if (!fresh) {
             bind_parent_key(k, x, x->del, w);
-            rc = step_done(s, x->del, errbuf, "replace warning children");
+            rc = av_sqlite_step(s, x->del, errbuf, "replace warning children");
             if (rc != AV_OK)
                 return rc;
         }
         for (int r = 0; r < av_ds_count(x->ds, w); r++) {
             bind_record(k, x, w, av_ds_record(x->ds, w, r));
-            rc = step_done(s, x->ins, errbuf, "store warning children");
+            rc = av_sqlite_step(s, x->ins, errbuf, "store warning children");
             if (rc != AV_OK)
                 return rc;
         }
@@ -520,7 +497,7 @@ static av_rc sink_clear(void *impl, char *errbuf)
 
     if (sql == NULL)
         return AV_ENOMEM;
-    rc = exec(s, sql, errbuf);
+    rc = av_sqlite_exec(s, sql, errbuf);
     free(sql);
     return rc;
 }
@@ -547,24 +524,24 @@ av_rc av_store_raw_put(struct av_store *s, const struct av_raw_meta *m, const ch
     sqlite3_stmt *st = s->ins_raw;
     av_rc rc;
 
-    bind_text(st, 1, m->source);
-    bind_text(st, 2, m->endpoint);
-    bind_int(st, 3, m->lang);
-    bind_text(st, 4, m->api_version);
-    bind_text(st, 5, m->url);
-    bind_int(st, 6, m->region_id);
+    sq_bind_text(st, 1, m->source);
+    sq_bind_text(st, 2, m->endpoint);
+    sq_bind_int(st, 3, m->lang);
+    sq_bind_text(st, 4, m->api_version);
+    sq_bind_text(st, 5, m->url);
+    sq_bind_int(st, 6, m->region_id);
     if (m->from_date != INT64_MIN)
-        bind_date(st, 7, m->from_date);
+        sq_bind_date(st, 7, m->from_date);
     else
         sqlite3_bind_null(st, 7);
     if (m->to_date != INT64_MIN)
-        bind_date(st, 8, m->to_date);
+        sq_bind_date(st, 8, m->to_date);
     else
         sqlite3_bind_null(st, 8);
-    bind_ms(st, 9, m->fetched_at);
+    sq_bind_ms(st, 9, m->fetched_at);
     sqlite3_bind_int(st, 10, m->http_status);
     sqlite3_bind_blob64(st, 11, body, len, SQLITE_STATIC);
-    rc = step_done(s, st, errbuf, "store raw response");
+    rc = av_sqlite_step(s, st, errbuf, "store raw response");
     sqlite3_clear_bindings(st);
     if (rc == AV_OK && raw_id)
         *raw_id = sqlite3_last_insert_rowid(s->db);
@@ -579,184 +556,16 @@ av_rc av_store_reject(struct av_store *s, const char *stage, const char *reason,
     char hash[17];
 
     av_hash_hex(raw ? raw : "", raw ? len : 0, hash);
-    bind_text(st, 1, stage);
-    bind_text(st, 2, reason);
-    bind_int(st, 3, region_id > 0 ? region_id : AV_NULL_INT);
-    bind_int(st, 4, lang > 0 ? lang : AV_NULL_INT);
-    bind_int(st, 5, raw_id > 0 ? raw_id : AV_NULL_INT);
+    sq_bind_text(st, 1, stage);
+    sq_bind_text(st, 2, reason);
+    sq_bind_int(st, 3, region_id > 0 ? region_id : AV_NULL_INT);
+    sq_bind_int(st, 4, lang > 0 ? lang : AV_NULL_INT);
+    sq_bind_int(st, 5, raw_id > 0 ? raw_id : AV_NULL_INT);
     if (raw)
         sqlite3_bind_text64(st, 6, raw, len, SQLITE_STATIC, SQLITE_UTF8);
     else
         sqlite3_bind_null(st, 6);
-    bind_text(st, 7, hash);
-    bind_ms(st, 8, now);
-    return step_done(s, st, errbuf, "record rejected input");
-}
-
-av_rc av_store_state_get(struct av_store *s, int region_id, int lang, const char *endpoint,
-                         int64_t *last_date, char *errbuf)
-{
-    sqlite3_stmt *st = s->state_get;
-    int r;
-
-    *last_date = -1;
-    sqlite3_bind_int(st, 1, region_id);
-    sqlite3_bind_int(st, 2, lang);
-    bind_text(st, 3, endpoint);
-    r = sqlite3_step(st);
-    if (r == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT)
-        av_date_parse((const char *)sqlite3_column_text(st, 0), last_date);
-    sqlite3_reset(st);
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        return av_sqlite_err(s, errbuf, "read fetch state");
-    return AV_OK;
-}
-
-av_rc av_store_state_put(struct av_store *s, int region_id, int lang, const char *endpoint,
-                         int64_t last_date, av_ms at, const char *status, const char *error,
-                         char *errbuf)
-{
-    sqlite3_stmt *st = s->state_put;
-
-    sqlite3_bind_int(st, 1, region_id);
-    sqlite3_bind_int(st, 2, lang);
-    bind_text(st, 3, endpoint);
-    if (last_date >= 0)
-        bind_date(st, 4, last_date);
-    else
-        sqlite3_bind_null(st, 4);
-    bind_ms(st, 5, at);
-    bind_text(st, 6, status);
-    bind_text(st, 7, error);
-    return step_done(s, st, errbuf, "record fetch state");
-}
-
-av_rc av_store_run_begin(struct av_store *s, const char *kind, const char *args, av_ms now,
-                         int64_t *run_id, char *errbuf)
-{
-    sqlite3_stmt *st;
-    av_rc rc;
-
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO run (kind, args, started_at, status, pid) "
-                           "VALUES (?1, ?2, ?3, 'running', ?4)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return av_sqlite_err(s, errbuf, "record run");
-    bind_text(st, 1, kind);
-    bind_text(st, 2, args);
-    bind_ms(st, 3, now);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)getpid());
-    rc = step_done(s, st, errbuf, "record run");
-    sqlite3_finalize(st);
-    if (rc == AV_OK)
-        *run_id = sqlite3_last_insert_rowid(s->db);
-    return rc;
-}
-
-av_rc av_store_run_end(struct av_store *s, int64_t run_id, const char *status,
-                       const struct av_run_counts *c, const char *error, av_ms now,
-                       char *errbuf)
-{
-    sqlite3_stmt *st;
-    av_rc rc;
-
-    if (sqlite3_prepare_v2(s->db,
-                           "UPDATE run SET ended_at = ?2, status = ?3, units_total = ?4, "
-                           "units_ok = ?5, units_rejected = ?6, units_failed = ?7, "
-                           "warnings_stored = ?8, warnings_unchanged = ?9, "
-                           "warnings_rejected = ?10, error = ?11, requests = ?12, "
-                           "retries = ?13 WHERE id = ?1",
-                           -1, &st, NULL) != SQLITE_OK)
-        return av_sqlite_err(s, errbuf, "record run end");
-    sqlite3_bind_int64(st, 1, run_id);
-    bind_ms(st, 2, now);
-    bind_text(st, 3, status);
-    sqlite3_bind_int(st, 4, c->units_total);
-    sqlite3_bind_int(st, 5, c->units_ok);
-    sqlite3_bind_int(st, 6, c->units_rejected);
-    sqlite3_bind_int(st, 7, c->units_failed);
-    sqlite3_bind_int64(st, 8, c->warnings_stored);
-    sqlite3_bind_int64(st, 9, c->warnings_unchanged);
-    sqlite3_bind_int64(st, 10, c->warnings_rejected);
-    bind_text(st, 11, error);
-    sqlite3_bind_int64(st, 12, c->requests);
-    sqlite3_bind_int64(st, 13, c->retries);
-    rc = step_done(s, st, errbuf, "record run end");
-    sqlite3_finalize(st);
-    return rc;
-}
-
-av_rc av_store_run_region(struct av_store *s, int64_t run_id, int region_id,
-                          const struct av_run_counts *c, const char *error, char *errbuf)
-{
-    sqlite3_stmt *st;
-    av_rc rc;
-
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT OR REPLACE INTO run_region (run_id, region_id, units_ok, "
-                           "units_rejected, units_failed, warnings_stored, warnings_unchanged, "
-                           "warnings_rejected, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return av_sqlite_err(s, errbuf, "record run region");
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_int(st, 2, region_id);
-    sqlite3_bind_int(st, 3, c->units_ok);
-    sqlite3_bind_int(st, 4, c->units_rejected);
-    sqlite3_bind_int(st, 5, c->units_failed);
-    sqlite3_bind_int64(st, 6, c->warnings_stored);
-    sqlite3_bind_int64(st, 7, c->warnings_unchanged);
-    sqlite3_bind_int64(st, 8, c->warnings_rejected);
-    bind_text(st, 9, error && error[0] ? error : NULL);
-    rc = step_done(s, st, errbuf, "record run region");
-    sqlite3_finalize(st);
-    return rc;
-}
-
-av_rc av_store_runs_recover(struct av_store *s, int (*alive)(long pid), char *errbuf)
-{
-    sqlite3_stmt *sel, *upd;
-    av_rc rc = AV_OK;
-    int r;
-
-    if (sqlite3_prepare_v2(s->db, "SELECT id, pid FROM run WHERE status = 'running'", -1,
-                           &sel, NULL) != SQLITE_OK)
-        return av_sqlite_err(s, errbuf, "read runs");
-    if (sqlite3_prepare_v2(s->db,
-                           "UPDATE run SET status = 'interrupted', "
-                           "error = 'the run did not record its end (its process ended, or "
-                           "its database was busy)' WHERE id = ?1",
-                           -1, &upd, NULL) != SQLITE_OK) {
-        sqlite3_finalize(sel);
-        return av_sqlite_err(s, errbuf, "update runs");
-    }
-    while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
-        if (sqlite3_column_type(sel, 1) != SQLITE_NULL && alive(sqlite3_column_int64(sel, 1)))
-            continue;
-        sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
-        rc = step_done(s, upd, errbuf, "mark interrupted run");
-        if (rc != AV_OK)
-            break;
-    }
-    if (r != SQLITE_ROW && r != SQLITE_DONE && rc == AV_OK)
-        rc = av_sqlite_err(s, errbuf, "read runs");
-    sqlite3_finalize(sel);
-    sqlite3_finalize(upd);
-    return rc;
-}
-
-av_rc av_store_clear_derived_rejects(struct av_store *s, char *errbuf)
-{
-    return exec(s, "DELETE FROM rejected WHERE stage != 'fetch' AND raw_id IS NOT NULL", errbuf);
-}
-
-av_rc av_store_run_failed(struct av_store *s, const char *kind, const char *args,
-                          av_ms started, av_ms ended, const char *error, char *errbuf)
-{
-    struct av_run_counts none = {0};
-    int64_t id;
-    av_rc rc = av_store_run_begin(s, kind, args, started, &id, errbuf);
-
-    if (rc == AV_OK)
-        rc = av_store_run_end(s, id, "failed", &none, error, ended, errbuf);
-    return rc;
+    sq_bind_text(st, 7, hash);
+    sq_bind_ms(st, 8, now);
+    return av_sqlite_step(s, st, errbuf, "record rejected input");
 }

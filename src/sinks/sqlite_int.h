@@ -1,11 +1,12 @@
 /* sqlite_int.h - private to the SQLite state store and sink (sqlite.c,
- * sqlite_read.c, sqlite_schema.c). */
+ * sqlite_state.c, sqlite_read.c, sqlite_schema.c). */
 #ifndef AV_SQLITE_INT_H
 #define AV_SQLITE_INT_H
 
 #include <sqlite3.h>
 
 #include "../core/buf.h"
+#include "../core/tz.h"
 #include "sink.h"
 #include "store.h"
 
@@ -14,6 +15,7 @@ struct av_store {
     char *path;
     int tx_depth; /* nested av_store_begin calls; 0 = no transaction */
     sqlite3_stmt *ins_raw, *reject, *state_get, *state_put;
+    sqlite3_stmt *hole_sel, *hole_del, *hole_ins;
     sqlite3_stmt *begin, *commit, *rollback;
 };
 
@@ -36,6 +38,48 @@ struct sqlite_sink {
 };
 
 av_rc av_sqlite_err(struct av_store *s, char *errbuf, const char *what);
+/* Steps st once and resets it; AV_OK on DONE or ROW. */
+av_rc av_sqlite_step(struct av_store *s, sqlite3_stmt *st, char *errbuf, const char *what);
+av_rc av_sqlite_exec(struct av_store *s, const char *sql, char *errbuf);
+
+static inline void sq_bind_int(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v == AV_NULL_INT)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, v);
+}
+
+/* Text binds are SQLITE_STATIC: every caller keeps the string alive until
+ * the statement has been stepped and reset, and rebinds every parameter
+ * before the next step (this saves a copy per value on the hot path). */
+static inline void sq_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v == NULL)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+static inline void sq_bind_ms(sqlite3_stmt *st, int i, av_ms t)
+{
+    char b[AV_STAMP_LEN];
+
+    if (t == AV_NULL_MS) {
+        sqlite3_bind_null(st, i);
+        return;
+    }
+    av_stamp_format(t, b);
+    sqlite3_bind_text(st, i, b, -1, SQLITE_TRANSIENT);
+}
+
+static inline void sq_bind_date(sqlite3_stmt *st, int i, int64_t days)
+{
+    char b[AV_DATE_LEN];
+
+    av_date_format(days, b);
+    sqlite3_bind_text(st, i, b, 10, SQLITE_TRANSIENT);
+}
 
 /* The schema version this avalanche writes, and the state tables' SQL
  * that moves a file to version v (v >= 1; "" when only clean tables

@@ -48,6 +48,13 @@ static const char *const state_migrations[] = {
     /* 2 -> 3: HTTP requests and retries of each run (for /metrics) */
     "ALTER TABLE run ADD COLUMN requests INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE run ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;",
+    /* 3 -> 4: clean tables only (the Detail fields of the descriptions) */
+    "",
+    /* 4 -> 5: days planned and not stored yet (store.h) */
+    "CREATE TABLE fetch_hole ("
+    "  region_id INTEGER NOT NULL, lang INTEGER NOT NULL, endpoint TEXT NOT NULL,"
+    "  from_date TEXT NOT NULL, to_date TEXT NOT NULL, since TEXT NOT NULL,"
+    "  PRIMARY KEY (region_id, lang, endpoint, from_date)) WITHOUT ROWID;",
 };
 
 #define NSTATE ((int)(sizeof(state_migrations) / sizeof(state_migrations[0])))

@@ -5,6 +5,7 @@
  *   raw_response    bronze: every API response body as received + envelope
  *   rejected        everything refused, with stage, reason and raw text
  *   fetch_state     per (region, lang, endpoint): last stored date, last fetch
+ *   fetch_hole      per (region, lang, endpoint): days planned, not yet stored
  *   run             run history; run_region: its counts per region
  * The same file holds the SQLite sink's clean tables (sink.h; their DDL
  * comes from the dataset descriptions), so that one transaction can cover
@@ -15,8 +16,9 @@
  * transaction (a later commit at an outer depth then fails). On any error
  * the caller rolls back, so nothing half-written is ever committed.
  *
- * The only users of libsqlite3 are sqlite.c (write side, schema) and
- * sqlite_read.c (queries for export, status and reprocess).
+ * The only users of libsqlite3 are sqlite.c (write side, schema),
+ * sqlite_state.c (fetch state, holes, runs) and sqlite_read.c (queries for
+ * export, status and reprocess).
  */
 #ifndef AV_STORE_H
 #define AV_STORE_H
@@ -71,6 +73,28 @@ av_rc av_store_state_get(struct av_store *s, int region_id, int lang, const char
 av_rc av_store_state_put(struct av_store *s, int region_id, int lang, const char *endpoint,
                          int64_t last_date, av_ms at, const char *status, const char *error,
                          char *errbuf);
+
+/* Holes: days (inclusive ranges) of a (region, lang, endpoint) that a run
+ * planned and that are not stored yet. A run records each unit it plans
+ * as a hole before fetching, and a unit's days stop being a hole in the
+ * transaction that commits its records (produce: once delivered). What a
+ * failure, a rejected body or a kill leaves behind stays a hole, which
+ * later runs plan again and `status` shows. Adding merges with
+ * overlapping and adjacent holes; clearing splits them. */
+struct av_hole {
+    int region_id, lang;
+    const char *endpoint;
+    int64_t from, to; /* days, inclusive */
+    av_ms since;      /* when the oldest part was first planned */
+};
+av_rc av_store_hole_add(struct av_store *s, int region_id, int lang, const char *endpoint,
+                        int64_t from, int64_t to, av_ms now, char *errbuf);
+av_rc av_store_hole_clear(struct av_store *s, int region_id, int lang, const char *endpoint,
+                          int64_t from, int64_t to, char *errbuf);
+/* Holes in (region, lang, endpoint, from) order; region_id 0 = every one.
+ * fn returning non-zero stops. */
+av_rc av_store_each_hole(struct av_store *s, int region_id, int lang, const char *endpoint,
+                         int (*fn)(void *ud, const struct av_hole *h), void *ud, char *errbuf);
 
 struct av_run_counts {
     int units_total, units_ok, units_rejected, units_failed;

@@ -45,6 +45,19 @@ void av_json_state(struct av_buf *b, const struct av_state_row *r, long warnings
     av_buf_printf(b, ",\"rejects\":%ld}", r->rejects);
 }
 
+void av_json_hole(struct av_buf *b, const struct av_hole *h)
+{
+    char f[AV_DATE_LEN], t[AV_DATE_LEN], since[AV_STAMP_LEN];
+
+    av_date_format(h->from, f);
+    av_date_format(h->to, t);
+    av_stamp_format(h->since, since);
+    av_buf_printf(b, "{\"region_id\":%d,\"lang\":%d", h->region_id, h->lang);
+    str(b, "endpoint", h->endpoint, 1);
+    av_buf_printf(b, ",\"from\":\"%s\",\"to\":\"%s\",\"days\":%lld,\"since\":\"%s\"}", f, t,
+                  (long long)(h->to - h->from + 1), since);
+}
+
 void av_json_region(struct av_buf *b, const struct av_region *r, int with_last,
                     const char *last_date)
 {

@@ -16,6 +16,9 @@ void av_json_run(struct av_buf *b, const struct av_run_row *r);
  *  "last_status":..,"last_error":..,"warnings":..,"rejects":..};
  * warnings < 0 (the sink cannot count) is null. */
 void av_json_state(struct av_buf *b, const struct av_state_row *r, long warnings);
+/* {"region_id":..,"lang":..,"endpoint":..,"from":..,"to":..,"days":..,
+ *  "since":..}: a hole (store.h). */
+void av_json_hole(struct av_buf *b, const struct av_hole *h);
 /* {"id":..,"name":..,"type":"A","active":true[,"last_date":..]}: with_last
  * adds last_date (NULL -> null). */
 void av_json_region(struct av_buf *b, const struct av_region *r, int with_last,

@@ -68,6 +68,13 @@ void av_varsom_api_version(const char *base, char out[16])
     }
 }
 
+int64_t av_plan_default_start(const struct av_plan_opts *o, int64_t last_date, int64_t today)
+{
+    int64_t start = last_date >= 0 ? last_date - o->overlap_days : today - o->default_days;
+
+    return start > today + o->forecast_days ? today + o->forecast_days : start;
+}
+
 av_rc av_plan_region(const struct av_plan_opts *o, int region, int lang, int64_t last_date,
                      int64_t today, int64_t from, int64_t to, struct av_unit **units,
                      size_t *n, char *errbuf)
@@ -79,7 +86,7 @@ av_rc av_plan_region(const struct av_plan_opts *o, int region, int lang, int64_t
         start = from;
         end = to != INT64_MIN ? to : today + o->forecast_days;
     } else {
-        start = last_date >= 0 ? last_date - o->overlap_days : today - o->default_days;
+        start = av_plan_default_start(o, last_date, today);
         end = to != INT64_MIN ? to : today + o->forecast_days;
         if (start > end)
             start = end;

@@ -44,6 +44,11 @@ av_rc av_varsom_url(char *out, size_t cap, const char *base, const char *endpoin
 /* "6.3.0" from a base URL containing "/v6.3.0/", else NULL-terminated "". */
 void av_varsom_api_version(const char *base, char out[16]);
 
+/* The first day a default plan (no --from) fetches: the last stored date
+ * minus overlap_days, or default_days before today with nothing stored
+ * (never after today + forecast_days). */
+int64_t av_plan_default_start(const struct av_plan_opts *o, int64_t last_date, int64_t today);
+
 /* Plans units for one (region, lang). last_date < 0 = nothing stored;
  * from/to = INT64_MIN for "not given". Appends to *units (realloc'd),
  * updating *n. */

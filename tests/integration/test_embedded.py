@@ -318,6 +318,49 @@ def test_default_plan_uses_state_overlap_and_horizon():
     assert paths == ["3022/2/2023-03-02/2023-03-06"], paths
 
 
+def test_a_failed_chunk_is_fetched_again_by_later_runs():
+    R.reset()
+    # one flaky request in a backfill: the older chunk fails, the newer ones store
+    R.faults([{"match": "/3022/2/2023-03-01/2023-03-02", "status": 404, "body": "{}"}])
+    db = tmpdb()
+    run("backfill", "--db", db, "--api-base", R.base, *RANGE, "--chunk-days", "2", *FAST,
+        check=1)
+    assert query(db, "select count(*) from warning")[0][0] == 3
+    st = json.loads(run("status", "--db", db, "--json", check=0).stdout)
+    assert [(h["region_id"], h["lang"], h["endpoint"], h["from"], h["to"], h["days"])
+            for h in st["holes"]] == [(3022, 2, "detail", "2023-03-01", "2023-03-02", 2)], st
+    text = run("status", "--db", db, check=0).stdout
+    assert "holes (days planned but not stored" in text and "2023-03-01 2023-03-02" in text
+    # the next default run (state says 03-05 is stored) fetches the hole too
+    R.reset()
+    env = {"AV_FAKE_NOW": "2023-03-05T12:00:00Z"}
+    p = run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+            "-X", "plan.overlap_days=0", *FAST, env=env, check=0)
+    paths = sorted(e["path"].split("/Detail/")[1] for e in R.log())  # fetched in parallel
+    assert paths == ["3022/2/2023-03-01/2023-03-02", "3022/2/2023-03-05/2023-03-07"], paths
+    assert "1 of them for days earlier runs left unstored" in p.stderr, p.stderr
+    assert query(db, "select count(*) from warning")[0][0] == 5
+    assert json.loads(run("status", "--db", db, "--json", check=0).stdout)["holes"] == []
+    assert "holes" not in run("status", "--db", db, check=0).stdout
+    # a run killed before it could fetch leaves its whole plan as holes
+    db2 = tmpdb()
+    R.reset()
+    R.faults([{"delay_ms": 60000, "times": -1}])
+    proc = subprocess.Popen([BIN, "run", "--db", db2, "--api-base", R.base, *RANGE, *FAST],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while not R.log() and time.time() < deadline:  # the request is in flight
+            time.sleep(0.02)
+        assert R.log(), "the run never asked"
+    finally:
+        proc.kill()
+        proc.wait()
+    R.reset()
+    st = json.loads(run("status", "--db", db2, "--json", check=0).stdout)
+    assert [(h["from"], h["to"]) for h in st["holes"]] == [("2023-03-01", "2023-03-05")], st
+
+
 def test_bad_input_gets_clear_errors():
     db = tmpdb()
     p = run("run", "--db", db, "--from", "2023-02-30", check=2)

@@ -76,8 +76,12 @@ FIXTURE_RANGE = ["--region", "3022", "--lang", "2", "--from", "2023-03-01", "--t
 
 def test_fixture_through_kafka_equals_embedded_run():
     t = topic()
-    p = produce(t, R.base, *FIXTURE_RANGE)
+    state = tmpdb("state.db")
+    p = run("produce", "--db", state, "--brokers", BROKERS, "--topic", t, "--api-base",
+            R.base, *FIXTURE_RANGE, *FAST, check=0, timeout=300)
     assert "5 messages" in p.stdout and "5 delivered, 0 not delivered" in p.stdout, p.stdout
+    # delivered: the planned days are no longer holes
+    assert json.loads(run("status", "--db", state, "--json", check=0).stdout)["holes"] == []
     db = tmpdb()
     p = process(db, t)
     assert "5 messages, 5 warnings stored" in p.stdout, p.stdout

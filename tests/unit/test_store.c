@@ -43,6 +43,26 @@ static av_rc upsert(struct av_sink *k, const char *publish, const char *text, in
     return rc;
 }
 
+static int hole_str(void *ud, const struct av_hole *h)
+{
+    char *out = ud;
+    size_t n = strlen(out);
+
+    snprintf(out + n, 256 - n, "%d/%d/%s %lld-%lld@%lld;", h->region_id, h->lang, h->endpoint,
+             (long long)h->from, (long long)h->to, (long long)h->since);
+    return 0;
+}
+
+/* Every hole as "region/lang/endpoint from-to@since;". */
+static void holes(struct av_store *s, char out[256])
+{
+    char err[AV_ERRBUF_SIZE];
+
+    out[0] = '\0';
+    if (av_store_each_hole(s, 0, 0, NULL, hole_str, out, err) != AV_OK)
+        snprintf(out, 256, "error: %.200s", err);
+}
+
 struct seen {
     char main_text[128];
     int n, problems, advices;
@@ -316,6 +336,38 @@ void suite_store(void)
     CHECK(av_store_state_put(s, 3022, 2, "detail", -1, 0, "failed", "x", err) == AV_OK);
     CHECK(av_store_state_get(s, 3022, 2, "detail", &last, err) == AV_OK);
     CHECK_INT(last, 19420);
+
+    /* holes merge with overlapping and adjacent ones and split when part
+     * of them is stored; the oldest 'since' is kept */
+    {
+        char got[256];
+        CHECK(av_store_hole_add(s, 3022, 2, "detail", 10, 20, 5000, err) == AV_OK);
+        CHECK(av_store_hole_add(s, 3022, 2, "detail", 21, 25, 9000, err) == AV_OK);
+        CHECK(av_store_hole_add(s, 3022, 2, "detail", 30, 30, 7000, err) == AV_OK);
+        CHECK(av_store_hole_add(s, 3022, 1, "detail", 12, 12, 1000, err) == AV_OK);
+        CHECK(av_store_hole_add(s, 3022, 2, "simple", 12, 12, 1000, err) == AV_OK);
+        holes(s, got);
+        CHECK_STR(got, "3022/1/detail 12-12@1000;3022/2/detail 10-25@5000;"
+                       "3022/2/detail 30-30@7000;3022/2/simple 12-12@1000;");
+        CHECK(av_store_hole_clear(s, 3022, 2, "detail", 12, 13, err) == AV_OK);
+        CHECK(av_store_hole_clear(s, 3022, 2, "detail", 25, 29, err) == AV_OK);
+        holes(s, got);
+        CHECK_STR(got, "3022/1/detail 12-12@1000;3022/2/detail 10-11@5000;"
+                       "3022/2/detail 14-24@5000;3022/2/detail 30-30@7000;"
+                       "3022/2/simple 12-12@1000;");
+        CHECK(av_store_hole_add(s, 3022, 2, "detail", 8, 31, 8000, err) == AV_OK);
+        holes(s, got);
+        CHECK_STR(got, "3022/1/detail 12-12@1000;3022/2/detail 8-31@5000;"
+                       "3022/2/simple 12-12@1000;");
+        CHECK(av_store_hole_clear(s, 3022, 2, "detail", 0, 100, err) == AV_OK);
+        CHECK(av_store_hole_clear(s, 3022, 1, "detail", 12, 12, err) == AV_OK);
+        CHECK(av_store_hole_clear(s, 3022, 2, "simple", 11, 11, err) == AV_OK);
+        holes(s, got);
+        CHECK_STR(got, "3022/2/simple 12-12@1000;");
+        CHECK(av_store_hole_clear(s, 3022, 2, "simple", 12, 12, err) == AV_OK);
+        holes(s, got);
+        CHECK_STR(got, "");
+    }
 
     /* a rolled-back transaction leaves nothing */
     CHECK(av_sink_begin(&k, err) == AV_OK);

@@ -1,0 +1,333 @@
+/* sqlite_state.c - the SQLite state store's bookkeeping: fetch state per
+ * (region, lang, endpoint), the holes (days planned but not stored), runs
+ * and their per-region counts, the recovery of runs whose process died.
+ * See store.h. */
+#include "sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+av_rc av_store_state_get(struct av_store *s, int region_id, int lang, const char *endpoint,
+                         int64_t *last_date, char *errbuf)
+{
+    sqlite3_stmt *st = s->state_get;
+    int r;
+
+    *last_date = -1;
+    sqlite3_bind_int(st, 1, region_id);
+    sqlite3_bind_int(st, 2, lang);
+    sq_bind_text(st, 3, endpoint);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT)
+        av_date_parse((const char *)sqlite3_column_text(st, 0), last_date);
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return av_sqlite_err(s, errbuf, "read fetch state");
+    return AV_OK;
+}
+
+av_rc av_store_state_put(struct av_store *s, int region_id, int lang, const char *endpoint,
+                         int64_t last_date, av_ms at, const char *status, const char *error,
+                         char *errbuf)
+{
+    sqlite3_stmt *st = s->state_put;
+
+    sqlite3_bind_int(st, 1, region_id);
+    sqlite3_bind_int(st, 2, lang);
+    sq_bind_text(st, 3, endpoint);
+    if (last_date >= 0)
+        sq_bind_date(st, 4, last_date);
+    else
+        sqlite3_bind_null(st, 4);
+    sq_bind_ms(st, 5, at);
+    sq_bind_text(st, 6, status);
+    sq_bind_text(st, 7, error);
+    return av_sqlite_step(s, st, errbuf, "record fetch state");
+}
+
+av_rc av_store_run_begin(struct av_store *s, const char *kind, const char *args, av_ms now,
+                         int64_t *run_id, char *errbuf)
+{
+    sqlite3_stmt *st;
+    av_rc rc;
+
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO run (kind, args, started_at, status, pid) "
+                           "VALUES (?1, ?2, ?3, 'running', ?4)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "record run");
+    sq_bind_text(st, 1, kind);
+    sq_bind_text(st, 2, args);
+    sq_bind_ms(st, 3, now);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)getpid());
+    rc = av_sqlite_step(s, st, errbuf, "record run");
+    sqlite3_finalize(st);
+    if (rc == AV_OK)
+        *run_id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+av_rc av_store_run_end(struct av_store *s, int64_t run_id, const char *status,
+                       const struct av_run_counts *c, const char *error, av_ms now,
+                       char *errbuf)
+{
+    sqlite3_stmt *st;
+    av_rc rc;
+
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE run SET ended_at = ?2, status = ?3, units_total = ?4, "
+                           "units_ok = ?5, units_rejected = ?6, units_failed = ?7, "
+                           "warnings_stored = ?8, warnings_unchanged = ?9, "
+                           "warnings_rejected = ?10, error = ?11, requests = ?12, "
+                           "retries = ?13 WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "record run end");
+    sqlite3_bind_int64(st, 1, run_id);
+    sq_bind_ms(st, 2, now);
+    sq_bind_text(st, 3, status);
+    sqlite3_bind_int(st, 4, c->units_total);
+    sqlite3_bind_int(st, 5, c->units_ok);
+    sqlite3_bind_int(st, 6, c->units_rejected);
+    sqlite3_bind_int(st, 7, c->units_failed);
+    sqlite3_bind_int64(st, 8, c->warnings_stored);
+    sqlite3_bind_int64(st, 9, c->warnings_unchanged);
+    sqlite3_bind_int64(st, 10, c->warnings_rejected);
+    sq_bind_text(st, 11, error);
+    sqlite3_bind_int64(st, 12, c->requests);
+    sqlite3_bind_int64(st, 13, c->retries);
+    rc = av_sqlite_step(s, st, errbuf, "record run end");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+av_rc av_store_run_region(struct av_store *s, int64_t run_id, int region_id,
+                          const struct av_run_counts *c, const char *error, char *errbuf)
+{
+    sqlite3_stmt *st;
+    av_rc rc;
+
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT OR REPLACE INTO run_region (run_id, region_id, units_ok, "
+                           "units_rejected, units_failed, warnings_stored, warnings_unchanged, "
+                           "warnings_rejected, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "record run region");
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int(st, 2, region_id);
+    sqlite3_bind_int(st, 3, c->units_ok);
+    sqlite3_bind_int(st, 4, c->units_rejected);
+    sqlite3_bind_int(st, 5, c->units_failed);
+    sqlite3_bind_int64(st, 6, c->warnings_stored);
+    sqlite3_bind_int64(st, 7, c->warnings_unchanged);
+    sqlite3_bind_int64(st, 8, c->warnings_rejected);
+    sq_bind_text(st, 9, error && error[0] ? error : NULL);
+    rc = av_sqlite_step(s, st, errbuf, "record run region");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+av_rc av_store_runs_recover(struct av_store *s, int (*alive)(long pid), char *errbuf)
+{
+    sqlite3_stmt *sel, *upd;
+    av_rc rc = AV_OK;
+    int r;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT id, pid FROM run WHERE status = 'running'", -1,
+                           &sel, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "read runs");
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE run SET status = 'interrupted', "
+                           "error = 'the run did not record its end (its process ended, or "
+                           "its database was busy)' WHERE id = ?1",
+                           -1, &upd, NULL) != SQLITE_OK) {
+        sqlite3_finalize(sel);
+        return av_sqlite_err(s, errbuf, "update runs");
+    }
+    while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
+        if (sqlite3_column_type(sel, 1) != SQLITE_NULL && alive(sqlite3_column_int64(sel, 1)))
+            continue;
+        sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
+        rc = av_sqlite_step(s, upd, errbuf, "mark interrupted run");
+        if (rc != AV_OK)
+            break;
+    }
+    if (r != SQLITE_ROW && r != SQLITE_DONE && rc == AV_OK)
+        rc = av_sqlite_err(s, errbuf, "read runs");
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    return rc;
+}
+
+av_rc av_store_clear_derived_rejects(struct av_store *s, char *errbuf)
+{
+    return av_sqlite_exec(s, "DELETE FROM rejected WHERE stage != 'fetch' AND raw_id IS NOT NULL", errbuf);
+}
+
+av_rc av_store_run_failed(struct av_store *s, const char *kind, const char *args,
+                          av_ms started, av_ms ended, const char *error, char *errbuf)
+{
+    struct av_run_counts none = {0};
+    int64_t id;
+    av_rc rc = av_store_run_begin(s, kind, args, started, &id, errbuf);
+
+    if (rc == AV_OK)
+        rc = av_store_run_end(s, id, "failed", &none, error, ended, errbuf);
+    return rc;
+}
+
+/* ---- holes ---- */
+
+struct hole_span {
+    int64_t from, to;
+    av_ms since;
+};
+
+/* The holes of (region, lang, endpoint) that meet from..to (with slack
+ * days on each side: 1 finds adjacent ones too), removed from the table
+ * and returned in *out (malloc'd). */
+static av_rc take_holes(struct av_store *s, int region_id, int lang, const char *endpoint,
+                        int64_t from, int64_t to, int slack, struct hole_span **out, int *n,
+                        char *errbuf)
+{
+    sqlite3_stmt *st = s->hole_sel;
+    struct hole_span *v = NULL;
+    int r, cap = 0;
+    av_rc rc = AV_OK;
+
+    *n = 0;
+    sqlite3_bind_int(st, 1, region_id);
+    sqlite3_bind_int(st, 2, lang);
+    sq_bind_text(st, 3, endpoint);
+    sq_bind_date(st, 4, from - slack);
+    sq_bind_date(st, 5, to + slack);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        struct hole_span h;
+        if (av_date_parse((const char *)sqlite3_column_text(st, 0), &h.from) != AV_OK ||
+            av_date_parse((const char *)sqlite3_column_text(st, 1), &h.to) != AV_OK ||
+            av_stamp_parse((const char *)sqlite3_column_text(st, 2), &h.since) != AV_OK) {
+            rc = av_fail(errbuf, AV_EIO, "%s: a fetch_hole row of region %d is not dates "
+                         "(tampered?); delete it with sqlite3 and run again", s->path,
+                         region_id);
+            break;
+        }
+        if (*n == cap) {
+            struct hole_span *g = realloc(v, (size_t)(cap = cap ? cap * 2 : 4) * sizeof(*v));
+            if (g == NULL) {
+                rc = AV_ENOMEM;
+                break;
+            }
+            v = g;
+        }
+        v[(*n)++] = h;
+    }
+    if (rc == AV_OK && r != SQLITE_DONE)
+        rc = av_sqlite_err(s, errbuf, "read holes");
+    sqlite3_reset(st);
+    for (int i = 0; rc == AV_OK && i < *n; i++) {
+        st = s->hole_del;
+        sqlite3_bind_int(st, 1, region_id);
+        sqlite3_bind_int(st, 2, lang);
+        sq_bind_text(st, 3, endpoint);
+        sq_bind_date(st, 4, v[i].from);
+        rc = av_sqlite_step(s, st, errbuf, "record holes");
+    }
+    if (rc != AV_OK) {
+        free(v);
+        v = NULL;
+        *n = 0;
+    }
+    *out = v;
+    return rc;
+}
+
+static av_rc put_hole(struct av_store *s, int region_id, int lang, const char *endpoint,
+                      int64_t from, int64_t to, av_ms since, char *errbuf)
+{
+    sqlite3_stmt *st = s->hole_ins;
+
+    sqlite3_bind_int(st, 1, region_id);
+    sqlite3_bind_int(st, 2, lang);
+    sq_bind_text(st, 3, endpoint);
+    sq_bind_date(st, 4, from);
+    sq_bind_date(st, 5, to);
+    sq_bind_ms(st, 6, since);
+    return av_sqlite_step(s, st, errbuf, "record holes");
+}
+
+av_rc av_store_hole_add(struct av_store *s, int region_id, int lang, const char *endpoint,
+                        int64_t from, int64_t to, av_ms now, char *errbuf)
+{
+    struct hole_span *v;
+    int n;
+    av_rc rc = take_holes(s, region_id, lang, endpoint, from, to, 1, &v, &n, errbuf);
+
+    for (int i = 0; rc == AV_OK && i < n; i++) {
+        from = v[i].from < from ? v[i].from : from;
+        to = v[i].to > to ? v[i].to : to;
+        now = v[i].since < now ? v[i].since : now;
+    }
+    if (rc == AV_OK)
+        rc = put_hole(s, region_id, lang, endpoint, from, to, now, errbuf);
+    free(v);
+    return rc;
+}
+
+av_rc av_store_hole_clear(struct av_store *s, int region_id, int lang, const char *endpoint,
+                          int64_t from, int64_t to, char *errbuf)
+{
+    struct hole_span *v;
+    int n;
+    av_rc rc = take_holes(s, region_id, lang, endpoint, from, to, 0, &v, &n, errbuf);
+
+    for (int i = 0; rc == AV_OK && i < n; i++) {
+        if (v[i].from < from)
+            rc = put_hole(s, region_id, lang, endpoint, v[i].from, from - 1, v[i].since,
+                          errbuf);
+        if (rc == AV_OK && v[i].to > to)
+            rc = put_hole(s, region_id, lang, endpoint, to + 1, v[i].to, v[i].since, errbuf);
+    }
+    free(v);
+    return rc;
+}
+
+av_rc av_store_each_hole(struct av_store *s, int region_id, int lang, const char *endpoint,
+                         int (*fn)(void *ud, const struct av_hole *h), void *ud, char *errbuf)
+{
+    sqlite3_stmt *st;
+    int r;
+    av_rc rc = AV_OK;
+
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT region_id, lang, endpoint, from_date, to_date, since "
+                           "FROM fetch_hole WHERE ?1 = 0 OR (region_id = ?1 AND lang = ?2 "
+                           "AND endpoint = ?3) ORDER BY region_id, lang, endpoint, from_date",
+                           -1, &st, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "read holes");
+    sqlite3_bind_int(st, 1, region_id);
+    sqlite3_bind_int(st, 2, lang);
+    sq_bind_text(st, 3, endpoint ? endpoint : "");
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        struct av_hole h;
+        h.region_id = sqlite3_column_int(st, 0);
+        h.lang = sqlite3_column_int(st, 1);
+        h.endpoint = (const char *)sqlite3_column_text(st, 2);
+        if (h.endpoint == NULL ||
+            av_date_parse((const char *)sqlite3_column_text(st, 3), &h.from) != AV_OK ||
+            av_date_parse((const char *)sqlite3_column_text(st, 4), &h.to) != AV_OK ||
+            av_stamp_parse((const char *)sqlite3_column_text(st, 5), &h.since) != AV_OK ||
+            h.from > h.to) {
+            rc = av_fail(errbuf, AV_EIO, "%s: a fetch_hole row of region %d is not a date "
+                         "range (tampered?); delete it with sqlite3 and run again", s->path,
+                         h.region_id);
+            break;
+        }
+        if (fn(ud, &h) != 0)
+            break;
+    }
+    if (rc == AV_OK && r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = av_sqlite_err(s, errbuf, "read holes");
+    sqlite3_finalize(st);
+    return rc;
+}
