@@ -31,7 +31,8 @@ const struct av_opt av_fetch_opts[] = {
     {"fetch", "backoff_max_ms", AV_OPT_INT, "30000", 0, 3600000, NULL,
      "longest delay between retries"},
     {"fetch", "retry_after_max_ms", AV_OPT_INT, "120000", 0, 3600000, NULL,
-     "longest Retry-After honoured"},
+     "longest Retry-After waited for; a longer one fails the run's remaining requests "
+     "(the next run fetches them)"},
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -51,6 +52,8 @@ struct fetcher {
     struct xfer *x;
     size_t n;
     long long backoff, backoff_max, retry_after_max;
+    long long pause_until; /* monotonic ms: the server's Retry-After, for every transfer */
+    long long pause_s;     /* that Retry-After in seconds */
     int retries;
     unsigned long long rng;
     struct av_fetch_stats *stats;
@@ -118,10 +121,8 @@ static long delay_for(struct fetcher *f, int attempt, long retry_after_s)
 {
     long long cap, d;
 
-    if (retry_after_s > 0) {
-        d = (long long)retry_after_s * 1000;
-        return (long)(d > f->retry_after_max ? f->retry_after_max : d);
-    }
+    if (retry_after_s > 0)
+        return retry_after_s * 1000L; /* never above retry_after_max: see the caller */
     cap = f->backoff;
     for (int k = 1; k < attempt && cap < f->backoff_max; k++)
         cap *= 2;
@@ -183,8 +184,36 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
         struct CURLMsg *msg;
         int left, still, finished = 0;
 
-        /* Start what may start: first due retries, then new URLs. */
-        for (size_t i = 0; i < n && active < concurrency && !halted(&f, stop); i++) {
+        /* The server asked every client to wait longer than we may: what
+         * has not started is deferred (it stays a hole for the next run). */
+        if (f.pause_until - t > f.retry_after_max && !halted(&f, stop)) {
+            for (size_t i = 0; i < n; i++) {
+                struct xfer *x = &f.x[i];
+                struct av_fetch_result r = {0};
+                if (x->done || x->active)
+                    continue;
+                x->done = 1;
+                r.rc = AV_ENET;
+                r.attempts = x->attempts;
+                snprintf(r.error, sizeof(r.error),
+                         "%s: deferred: the API asked to wait %lld s (Retry-After), longer "
+                         "than fetch.retry_after_max_ms (%lld ms); the next run fetches it",
+                         short_url(urls[i]), f.pause_s, f.retry_after_max);
+                f.stats->failures++;
+                if (done(ctx, i, &r) != 0)
+                    f.abandon = 1;
+                remaining--;
+                if (i >= next)
+                    next = i + 1;
+            }
+            if (remaining == 0)
+                break;
+        }
+        /* Start what may start (nothing while the server's Retry-After
+         * runs): first due retries, then new URLs. */
+        for (size_t i = 0; i < n && active < concurrency && !halted(&f, stop) &&
+                           f.pause_until <= t;
+             i++) {
             struct xfer *x = &f.x[i];
             if (x->done || x->active || x->attempts == 0 || x->not_before > t)
                 continue;
@@ -196,8 +225,12 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
             active++;
             f.stats->requests++;
         }
-        while (next < n && active < concurrency && !halted(&f, stop)) {
+        while (next < n && active < concurrency && !halted(&f, stop) && f.pause_until <= t) {
             struct xfer *x = &f.x[next];
+            if (x->done) { /* deferred */
+                next++;
+                continue;
+            }
             if (setup(&f, x, urls[next]) != AV_OK) {
                 rc = av_fail(errbuf, AV_ENOMEM, "out of memory creating a transfer");
                 goto out;
@@ -281,6 +314,21 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
                          short_url(urls[x->index]), status);
             }
             finished = 1;
+            if (ra > 0) { /* the server's wait applies to every transfer */
+                long long until = av_mono_ms() + (long long)ra * 1000;
+                if (until > f.pause_until) {
+                    f.pause_until = until;
+                    f.pause_s = (long long)ra;
+                }
+                if ((long long)ra * 1000 > f.retry_after_max) {
+                    size_t l = strlen(r.error);
+                    snprintf(r.error + l, sizeof(r.error) - l,
+                             " with Retry-After %lld s, longer than fetch.retry_after_max_ms "
+                             "(%lld ms): not retried in this run; the next run fetches it",
+                             (long long)ra, f.retry_after_max);
+                    retryable = 0;
+                }
+            }
             if (retryable && x->attempts <= f.retries && !halted(&f, stop)) {
                 long d = delay_for(&f, x->attempts, (long)ra);
                 x->not_before = av_mono_ms() + d;

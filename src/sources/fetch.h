@@ -4,8 +4,12 @@
  * with at most fetch.concurrency transfers at once, connect and total
  * timeouts, a body-size ceiling, and retries with exponential backoff and
  * full jitter on network errors, timeouts, truncated bodies, 429 and 5xx
- * (Retry-After is honoured, up to fetch.retry_after_max_ms). Other 4xx are
- * final and not retried. Each URL ends exactly once in the done callback,
+ * Other 4xx are final and not retried. A Retry-After (429, 503) holds
+ * every transfer, not only the one that got it: nothing starts until the
+ * wait is over. A Retry-After longer than fetch.retry_after_max_ms is not
+ * shortened: that URL fails at once, naming the Retry-After, and so does
+ * every URL not started yet ("deferred"); transfers in flight finish. The
+ * caller's holes (store.h) plan them again in the next run. Each URL ends exactly once in the done callback,
  * in completion order, from the calling thread.
  *
  * The callback may do slow work (store to SQLite); transfers in flight

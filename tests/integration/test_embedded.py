@@ -127,6 +127,31 @@ def test_429_retry_after_is_honoured():
     assert [e["status"] for e in R.log()] == [429, 200]
 
 
+def test_a_retry_after_beyond_the_cap_defers_instead_of_hammering():
+    R.reset()
+    R.faults([{"status": 429, "headers": {"Retry-After": "3600"}}])
+    db = tmpdb()
+    t = time.time()
+    p = fixture_run(db, "--chunk-days", "2", "-X", "fetch.concurrency=1",
+                    "-X", "fetch.retry_after_max_ms=2000", check=1)
+    assert time.time() - t < 30
+    assert [e["status"] for e in R.log()] == [429], R.log()  # nothing else was sent
+    assert "Retry-After 3600 s, longer than fetch.retry_after_max_ms (2000 ms)" in p.stderr
+    assert p.stderr.count("deferred: the API asked to wait 3600 s") == 2, p.stderr
+    holes = json.loads(run("status", "--db", db, "--json", check=0).stdout)["holes"]
+    assert [(h["from"], h["to"]) for h in holes] == [("2023-03-01", "2023-03-05")], holes
+    # a short one holds every request, not only the one that got it
+    R.reset()
+    R.faults([{"match": "/2023-03-01/", "status": 503, "headers": {"Retry-After": "2"}}])
+    t = time.time()
+    p = fixture_run(tmpdb(), "--chunk-days", "2", "-X", "fetch.concurrency=1")
+    assert time.time() - t >= 2.0
+    log = [(e["status"], e["path"].split("/Detail/")[1]) for e in R.log()]
+    assert log == [(503, "3022/2/2023-03-01/2023-03-02"), (200, "3022/2/2023-03-01/2023-03-02"),
+                   (200, "3022/2/2023-03-03/2023-03-04"), (200, "3022/2/2023-03-05/2023-03-05")], log
+    assert "5 warnings stored" in p.stdout, p.stdout
+
+
 def test_slow_response_times_out_and_is_retried():
     R.reset()
     R.faults([{"delay_ms": 3000}])
