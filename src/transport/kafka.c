@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../core/log.h"
 
@@ -23,7 +24,9 @@ const struct av_opt av_kafka_opts[] = {
      "messages per store transaction in process"},
     {"stream", "timeout_ms", AV_OPT_INT, "30000", 100, 3600000, NULL,
      "how long to wait for the brokers (metadata, flush, commit)"},
-    {"kafka", "*", AV_OPT_STR, NULL, 0, 0, NULL, "passed verbatim to librdkafka"},
+    {"kafka", "*", AV_OPT_STR, NULL, 0, 0, NULL,
+     "passed verbatim to librdkafka, except settings the design depends on "
+     "(enable.auto.commit, enable.idempotence, acks, group.id, bootstrap.servers): refused"},
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -47,6 +50,33 @@ struct pass_ctx {
     av_rc rc;
 };
 
+/* librdkafka settings the design depends on: kafka.* may not change them
+ * (ok: the values allowed, '|'-separated; NULL: none, use our option). */
+static const struct {
+    const char *key, *ok, *why;
+} guarded[] = {
+    {"enable.auto.commit", "false",
+     "process commits offsets itself, only after the records are stored"},
+    {"enable.idempotence", "true", "produce delivers each message once across broker restarts"},
+    {"acks", "all|-1", "a message counts as delivered only once every in-sync replica has it"},
+    {"group.id", NULL, "use --group (stream.group)"},
+    {"bootstrap.servers", NULL, "use --brokers (stream.brokers)"},
+    {"metadata.broker.list", NULL, "use --brokers (stream.brokers)"},
+};
+
+static int allowed(const char *ok, const char *value)
+{
+    size_t n = strlen(value);
+
+    for (const char *p = ok; p && *p;) {
+        size_t l = strcspn(p, "|");
+        if (l == n && strncasecmp(p, value, n) == 0)
+            return 1;
+        p += l + (p[l] == '|');
+    }
+    return 0;
+}
+
 static void pass_one(const char *key, const char *value, void *ud)
 {
     struct pass_ctx *p = ud;
@@ -54,6 +84,14 @@ static void pass_one(const char *key, const char *value, void *ud)
 
     if (p->rc != AV_OK)
         return;
+    for (size_t i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++) {
+        if (strcmp(key, guarded[i].key) != 0 || allowed(guarded[i].ok, value))
+            continue;
+        p->rc = av_fail(p->errbuf, AV_EINVAL, "kafka.%s = %s is refused: %s%s%s", key, value,
+                        guarded[i].why, guarded[i].ok ? "; allowed: " : "",
+                        guarded[i].ok ? guarded[i].ok : "");
+        return;
+    }
     if (rd_kafka_conf_set(p->kc, key, value, err, sizeof(err)) != RD_KAFKA_CONF_OK)
         p->rc = av_fail(p->errbuf, AV_EINVAL, "kafka.%s: %s", key, err);
 }
@@ -137,6 +175,10 @@ static av_rc make_producer(rd_kafka_t **out, struct av_kafka *k, const struct av
     {
         struct pass_ctx p = {kc, errbuf, AV_OK};
         av_conf_each_extra(c, "kafka", pass_one, &p);
+        if (p.rc != AV_OK) {
+            rd_kafka_conf_destroy(kc);
+            return p.rc;
+        }
     }
     rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
     *out = rd_kafka_new(RD_KAFKA_PRODUCER, kc, err, sizeof(err));
@@ -322,6 +364,11 @@ av_rc av_kafka_consumer_open(struct av_kafka **out, const struct av_conf *c, con
     {
         struct pass_ctx p = {kc, errbuf, AV_OK};
         av_conf_each_extra(c, "kafka", pass_one, &p);
+        if (p.rc != AV_OK) {
+            rd_kafka_conf_destroy(kc);
+            free(k);
+            return p.rc;
+        }
     }
     k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
     if (k->rk == NULL) {

@@ -306,6 +306,19 @@ def test_no_broker_is_a_clear_error():
     assert "brokers" in p.stderr, p.stderr
     p = run("process", "--db", tmpdb(), check=2)
     assert "--brokers" in p.stderr, p.stderr
+    # kafka.* cannot switch off what commit-after-store and exactly-once rest on
+    for cmd, kv, why in (("process", "enable.auto.commit=true", "only after the records"),
+                         ("process", "group.id=other", "use --group"),
+                         ("produce", "enable.idempotence=false", "once across broker"),
+                         ("produce", "acks=1", "every in-sync replica"),
+                         ("produce", "bootstrap.servers=x:1", "use --brokers")):
+        p = run(cmd, "--db", tmpdb(), "--brokers", BROKERS, "--region", "3022",
+                "-X", "kafka." + kv, check=2)
+        assert ("kafka.%s is refused" % kv.replace("=", " = ")) in p.stderr and why in p.stderr, \
+            p.stderr
+    # the same keys with the values we set anyway are fine
+    p = run("process", "--db", tmpdb(), "--brokers", BROKERS, "--topic", topic(),
+            "--until-idle", "-X", "kafka.enable.auto.commit=false", *SESSION, check=0)
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
