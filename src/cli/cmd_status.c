@@ -184,7 +184,8 @@ int av_cmd_status(struct av_cli *cli)
     struct st_ctx c = {cli->json, 0, &sink, {0}, AV_OK, ""};
     struct av_query all = {NULL, 0, INT64_MIN, INT64_MAX, 0, 0};
     char err[AV_ERRBUF_SIZE], nws[24] = "-", nps[24] = "-";
-    long nw = -1, np = -1, nr = 0, nraw = 0;
+    long nw = -1, np = -1, nr = 0;
+    struct av_raw_stats raw = {0, 0, 0};
     int code = av_cli_open(cli, &store, &sink);
 
     if (code != AV_EXIT_OK)
@@ -194,7 +195,7 @@ int av_cmd_status(struct av_cli *cli)
     if (av_sink_count(&sink, &av_ds_warning, &all, &nw, err) != AV_OK ||
         av_sink_count(&sink, &av_ds_problem, &all, &np, err) != AV_OK ||
         av_store_count(store, "rejected", &nr, err) != AV_OK ||
-        av_store_count(store, "raw_response", &nraw, err) != AV_OK)
+        av_store_raw_stats(store, &raw, err) != AV_OK)
         goto fail;
     if (nw >= 0)
         snprintf(nws, sizeof(nws), "%ld", nw);
@@ -204,13 +205,16 @@ int av_cmd_status(struct av_cli *cli)
         av_buf_puts(&c.b, "{\"db\":");
         av_json_quote(&c.b, av_conf_str(&cli->conf, "store.path"));
         av_buf_printf(&c.b, ",\"sink\":\"%s\",\"warnings\":%s,\"problems\":%s,\"rejected\":%ld,"
-                            "\"raw_responses\":%ld,\"regions\":[",
+                            "\"raw_responses\":%ld,\"raw_bodies\":%ld,\"raw_bytes\":%lld,"
+                            "\"regions\":[",
                       av_sink_name(&sink), nw >= 0 ? nws : "null", np >= 0 ? nps : "null", nr,
-                      nraw);
+                      raw.responses, raw.bodies, raw.bytes);
         out(&c.b);
     } else {
-        printf("database %s: %s warnings, %s problems, %ld rejected, %ld raw responses",
-               av_conf_str(&cli->conf, "store.path"), nws, nps, nr, nraw);
+        printf("database %s: %s warnings, %s problems, %ld rejected, %ld raw responses "
+               "(%ld distinct bodies, %.1f MiB)",
+               av_conf_str(&cli->conf, "store.path"), nws, nps, nr, raw.responses, raw.bodies,
+               (double)raw.bytes / (1024.0 * 1024.0));
         if (nw < 0)
             printf(" (the %s sink does not count its records)", av_sink_name(&sink));
         printf("\n\n%-6s %-20s %4s %-7s %-10s %-24s %-9s %8s %7s\n", "region", "name", "lang",

@@ -153,8 +153,13 @@ static av_rc prepare_all(struct av_store *s, char *errbuf)
     if (rc == AV_OK)
         rc = prep(s, &s->ins_raw,
                   "INSERT INTO raw_response (source, endpoint, lang, api_version, url, "
-                  "region_id, from_date, to_date, fetched_at, http_status, body) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                  "region_id, from_date, to_date, fetched_at, http_status, body, body_id) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, X'', ?11)",
+                  errbuf);
+    if (rc == AV_OK)
+        rc = prep(s, &s->body_get, "SELECT id, body FROM raw_body WHERE hash = ?1", errbuf);
+    if (rc == AV_OK)
+        rc = prep(s, &s->body_ins, "INSERT INTO raw_body (hash, size, body) VALUES (?1, ?2, ?3)",
                   errbuf);
     if (rc == AV_OK)
         rc = prep(s, &s->reject,
@@ -518,11 +523,62 @@ const struct av_sink_ops av_sink_sqlite = {
 
 /* ---- the state tables ---- */
 
+/* The raw_body row holding exactly body: an existing one (same hash and
+ * the same bytes) or a new one. Keys are "<hash>-<size>[.k]": k counts
+ * the (never yet seen) different bodies with the same hash and size. */
+static av_rc body_id(struct av_store *s, const char *body, size_t len, int64_t *id,
+                     char *errbuf)
+{
+    char hash[17], key[64];
+    sqlite3_stmt *st = s->body_get;
+    av_rc rc = AV_OK;
+
+    av_hash_hex(body, len, hash);
+    for (int k = 0; k < 1000; k++) {
+        int r, same;
+        if (k == 0)
+            snprintf(key, sizeof(key), "%s-%zu", hash, len);
+        else
+            snprintf(key, sizeof(key), "%s-%zu.%d", hash, len, k);
+        sq_bind_text(st, 1, key);
+        r = sqlite3_step(st);
+        if (r == SQLITE_DONE) {
+            sqlite3_reset(st);
+            st = s->body_ins;
+            sq_bind_text(st, 1, key);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
+            sqlite3_bind_blob64(st, 3, body, len, SQLITE_STATIC);
+            rc = av_sqlite_step(s, st, errbuf, "store raw response");
+            sqlite3_clear_bindings(st);
+            if (rc == AV_OK)
+                *id = sqlite3_last_insert_rowid(s->db);
+            return rc;
+        }
+        if (r != SQLITE_ROW) {
+            rc = av_sqlite_err(s, errbuf, "read raw bodies");
+            sqlite3_reset(st);
+            return rc;
+        }
+        same = (size_t)sqlite3_column_bytes(st, 1) == len &&
+               (len == 0 || memcmp(sqlite3_column_blob(st, 1), body, len) == 0);
+        *id = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        if (same)
+            return AV_OK;
+    }
+    return av_fail(errbuf, AV_EIO, "%s: a thousand different raw bodies share hash %s",
+                   s->path, hash);
+}
+
 av_rc av_store_raw_put(struct av_store *s, const struct av_raw_meta *m, const char *body,
                        size_t len, int64_t *raw_id, char *errbuf)
 {
     sqlite3_stmt *st = s->ins_raw;
-    av_rc rc;
+    int64_t bid = 0;
+    av_rc rc = body_id(s, body ? body : "", body ? len : 0, &bid, errbuf);
+
+    if (rc != AV_OK)
+        return rc;
 
     sq_bind_text(st, 1, m->source);
     sq_bind_text(st, 2, m->endpoint);
@@ -540,7 +596,7 @@ av_rc av_store_raw_put(struct av_store *s, const struct av_raw_meta *m, const ch
         sqlite3_bind_null(st, 8);
     sq_bind_ms(st, 9, m->fetched_at);
     sqlite3_bind_int(st, 10, m->http_status);
-    sqlite3_bind_blob64(st, 11, body, len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 11, bid);
     rc = av_sqlite_step(s, st, errbuf, "store raw response");
     sqlite3_clear_bindings(st);
     if (rc == AV_OK && raw_id)
@@ -556,6 +612,12 @@ av_rc av_store_reject(struct av_store *s, const char *stage, const char *reason,
     char hash[17];
 
     av_hash_hex(raw ? raw : "", raw ? len : 0, hash);
+    /* the whole input is in raw_body (raw_id): keep only its head here */
+    if (raw && raw_id > 0 && len > AV_REJECT_RAW_MAX) {
+        len = AV_REJECT_RAW_MAX;
+        while (len > 0 && ((unsigned char)raw[len] & 0xC0) == 0x80)
+            len--; /* not in the middle of a UTF-8 sequence */
+    }
     sq_bind_text(st, 1, stage);
     sq_bind_text(st, 2, reason);
     sq_bind_int(st, 3, region_id > 0 ? region_id : AV_NULL_INT);

@@ -16,6 +16,7 @@ struct av_store {
     int tx_depth; /* nested av_store_begin calls; 0 = no transaction */
     sqlite3_stmt *ins_raw, *reject, *state_get, *state_put;
     sqlite3_stmt *hole_sel, *hole_del, *hole_ins;
+    sqlite3_stmt *body_get, *body_ins;
     sqlite3_stmt *begin, *commit, *rollback;
 };
 

@@ -153,9 +153,12 @@ av_rc av_store_each_raw(struct av_store *s,
     av_rc rc = AV_OK;
 
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, source, endpoint, lang, api_version, url, region_id, "
-                           "from_date, to_date, fetched_at, http_status, body "
-                           "FROM raw_response ORDER BY id",
+                           "SELECT r.id, r.source, r.endpoint, r.lang, r.api_version, r.url, "
+                           "r.region_id, r.from_date, r.to_date, r.fetched_at, r.http_status, "
+                           "CASE WHEN r.body_id IS NULL THEN r.body ELSE b.body END, "
+                           "r.body_id IS NOT NULL AND b.id IS NULL "
+                           "FROM raw_response r LEFT JOIN raw_body b ON b.id = r.body_id "
+                           "ORDER BY r.id",
                            -1, &st, NULL) != SQLITE_OK)
         return av_sqlite_err(s, errbuf, "query raw responses");
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -176,10 +179,16 @@ av_rc av_store_each_raw(struct av_store *s,
             av_date_parse(ctext(st, 8), &m.to_date);
         m.fetched_at = cms(st, 9);
         m.http_status = sqlite3_column_int(st, 10);
+        if (sqlite3_column_int(st, 12)) {
+            rc = av_fail(errbuf, AV_EIO, "%s: raw response %lld points at a raw_body row that "
+                         "is not there (changed outside avalanche?); restore a backup",
+                         s->path, (long long)sqlite3_column_int64(st, 0));
+            break;
+        }
         if (fn(ud, sqlite3_column_int64(st, 0), &m, body ? body : "", len) != 0)
             break;
     }
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
+    if (rc == AV_OK && r != SQLITE_ROW && r != SQLITE_DONE)
         rc = av_sqlite_err(s, errbuf, "read raw responses");
     sqlite3_finalize(st);
     return rc;
@@ -260,6 +269,33 @@ av_rc av_store_each_run(struct av_store *s, int limit,
     }
     if (r != SQLITE_ROW && r != SQLITE_DONE)
         rc = av_sqlite_err(s, errbuf, "read runs");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+av_rc av_store_raw_stats(struct av_store *s, struct av_raw_stats *out, char *errbuf)
+{
+    sqlite3_stmt *st;
+    av_rc rc = AV_OK;
+
+    /* bodies stored before schema 6 are inline in raw_response (length()
+     * of a blob reads its size, not its content) */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT (SELECT count(*) FROM raw_response), "
+                           "(SELECT count(*) FROM raw_body) + (SELECT count(*) FROM "
+                           "raw_response WHERE body_id IS NULL), "
+                           "(SELECT coalesce(sum(size), 0) FROM raw_body) + (SELECT "
+                           "coalesce(sum(length(body)), 0) FROM raw_response WHERE body_id IS "
+                           "NULL)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "count raw responses");
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        out->responses = (long)sqlite3_column_int64(st, 0);
+        out->bodies = (long)sqlite3_column_int64(st, 1);
+        out->bytes = (long long)sqlite3_column_int64(st, 2);
+    } else {
+        rc = av_sqlite_err(s, errbuf, "count raw responses");
+    }
     sqlite3_finalize(st);
     return rc;
 }

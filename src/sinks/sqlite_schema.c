@@ -55,6 +55,12 @@ static const char *const state_migrations[] = {
     "  region_id INTEGER NOT NULL, lang INTEGER NOT NULL, endpoint TEXT NOT NULL,"
     "  from_date TEXT NOT NULL, to_date TEXT NOT NULL, since TEXT NOT NULL,"
     "  PRIMARY KEY (region_id, lang, endpoint, from_date)) WITHOUT ROWID;",
+    /* 5 -> 6: one copy of each response body (raw_response.body stays for
+     * the rows stored before; new rows point at raw_body) */
+    "CREATE TABLE raw_body ("
+    "  id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,"
+    "  body BLOB NOT NULL);"
+    "ALTER TABLE raw_response ADD COLUMN body_id INTEGER REFERENCES raw_body (id);",
 };
 
 #define NSTATE ((int)(sizeof(state_migrations) / sizeof(state_migrations[0])))

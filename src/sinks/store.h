@@ -2,7 +2,8 @@
  * about its own work, whatever sink holds the clean records.
  *
  * What it owns (tables in README.md; DDL and migrations in sqlite.c):
- *   raw_response    bronze: every API response body as received + envelope
+ *   raw_response    bronze: every API response as received (envelope), its
+ *                   body in raw_body, one copy per distinct content
  *   rejected        everything refused, with stage, reason and raw text
  *   fetch_state     per (region, lang, endpoint): last stored date, last fetch
  *   fetch_hole      per (region, lang, endpoint): days planned, not yet stored
@@ -61,7 +62,10 @@ void av_store_rollback(struct av_store *s);
 av_rc av_store_raw_put(struct av_store *s, const struct av_raw_meta *m, const char *body,
                        size_t len, int64_t *raw_id, char *errbuf);
 
-/* Records a rejected input (deduplicated by stage + content hash). */
+/* Records a rejected input (deduplicated by stage + content hash). With a
+ * raw_id (the whole input is a stored raw response) only the first
+ * AV_REJECT_RAW_MAX bytes are kept in rejected.raw. */
+#define AV_REJECT_RAW_MAX 65536
 av_rc av_store_reject(struct av_store *s, const char *stage, const char *reason,
                       int region_id, int lang, const char *raw, size_t len, int64_t raw_id,
                       av_ms now, char *errbuf);
@@ -153,6 +157,13 @@ struct av_run_row {
 av_rc av_store_each_run(struct av_store *s, int limit,
                         int (*fn)(void *ud, const struct av_run_row *r), void *ud,
                         char *errbuf);
+
+/* Raw storage: responses kept, distinct bodies, and their bytes. */
+struct av_raw_stats {
+    long responses, bodies;
+    long long bytes;
+};
+av_rc av_store_raw_stats(struct av_store *s, struct av_raw_stats *st, char *errbuf);
 
 /* Rows of one of the state store's own tables ("raw_response", "rejected"). */
 av_rc av_store_count(struct av_store *s, const char *table, long *n, char *errbuf);

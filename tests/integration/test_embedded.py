@@ -201,6 +201,26 @@ def test_invalid_json_is_rejected_with_reason_and_raw_kept():
     assert query(db, "select count(*) from warning")[0][0] == 5
 
 
+def test_the_same_body_is_kept_once():
+    R.reset()
+    big = "[" + "x" * (3 << 20)  # SYNTHETIC: 3 MiB that are not JSON, served three times
+    R.faults([{"body": big, "times": 3}])
+    db = tmpdb()
+    for _ in range(3):
+        fixture_run(db, check=1)
+    st = json.loads(run("status", "--db", db, "--json", check=0).stdout)
+    assert (st["raw_responses"], st["raw_bodies"], st["raw_bytes"]) == (3, 1, len(big)), st
+    assert "3 raw responses (1 distinct bodies, 3.0 MiB)" in run("status", "--db", db,
+                                                                 check=0).stdout
+    query(db, "pragma wal_checkpoint(truncate)")
+    assert os.path.getsize(db) < 2 * len(big), os.path.getsize(db)  # was > 3x
+    rows = query(db, "select length(raw), raw_id, seen from rejected")
+    assert len(rows) == 1 and rows[0][0] == 65536 and rows[0][1] and rows[0][2] == 3, rows
+    # reprocess reads the one copy back for each of the three responses
+    p = run("reprocess", "--db", db, check=0)
+    assert query(db, "select count(*), max(seen) from rejected") == [(1, 3)], p.stderr
+
+
 def test_404_is_not_retried_and_reported():
     R.reset()
     R.faults([{"status": 404, "body": "{\"Message\":\"not found\"}"}])

@@ -189,7 +189,21 @@ static const char *const v3_ddl =
     "INSERT INTO warning (region_id, valid_date, lang, danger_level, valid_from, endpoint, "
     "main_text, raw_hash, ingested_at) VALUES (3022, '2023-03-02', 2, 3, "
     "'2023-03-01T23:00:00.000Z', 'detail', 'from 0.1.0', 'h', '2023-03-02T00:00:00.000Z');"
+    "INSERT INTO raw_response (source, endpoint, url, fetched_at, body) VALUES ('varsom', "
+    "'detail', 'u', '2023-03-02T00:00:00.000Z', 'legacy-body');"
     "PRAGMA user_version = 3;";
+
+static int raw_cat(void *ud, int64_t raw_id, const struct av_raw_meta *m, const char *body,
+                   size_t len)
+{
+    char *out = ud;
+    size_t n = strlen(out);
+
+    (void)raw_id;
+    (void)m;
+    snprintf(out + n, 256 - n, "%.*s;", (int)len, body);
+    return 0;
+}
 
 static void migration(void)
 {
@@ -208,6 +222,25 @@ static void migration(void)
         struct seen r = read_back(&k);
         CHECK_INT(r.n, 1);
         CHECK_STR(r.main_text, "from 0.1.0"); /* the data survived */
+    }
+    /* raw bodies: the old row keeps its inline body, new ones are kept once
+     * per distinct content */
+    {
+        struct av_raw_meta m = {"varsom", "detail", 2, NULL, "u", 3022, INT64_MIN, INT64_MIN,
+                                0, 200};
+        struct av_raw_stats rs;
+        char got[256] = "";
+        int64_t id;
+        CHECK(av_store_raw_put(s, &m, "[1]", 3, &id, err) == AV_OK);
+        CHECK(av_store_raw_put(s, &m, "[1]", 3, &id, err) == AV_OK);
+        CHECK(av_store_raw_put(s, &m, "[2]", 3, &id, err) == AV_OK);
+        CHECK(av_store_raw_put(s, &m, "", 0, &id, err) == AV_OK);
+        CHECK(av_store_each_raw(s, raw_cat, got, err) == AV_OK);
+        CHECK_STR(got, "legacy-body;[1];[1];[2];;");
+        CHECK(av_store_raw_stats(s, &rs, err) == AV_OK);
+        CHECK_INT(rs.responses, 5);
+        CHECK_INT(rs.bodies, 4);
+        CHECK_INT(rs.bytes, 17);
     }
     av_sink_close(&k);
     av_store_close(s);
