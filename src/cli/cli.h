@@ -59,6 +59,10 @@ struct av_sink;
  * named by store.sink on it. On failure prints why, leaves nothing open
  * and returns the exit code (AV_EXIT_USAGE for configuration errors). */
 int av_cli_open(struct av_cli *c, struct av_store **store, struct av_sink *sink);
+/* For commands that only read (status, export, reprocess): a store.path
+ * that does not exist is refused ("no database at PATH"), never created.
+ * AV_EXIT_OK when it exists. */
+int av_cli_need_db(struct av_cli *c);
 void av_cli_close(struct av_store *store, struct av_sink *sink); /* sink may be NULL */
 
 /* One run at a time per database: an flock on "<db>.lock" (released by the

@@ -1,11 +1,13 @@
 /* cmd_export.c - `export DATASET --format jsonl|csv`: any dataset the
  * configured sink keeps (`avalanche datasets`), read back through the sink
- * and formatted by export.c. Writes to --out FILE atomically (a temp file
- * renamed on success) or to stdout. */
+ * and formatted by export.c. Writes to stdout, or to --out: a file
+ * atomically (a temp file renamed on success; through a symlink to its
+ * target), a FIFO or character device directly. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../model/regions.h"
@@ -41,6 +43,64 @@ static int query_from_flags(const struct av_cli *cli, struct av_query *q, int *i
     return AV_EXIT_OK;
 }
 
+/* Where --out really goes. A symlink is followed (its target is written,
+ * the link stays); a regular file or a new name gets a temp file renamed
+ * over it (*direct = 0: readers never see half an export), keeping an
+ * existing file's mode; a FIFO or a character device (/dev/stdout, a pipe
+ * to another program) is written directly (*direct = 1). Directories,
+ * sockets and block devices are refused. AV_EXIT_OK or AV_EXIT_USAGE. */
+static int out_target(const char *out, char *path, size_t cap, int *direct, mode_t *mode)
+{
+    struct stat st;
+    char *real = NULL;
+
+    *direct = 0;
+    *mode = 0;
+    snprintf(path, cap, "%s", out);
+    if (lstat(out, &st) != 0)
+        return AV_EXIT_OK; /* a new file */
+    if (S_ISLNK(st.st_mode)) {
+        char link[4096];
+        ssize_t n = readlink(out, link, sizeof(link) - 1);
+        if (n < 0) {
+            fprintf(stderr, "avalanche: --out %s: %s\n", out, strerror(errno));
+            return AV_EXIT_USAGE;
+        }
+        link[n] = '\0';
+        real = realpath(out, NULL);
+        if (real == NULL && errno != ENOENT) {
+            fprintf(stderr, "avalanche: --out %s: %s\n", out, strerror(errno));
+            return AV_EXIT_USAGE;
+        }
+        if (real == NULL) { /* a dangling link: create its target */
+            const char *slash = strrchr(out, '/');
+            int w = link[0] == '/' || slash == NULL
+                        ? snprintf(path, cap, "%s", link)
+                        : snprintf(path, cap, "%.*s/%s", (int)(slash - out), out, link);
+            if (w < 0 || (size_t)w >= cap) {
+                fprintf(stderr, "avalanche: --out %s: the link's target is too long\n", out);
+                return AV_EXIT_USAGE;
+            }
+            return AV_EXIT_OK;
+        }
+        snprintf(path, cap, "%s", real);
+        free(real);
+        if (stat(path, &st) != 0)
+            return AV_EXIT_OK;
+    }
+    if (S_ISREG(st.st_mode)) {
+        *mode = st.st_mode & 07777;
+        return AV_EXIT_OK;
+    }
+    if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+        *direct = 1;
+        return AV_EXIT_OK;
+    }
+    fprintf(stderr, "avalanche: --out %s is %s; give a file name\n", out,
+            S_ISDIR(st.st_mode) ? "a directory" : "not a regular file, FIFO or character device");
+    return AV_EXIT_USAGE;
+}
+
 int av_cmd_export(struct av_cli *cli)
 {
     struct av_store *store = NULL;
@@ -48,8 +108,9 @@ int av_cmd_export(struct av_cli *cli)
     struct av_export e;
     struct av_query q = {0};
     const struct av_dataset *ds = cli->dataset ? av_dataset_find(cli->dataset) : NULL;
-    char err[AV_ERRBUF_SIZE], tmp[4096];
-    int ids[AV_MAX_REGIONS], code;
+    char err[AV_ERRBUF_SIZE], tmp[4200], target[4096] = "";
+    int ids[AV_MAX_REGIONS], code, direct = 0;
+    mode_t mode = 0;
     enum av_format fmt;
     FILE *out = stdout;
     av_rc rc;
@@ -70,7 +131,14 @@ int av_cmd_export(struct av_cli *cli)
     code = query_from_flags(cli, &q, ids);
     if (code != AV_EXIT_OK)
         return code;
+    if (cli->out && strcmp(cli->out, "-") != 0 &&
+        (code = out_target(cli->out, target, sizeof(target), &direct, &mode)) != AV_EXIT_OK)
+        return code;
     q.parts = ds->part | (ds->nest ? ds->nest->part : 0);
+    /* the SQLite sink's records are in that file: never create it empty */
+    if (strcmp(av_conf_str(&cli->conf, "store.sink"), "sqlite") == 0 &&
+        (code = av_cli_need_db(cli)) != AV_EXIT_OK)
+        return code;
     code = av_cli_open(cli, &store, &sink);
     if (code != AV_EXIT_OK)
         return code;
@@ -82,11 +150,21 @@ int av_cmd_export(struct av_cli *cli)
         code = AV_EXIT_USAGE;
         goto out;
     }
-    if (cli->out && strcmp(cli->out, "-") != 0) {
-        snprintf(tmp, sizeof(tmp), "%s.tmp.%d", cli->out, (int)getpid());
+    if (target[0]) {
+        if (direct)
+            snprintf(tmp, sizeof(tmp), "%s", target);
+        else
+            snprintf(tmp, sizeof(tmp), "%s.tmp.%d", target, (int)getpid());
         out = fopen(tmp, "w");
         if (out == NULL) {
             fprintf(stderr, "avalanche: cannot write %s: %s\n", tmp, strerror(errno));
+            goto out;
+        }
+        if (mode && fchmod(fileno(out), mode) != 0) {
+            fprintf(stderr, "avalanche: cannot give %s the mode of %s: %s\n", tmp, target,
+                    strerror(errno));
+            fclose(out);
+            unlink(tmp);
             goto out;
         }
     }
@@ -99,9 +177,9 @@ int av_cmd_export(struct av_cli *cli)
     if (out != stdout) {
         if (fclose(out) != 0 && rc == AV_OK)
             rc = av_fail(err, AV_EIO, "writing %s: %s", tmp, strerror(errno));
-        if (rc == AV_OK && rename(tmp, cli->out) != 0)
-            rc = av_fail(err, AV_EIO, "rename %s to %s: %s", tmp, cli->out, strerror(errno));
-        if (rc != AV_OK)
+        if (!direct && rc == AV_OK && rename(tmp, target) != 0)
+            rc = av_fail(err, AV_EIO, "rename %s to %s: %s", tmp, target, strerror(errno));
+        if (!direct && rc != AV_OK)
             unlink(tmp);
     }
     if (rc != AV_OK) {

@@ -66,6 +66,8 @@ int av_cmd_reprocess(struct av_cli *cli)
     long nraw = 0;
     int code, lock;
 
+    if ((code = av_cli_need_db(cli)) != AV_EXIT_OK)
+        return code;
     /* The same lock as run: a rebuild and a run never overlap. */
     lock = av_cli_lock(av_conf_str(&cli->conf, "store.path"), err);
     if (lock < 0) {

@@ -186,8 +186,10 @@ int av_cmd_status(struct av_cli *cli)
     char err[AV_ERRBUF_SIZE], nws[24] = "-", nps[24] = "-";
     long nw = -1, np = -1, nr = 0;
     struct av_raw_stats raw = {0, 0, 0};
-    int code = av_cli_open(cli, &store, &sink);
+    int code = av_cli_need_db(cli);
 
+    if (code == AV_EXIT_OK)
+        code = av_cli_open(cli, &store, &sink);
     if (code != AV_EXIT_OK)
         return code;
     code = AV_EXIT_FAIL;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../sinks/sink.h"
@@ -58,6 +59,21 @@ int av_cli_open(struct av_cli *c, struct av_store **store, struct av_sink *sink)
         return rc == AV_EINVAL ? AV_EXIT_USAGE : AV_EXIT_FAIL;
     }
     return AV_EXIT_OK;
+}
+
+int av_cli_need_db(struct av_cli *c)
+{
+    const char *path = av_conf_str(&c->conf, "store.path");
+    struct stat st;
+
+    if (stat(path, &st) == 0)
+        return AV_EXIT_OK;
+    if (errno == ENOENT)
+        fprintf(stderr, "avalanche: no database at %s (run `avalanche run` first, or pass "
+                        "--db PATH)\n", path);
+    else
+        fprintf(stderr, "avalanche: %s: %s\n", path, strerror(errno));
+    return AV_EXIT_FAIL;
 }
 
 void av_cli_close(struct av_store *store, struct av_sink *sink)

@@ -1,5 +1,6 @@
 /* main.c - avalanche: the avalanche warning pipeline. Parses the command
  * line (options.c) and dispatches to a command; nothing else lives here. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,21 @@ static const struct {
     {"help-config", av_cmd_help_config},
 };
 
+/* What went to stdout must have arrived: a full disk or a closed pipe is
+ * an error, not a silent exit 0 (`avalanche status > /dev/full`). */
+static int stdout_done(int rc)
+{
+    int failed = fflush(stdout) != 0;
+
+    failed |= ferror(stdout) != 0;
+    if (failed) {
+        fprintf(stderr, "avalanche: writing to stdout: %s\n",
+                errno ? strerror(errno) : "write error");
+        return rc == AV_EXIT_OK ? AV_EXIT_FAIL : rc;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct av_cli c;
@@ -25,7 +41,7 @@ int main(int argc, char **argv)
     size_t i;
 
     if (rc >= 0)
-        return rc;
+        return stdout_done(rc);
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(c.cmd, commands[i].name) == 0)
             break;
@@ -41,5 +57,5 @@ int main(int argc, char **argv)
         av_fetch_global_cleanup();
     }
     av_conf_free(&c.conf);
-    return rc;
+    return stdout_done(rc);
 }

@@ -212,7 +212,9 @@ def test_fixtures_through_kafka_into_cassandra():
 
 
 def lag(t, group):
-    p = run("status", "--db", tmpdb(), "--json", "--brokers", BROKERS, "--topic", t, "--group",
+    db = tmpdb()
+    open(db, "w").close()  # status reads an existing database (an empty one here)
+    p = run("status", "--db", db, "--json", "--brokers", BROKERS, "--topic", t, "--group",
             group, check=0)
     return json.loads(p.stdout)["kafka"]["lag"]
 

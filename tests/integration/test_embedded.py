@@ -9,9 +9,11 @@ import io
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -429,6 +431,55 @@ def test_bad_input_gets_clear_errors():
     assert "unknown command" in p.stderr
     # and nothing was written to the database by any of it
     assert not os.path.exists(db) or query(db, "select count(*) from warning")[0][0] == 0
+
+
+def test_readers_refuse_a_missing_database_and_check_where_they_write():
+    missing = os.path.join(tempfile.mkdtemp(prefix="av-it-"), "nope.db")
+    for cmd in (["status"], ["export", "warnings"], ["reprocess"]):
+        p = run(*cmd, "--db", missing, check=1)
+        assert "no database at %s (run `avalanche run` first" % missing in p.stderr, p.stderr
+        assert not os.path.exists(missing) and not os.path.exists(missing + ".lock"), cmd
+    # stdout that cannot take the output is an error, not exit 0
+    R.reset()
+    db = tmpdb()
+    fixture_run(db)
+    for cmd in (["status", "--db", db], ["regions"], ["datasets"], ["export", "warnings",
+                                                                    "--db", db]):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([BIN, *cmd], stdout=full, stderr=subprocess.PIPE, text=True,
+                               timeout=60)
+        assert p.returncode == 1 and "No space left on device" in p.stderr, (cmd, p.stderr)
+    want = export(db)
+    d = tempfile.mkdtemp(prefix="av-it-")
+    # through a symlink to its target; the link stays a link
+    target = os.path.join(d, "target.jsonl")
+    with open(target, "w") as f:
+        f.write("old\n")
+    os.chmod(target, 0o600)
+    os.symlink("target.jsonl", os.path.join(d, "link.jsonl"))
+    run("export", "warnings", "--db", db, "--out", os.path.join(d, "link.jsonl"), check=0)
+    assert os.path.islink(os.path.join(d, "link.jsonl"))
+    assert open(target).read() == want and os.stat(target).st_mode & 0o777 == 0o600
+    # a dangling link: its target is created
+    os.symlink("new.jsonl", os.path.join(d, "dangling.jsonl"))
+    run("export", "warnings", "--db", db, "--out", os.path.join(d, "dangling.jsonl"), check=0)
+    assert open(os.path.join(d, "new.jsonl")).read() == want
+    assert os.path.islink(os.path.join(d, "dangling.jsonl"))
+    # a FIFO is written, not replaced by a regular file
+    fifo = os.path.join(d, "pipe")
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()), daemon=True)
+    reader.start()
+    run("export", "warnings", "--db", db, "--out", fifo, check=0)
+    reader.join(timeout=30)
+    assert got == [want] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    run("export", "warnings", "--db", db, "--out", "/dev/null", check=0)
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    p = run("export", "warnings", "--db", db, "--out", "/dev/full", check=1)
+    assert "No space left on device" in p.stderr, p.stderr
+    p = run("export", "warnings", "--db", db, "--out", d, check=2)
+    assert "is a directory" in p.stderr, p.stderr
 
 
 def test_env_overrides_and_help():
