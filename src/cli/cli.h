@@ -28,6 +28,7 @@ struct av_cli {
     const char *out;
     const char *dataset;
     int json, markdown;
+    int csv_raw; /* --csv-raw: no formula guard in CSV text cells */
     int progress; /* -1 auto (TTY), 0 off, 1 on */
     int limit;
     int until_idle;

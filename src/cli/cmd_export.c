@@ -169,6 +169,7 @@ int av_cmd_export(struct av_cli *cli)
         }
     }
     av_export_init(&e, out, ds, fmt);
+    e.csv_raw = cli->csv_raw;
     rc = av_sink_read(&sink, &q, each, &e, err);
     if (rc == AV_OK || e.io_error)
         rc = av_export_finish(&e, err);

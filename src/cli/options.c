@@ -68,6 +68,8 @@ const char av_cli_usage[] =
     "  --chunk-days N     days per request (plan.chunk_days)\n"
     "  -X KEY=VALUE       set any configuration key, e.g. -X fetch.retries=2\n"
     "  --format, --out    export format and file (default stdout)\n"
+    "  --csv-raw          CSV text cells exactly as stored: no leading ' before a\n"
+    "                     cell starting with = + - @ (spreadsheet formula guard)\n"
     "  --json             status, regions and datasets as JSON\n"
     "  --brokers H:P      Kafka bootstrap servers (stream.brokers); -X kafka.KEY=V\n"
     "                     passes any librdkafka setting\n"
@@ -219,6 +221,8 @@ int av_cli_parse(struct av_cli *c, int argc, char **argv)
             c->json = 1;
         } else if (strcmp(a, "--markdown") == 0) {
             c->markdown = 1;
+        } else if (strcmp(a, "--csv-raw") == 0) {
+            c->csv_raw = 1;
         } else if (strcmp(a, "--progress") == 0) {
             c->progress = 1;
         } else if (strcmp(a, "--no-progress") == 0) {

@@ -94,19 +94,45 @@ static void json_value(struct av_buf *b, const struct av_field *f, const void *p
     }
 }
 
-/* RFC 4180 cell: quoted when needed, quotes doubled; empty when absent. */
-static void csv_value(struct av_buf *b, const struct av_field *f, const void *p)
+/* A text value a spreadsheet would run as a formula (OWASP's list). */
+static int formula_like(const struct av_field *f, const char *s)
+{
+    switch (f->type) {
+    case AV_FT_I8:
+    case AV_FT_I32:
+    case AV_FT_I64:
+    case AV_FT_BOOL:
+    case AV_FT_TIME:
+    case AV_FT_DATE:
+        return 0;
+    case AV_FT_NUMTEXT:
+        if (json_number(s))
+            return 0; /* -5 is a temperature */
+        break;
+    default:
+        break;
+    }
+    return s[0] && strchr("=+-@\t\r", s[0]) != NULL;
+}
+
+/* RFC 4180 cell: quoted when needed, quotes doubled; empty when absent;
+ * guarded with a leading ' when it would be a formula (see export.h). */
+static void csv_value(struct av_buf *b, const struct av_field *f, const void *p, int raw)
 {
     char tmp[32];
     const char *s = av_field_get_text(f, p, tmp);
+    int guard;
 
     if (s == NULL)
         return;
-    if (strpbrk(s, ",\"\r\n") == NULL) {
+    guard = !raw && formula_like(f, s);
+    if (!guard && strpbrk(s, ",\"\r\n") == NULL) {
         av_buf_puts(b, s);
         return;
     }
     av_buf_putc(b, '"');
+    if (guard)
+        av_buf_putc(b, '\'');
     for (; *s; s++) {
         if (*s == '"')
             av_buf_putc(b, '"');
@@ -169,7 +195,7 @@ static void csv_header(struct av_export *e, struct av_buf *b)
 }
 
 static void csv_row(struct av_buf *b, const struct av_dataset *ds, const struct av_warning *w,
-                    const void *rec)
+                    const void *rec, int raw)
 {
     int first = 1;
 
@@ -179,7 +205,7 @@ static void csv_row(struct av_buf *b, const struct av_dataset *ds, const struct 
             continue;
         if (!first)
             av_buf_putc(b, ',');
-        csv_value(b, f, av_field_ptr(f, w, rec));
+        csv_value(b, f, av_field_ptr(f, w, rec), raw);
         first = 0;
     }
     if (ds->nest)
@@ -198,7 +224,7 @@ int av_export_warning(struct av_export *e, const struct av_warning *w)
     for (int k = 0; k < n; k++) {
         const void *rec = av_ds_record(e->ds, w, k);
         if (e->fmt == AV_FMT_CSV) {
-            csv_row(b, e->ds, w, rec);
+            csv_row(b, e->ds, w, rec, e->csv_raw);
         } else {
             av_export_json(b, e->ds, w, rec);
             av_buf_putc(b, '\n');

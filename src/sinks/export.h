@@ -13,7 +13,10 @@
  *        its records as an array ([] when none) without the parent's key.
  * CSV    RFC 4180: a header row, CRLF, fields with commas, quotes or line
  *        breaks quoted, quotes doubled; absent values are empty; a nested
- *        child is counted in one column (problem_count).
+ *        child is counted in one column (problem_count). A text cell that
+ *        begins with = + - @ TAB or CR (a formula to a spreadsheet: CSV
+ *        injection) gets a leading ' and is quoted, unless csv_raw is set;
+ *        numbers are never changed.
  * Columns and meaning: `avalanche datasets`, docs/datasets.md.
  */
 #ifndef AV_EXPORT_H
@@ -34,6 +37,7 @@ struct av_export {
     long rows;
     int header_done;
     int io_error;
+    int csv_raw; /* 1: text cells exactly as stored (no formula guard) */
     struct av_buf line; /* reused for every warning */
 };
 

@@ -316,6 +316,20 @@ def test_export_filters_and_csv():
     assert "\n" in w[1]["avalanche_danger"]  # multi-line text survives quoting
 
 
+def test_csv_guards_formulas_unless_raw():
+    R.reset()
+    els = detail_elements()
+    # SYNTHETIC: a real element whose main text reads as a spreadsheet formula
+    R.faults([{"body": json.dumps([dict(els[0], MainText="=1+2")] + els[1:])}])
+    db = tmpdb()
+    fixture_run(db)
+    rows = list(csv.DictReader(io.StringIO(export(db, "warnings", "csv"))))
+    assert rows[0]["main_text"] == "'=1+2" and rows[1]["main_text"] == els[1]["MainText"].strip()
+    raw = run("export", "warnings", "--db", db, "--format", "csv", "--csv-raw", check=0).stdout
+    assert list(csv.DictReader(io.StringIO(raw)))[0]["main_text"] == "=1+2"
+    assert json.loads(export(db).splitlines()[0])["main_text"] == "=1+2"  # JSONL as stored
+
+
 def test_reprocess_rebuilds_clean_tables_without_network():
     R.reset()
     db = tmpdb()

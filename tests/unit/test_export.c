@@ -6,8 +6,8 @@
 #include "../../src/transforms/warning.h"
 #include "harness.h"
 
-static char *export_str(const struct av_warning *w, const struct av_dataset *ds,
-                        enum av_format fmt)
+static char *export_raw(const struct av_warning *w, const struct av_dataset *ds,
+                        enum av_format fmt, int csv_raw)
 {
     struct av_export e;
     char *buf = NULL, err[AV_ERRBUF_SIZE];
@@ -15,11 +15,66 @@ static char *export_str(const struct av_warning *w, const struct av_dataset *ds,
     FILE *f = open_memstream(&buf, &len);
 
     av_export_init(&e, f, ds, fmt);
+    e.csv_raw = csv_raw;
     if (w)
         CHECK(av_export_warning(&e, w) == 0);
     CHECK(av_export_finish(&e, err) == AV_OK);
     fclose(f);
     return buf;
+}
+
+static char *export_str(const struct av_warning *w, const struct av_dataset *ds,
+                        enum av_format fmt)
+{
+    return export_raw(w, ds, fmt, 0);
+}
+
+/* CSV injection: text cells a spreadsheet would evaluate get a leading '
+ * (and quotes); numbers, including negative ones, and --csv-raw do not. */
+static void formula_guard(void)
+{
+    /* SYNTHETIC texts in the shapes of an attack */
+    const char *json =
+        "{\"RegionId\":3011,\"DangerLevel\":\"3\",\"LangKey\":1,"
+        "\"ValidFrom\":\"2024-01-02T00:00:00\",\"MainText\":\"=HYPERLINK(\\\"http://x\\\")\","
+        "\"AvalancheAdvices\":[{\"AdviceID\":1,\"Text\":\"-Stay\"},{\"AdviceID\":2,"
+        "\"Text\":\"@SUM(A1)\"},{\"AdviceID\":3,\"Text\":\"+1\"},{\"AdviceID\":4,"
+        "\"Text\":\"fine = fine\"}],"
+        "\"MountainWeather\":{\"MeasurementTypes\":[{\"Id\":10,"
+        "\"MeasurementSubTypes\":[{\"Id\":60,\"Value\":\"-3\"}]}]}}";
+    struct av_json j;
+    struct av_xform x;
+    struct av_warning *w = malloc(sizeof(*w));
+    char err[AV_ERRBUF_SIZE], *out;
+
+    av_json_init(&j, 0, 0);
+    av_xform_init(&x);
+    CHECK(av_json_parse(&j, json, strlen(json), err) == AV_OK);
+    CHECK(av_xform_warning(&x, &j, 0, 0, w, err) == AV_OK);
+    out = export_str(w, &av_ds_advice, AV_FMT_CSV);
+    CHECK_STR(out, "region_id,valid_date,lang,advice_id,image_url,text\r\n"
+                   "3011,2024-01-02,1,1,,\"'-Stay\"\r\n3011,2024-01-02,1,2,,\"'@SUM(A1)\"\r\n"
+                   "3011,2024-01-02,1,3,,\"'+1\"\r\n3011,2024-01-02,1,4,,fine = fine\r\n");
+    free(out);
+    out = export_str(w, &av_ds_warning, AV_FMT_CSV);
+    CHECK(strstr(out, ",\"'=HYPERLINK(\"\"http://x\"\")\",") != NULL);
+    free(out);
+    out = export_raw(w, &av_ds_warning, AV_FMT_CSV, 1);
+    CHECK(strstr(out, ",\"=HYPERLINK(\"\"http://x\"\")\",") != NULL);
+    free(out);
+    out = export_raw(w, &av_ds_advice, AV_FMT_CSV, 1);
+    CHECK(strstr(out, ",,-Stay\r\n") != NULL && strstr(out, ",,@SUM(A1)\r\n") != NULL);
+    free(out);
+    out = export_str(w, &av_ds_weather, AV_FMT_CSV);
+    CHECK(strstr(out, ",-3,") != NULL && strstr(out, "'-3") == NULL); /* a number */
+    free(out);
+    /* JSON is never changed */
+    out = export_str(w, &av_ds_advice, AV_FMT_JSONL);
+    CHECK(strstr(out, "\"text\":\"-Stay\"") != NULL);
+    free(out);
+    av_json_free(&j);
+    av_xform_free(&x);
+    free(w);
 }
 
 void suite_export(void)
@@ -122,4 +177,5 @@ void suite_export(void)
     av_json_free(&j);
     av_xform_free(&x);
     free(w);
+    formula_guard();
 }
