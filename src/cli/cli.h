@@ -29,6 +29,7 @@ struct av_cli {
     const char *dataset;
     int json, markdown;
     int csv_raw; /* --csv-raw: no formula guard in CSV text cells */
+    int force;   /* --force: a --from before plan.earliest */
     int progress; /* -1 auto (TTY), 0 off, 1 on */
     int limit;
     int until_idle;

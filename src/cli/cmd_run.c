@@ -290,6 +290,33 @@ static int end_run(struct run_ctx *r, int64_t run_id, const struct av_fetch_stat
                                                 : AV_EXIT_FAIL;
 }
 
+/* A --from before the API existed is a typo, not a plan: refused (with
+ * the number of requests it would make) unless --force. */
+static int check_earliest(struct av_cli *cli, const struct av_plan_opts *po)
+{
+    const char *e = av_conf_str(&cli->conf, "plan.earliest");
+    int64_t earliest, to, per;
+    int ids[AV_MAX_REGIONS], langs[2], n;
+    char d[AV_DATE_LEN], err[AV_ERRBUF_SIZE];
+
+    if (av_date_parse(e, &earliest) != AV_OK) {
+        fprintf(stderr, "avalanche: plan.earliest = \"%s\" is not a date (YYYY-MM-DD)\n", e);
+        return AV_EXIT_USAGE;
+    }
+    if (cli->from == INT64_MIN || cli->from >= earliest || cli->force)
+        return AV_EXIT_OK;
+    if (av_regions_select(av_conf_str(&cli->conf, "plan.regions"), ids, &n, err) != AV_OK)
+        n = 0;
+    to = cli->to != INT64_MIN ? cli->to : av_oslo_today() + po->forecast_days;
+    per = to >= cli->from ? (to - cli->from) / po->chunk_days + 1 : 0;
+    av_date_format(cli->from, d);
+    fprintf(stderr, "avalanche: --from %s is before the first season of the warnings (%s, "
+                    "plan.earliest): this plan is %lld requests; use a later --from, or "
+                    "--force\n", d, e, (long long)per * n * av_cli_langs(cli, langs));
+    snprintf(cli->run_error, sizeof(cli->run_error), "--from %s is before %s", d, e);
+    return AV_EXIT_USAGE;
+}
+
 int av_cmd_run(struct av_cli *cli)
 {
     struct run_ctx *r;
@@ -316,6 +343,9 @@ int av_cmd_run(struct av_cli *cli)
     }
     cli->run_recorded = 0;
     cli->run_error[0] = '\0';
+    av_plan_opts_from_conf(&po, &cli->conf);
+    if ((code = check_earliest(cli, &po)) != AV_EXIT_OK)
+        return code;
     lock = av_cli_lock(av_conf_str(&cli->conf, "store.path"), err);
     if (lock < 0) {
         fprintf(stderr, "avalanche: %s\n", err);
@@ -327,7 +357,6 @@ int av_cmd_run(struct av_cli *cli)
         close(lock);
         return AV_EXIT_FAIL;
     }
-    av_plan_opts_from_conf(&po, &cli->conf);
     r->endpoint = po.endpoint;
     av_varsom_api_version(po.base, r->api_version);
     /* produce keeps no clean records: it opens the state store only */

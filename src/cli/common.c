@@ -32,6 +32,9 @@ void av_cli_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* past `ulimit -f` a write fails with EFBIG (an error we report, with
+     * the transaction rolled back) instead of killing the process */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 int av_cli_open(struct av_cli *c, struct av_store **store, struct av_sink *sink)

@@ -64,11 +64,12 @@ const char av_cli_usage[] =
     "  --lang 1|2|both    1 Norwegian (default), 2 English\n"
     "  --endpoint detail|simple\n"
     "  --from D, --to D   dates YYYY-MM-DD (local Norwegian dates, inclusive)\n"
+    "  --force            allow a --from before the first season (plan.earliest)\n"
     "  --concurrency N    transfers at once (fetch.concurrency)\n"
     "  --chunk-days N     days per request (plan.chunk_days)\n"
     "  -X KEY=VALUE       set any configuration key, e.g. -X fetch.retries=2\n"
     "  --format, --out    export format and file (default stdout)\n"
-    "  --csv-raw          CSV text cells exactly as stored: no leading ' before a\n"
+    "  --csv-raw          CSV cells exactly as stored: no leading ' before a\n"
     "                     cell starting with = + - @ (spreadsheet formula guard)\n"
     "  --json             status, regions and datasets as JSON\n"
     "  --brokers H:P      Kafka bootstrap servers (stream.brokers); -X kafka.KEY=V\n"
@@ -223,6 +224,8 @@ int av_cli_parse(struct av_cli *c, int argc, char **argv)
             c->markdown = 1;
         } else if (strcmp(a, "--csv-raw") == 0) {
             c->csv_raw = 1;
+        } else if (strcmp(a, "--force") == 0) {
+            c->force = 1;
         } else if (strcmp(a, "--progress") == 0) {
             c->progress = 1;
         } else if (strcmp(a, "--no-progress") == 0) {

@@ -169,26 +169,83 @@ static char *trim(char *s)
     return s;
 }
 
-av_rc av_conf_load_file(struct av_conf *c, const char *path, char *errbuf)
+/* One "key = value" line of a file: set it, unless this file set the same
+ * key before (a duplicate is an error naming both lines). */
+struct seen_keys {
+    char **keys;
+    int *lines;
+    int n, cap;
+};
+
+static av_rc set_once(struct av_conf *c, struct seen_keys *sk, const char *section,
+                      const char *key, const char *val, const char *origin, int lineno,
+                      char *errbuf)
+{
+    char full[256];
+    av_rc rc;
+
+    if (section[0])
+        snprintf(full, sizeof(full), "%s.%s", section, key);
+    else
+        snprintf(full, sizeof(full), "%s", key);
+    for (int k = 0; k < sk->n; k++)
+        if (strcmp(sk->keys[k], full) == 0)
+            return av_fail(errbuf, AV_EPARSE, "%s: %s is set twice in this file (first on line "
+                           "%d); keep one", origin, full, sk->lines[k]);
+    if (section[0])
+        rc = set_split(c, section, strlen(section), key, val, origin, errbuf);
+    else /* before any [section]: "section.key = v" */
+        rc = av_conf_set(c, key, val, origin, errbuf);
+    if (rc != AV_OK)
+        return rc;
+    if (sk->n == sk->cap) {
+        int cap = sk->cap ? sk->cap * 2 : 16;
+        char **k2 = realloc(sk->keys, (size_t)cap * sizeof(*k2));
+        int *l2 = k2 ? realloc(sk->lines, (size_t)cap * sizeof(*l2)) : NULL;
+        if (k2)
+            sk->keys = k2;
+        if (l2 == NULL)
+            return AV_ENOMEM;
+        sk->lines = l2;
+        sk->cap = cap;
+    }
+    if ((sk->keys[sk->n] = strdup(full)) == NULL)
+        return AV_ENOMEM;
+    sk->lines[sk->n++] = lineno;
+    return AV_OK;
+}
+
+av_rc av_conf_load_text(struct av_conf *c, const char *name, const char *text, size_t len,
+                        char *errbuf)
 {
     char line[4096], section[64] = "", origin[300];
-    FILE *f = fopen(path, "r");
+    struct seen_keys sk = {NULL, NULL, 0, 0};
+    size_t pos = 0;
     int lineno = 0;
     av_rc rc = AV_OK;
 
-    if (f == NULL)
-        return av_fail(errbuf, AV_EIO, "cannot open config file %s: %s", path, strerror(errno));
-    while (fgets(line, sizeof(line), f) != NULL) {
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+        pos = 3; /* a UTF-8 byte order mark (Windows editors write one) */
+    while (pos < len && rc == AV_OK) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t l = nl ? (size_t)(nl - (text + pos)) : len - pos;
         char *s, *eq, *key, *val;
-        size_t l = strlen(line);
 
         lineno++;
-        snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
-        if (l == sizeof(line) - 1 && line[l - 1] != '\n') {
-            rc = av_fail(errbuf, AV_EPARSE, "%s: line longer than %zu bytes", origin,
-                         sizeof(line) - 2);
+        snprintf(origin, sizeof(origin), "%s:%d", name, lineno);
+        if (memchr(text + pos, '\0', l) != NULL) {
+            rc = av_fail(errbuf, AV_EPARSE, "%s: a NUL byte in the line (not a config file?)",
+                         origin);
             break;
         }
+        if (l >= sizeof(line)) {
+            rc = av_fail(errbuf, AV_EPARSE, "%s: line longer than %zu bytes", origin,
+                         sizeof(line) - 1);
+            break;
+        }
+        memcpy(line, text + pos, l);
+        line[l] = '\0';
+        pos += l + (nl != NULL);
         s = trim(line);
         if (*s == '\0' || *s == '#' || *s == ';')
             continue;
@@ -201,32 +258,55 @@ av_rc av_conf_load_file(struct av_conf *c, const char *path, char *errbuf)
             }
             *e = '\0';
             snprintf(section, sizeof(section), "%s", trim(s + 1));
+            if (section[0] == '\0')
+                rc = av_fail(errbuf, AV_EPARSE, "%s: empty section header", origin);
             continue;
         }
         eq = strchr(s, '=');
         if (eq == NULL) {
-            rc = av_fail(errbuf, AV_EPARSE, "%s: expected \"key = value\", got \"%s\"", origin,
-                         s);
+            rc = av_fail(errbuf, AV_EPARSE, "%s: expected \"key = value\", got \"%.200s\"",
+                         origin, s);
             break;
         }
         *eq = '\0';
         key = trim(s);
         val = trim(eq + 1);
-        if (l > 1 && strlen(val) >= 2 && val[0] == '"' && val[strlen(val) - 1] == '"') {
+        if (strlen(val) >= 2 && val[0] == '"' && val[strlen(val) - 1] == '"') {
             val[strlen(val) - 1] = '\0';
             val++;
         }
-        if (section[0] == '\0') {
-            /* Before any [section]: "section.key = v". */
-            rc = av_conf_set(c, key, val, origin, errbuf);
-        } else {
-            rc = set_split(c, section, strlen(section), key, val, origin, errbuf);
-        }
-        if (rc != AV_OK)
-            break;
+        rc = set_once(c, &sk, section, key, val, origin, lineno, errbuf);
     }
-    if (rc == AV_OK && ferror(f))
-        rc = av_fail(errbuf, AV_EIO, "error reading %s", path);
+    for (int k = 0; k < sk.n; k++)
+        free(sk.keys[k]);
+    free(sk.keys);
+    free(sk.lines);
+    return rc;
+}
+
+av_rc av_conf_load_file(struct av_conf *c, const char *path, char *errbuf)
+{
+    enum { MAX_FILE = 1 << 20 };
+    FILE *f = fopen(path, "rb");
+    char *text;
+    size_t n;
+    av_rc rc;
+
+    if (f == NULL)
+        return av_fail(errbuf, AV_EIO, "cannot open config file %s: %s", path, strerror(errno));
+    text = malloc(MAX_FILE + 1);
+    if (text == NULL) {
+        fclose(f);
+        return AV_ENOMEM;
+    }
+    n = fread(text, 1, MAX_FILE + 1, f);
+    if (ferror(f))
+        rc = av_fail(errbuf, AV_EIO, "error reading %s: %s", path, strerror(errno));
+    else if (n > MAX_FILE)
+        rc = av_fail(errbuf, AV_EPARSE, "%s is larger than 1 MiB: not a config file?", path);
+    else
+        rc = av_conf_load_text(c, path, text, n, errbuf);
+    free(text);
     fclose(f);
     return rc;
 }

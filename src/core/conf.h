@@ -19,6 +19,8 @@
 #ifndef AV_CONF_H
 #define AV_CONF_H
 
+#include <stddef.h>
+
 #include "err.h"
 
 enum av_opt_type { AV_OPT_STR, AV_OPT_INT, AV_OPT_ENUM };
@@ -47,6 +49,11 @@ av_rc av_conf_init(struct av_conf *c, const struct av_opt *const *tables, char *
 void av_conf_free(struct av_conf *c);
 
 av_rc av_conf_load_file(struct av_conf *c, const char *path, char *errbuf);
+/* The same from memory (name says where it came from, in messages): a
+ * leading UTF-8 BOM is skipped; a NUL byte, a line over 4095 bytes or a key
+ * set twice is an error with name:line. */
+av_rc av_conf_load_text(struct av_conf *c, const char *name, const char *text, size_t len,
+                        char *errbuf);
 av_rc av_conf_load_env(struct av_conf *c, char *errbuf);
 /* key is "section.name"; origin names the source for error messages. */
 av_rc av_conf_set(struct av_conf *c, const char *key, const char *value,

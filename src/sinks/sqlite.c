@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const struct av_opt av_store_opts[] = {
@@ -20,18 +22,37 @@ const struct av_opt av_store_opts[] = {
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
+/* Whether the database or its WAL is within 64 KiB of RLIMIT_FSIZE (a
+ * write past it fails with EFBIG, which SQLite reports as an I/O error;
+ * its errno is not reliably kept). */
+static int at_size_limit(const char *path)
+{
+    struct rlimit rl;
+    struct stat st;
+    char wal[4200];
+
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 0;
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    return (stat(path, &st) == 0 && (rlim_t)st.st_size + 65536 >= rl.rlim_cur) ||
+           (stat(wal, &st) == 0 && (rlim_t)st.st_size + 65536 >= rl.rlim_cur);
+}
+
 av_rc av_sqlite_err(struct av_store *s, char *errbuf, const char *what)
 {
-    int code = sqlite3_errcode(s->db);
+    int code = sqlite3_extended_errcode(s->db);
 
-    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+    if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
         return av_fail(errbuf, AV_EIO,
                        "%s: %s is locked by another process (%s); wait for it or raise "
                        "store.busy_timeout_ms",
                        what, s->path, sqlite3_errmsg(s->db));
-    if (code == SQLITE_FULL)
+    if ((code & 0xff) == SQLITE_FULL)
         return av_fail(errbuf, AV_EIO, "%s: disk full writing %s; free space and run again",
                        what, s->path);
+    if ((code & 0xff) == SQLITE_IOERR && at_size_limit(s->path))
+        return av_fail(errbuf, AV_EIO, "%s: %s reached the file size limit (ulimit -f); raise "
+                       "it and run again", what, s->path);
     return av_fail(errbuf, AV_EIO, "%s on %s: %s", what, s->path, sqlite3_errmsg(s->db));
 }
 
@@ -58,9 +79,8 @@ av_rc av_sqlite_exec(struct av_store *s, const char *sql, char *errbuf)
     char *msg = NULL;
 
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        av_rc rc = av_fail(errbuf, AV_EIO, "%s: %s", s->path, msg ? msg : "error");
-        sqlite3_free(msg);
-        return rc;
+        sqlite3_free(msg); /* sqlite3_errmsg() says the same */
+        return av_sqlite_err(s, errbuf, "write");
     }
     return AV_OK;
 }

@@ -296,6 +296,15 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
                          "%s: response larger than fetch.max_body_bytes (%lld); use a smaller "
                          "plan.chunk_days or raise the limit",
                          short_url(urls[x->index]), av_conf_int(conf, "fetch.max_body_bytes"));
+            } else if (cc == CURLE_OUT_OF_MEMORY) {
+                /* what libcurl reports for a response header over its 100 KB
+                 * limit: a broken server or proxy; retrying would not help */
+                r.rc = AV_ENET;
+                snprintf(r.error, sizeof(r.error),
+                         "%s: the response's headers are larger than libcurl accepts (100 KB "
+                         "per header) or memory ran out; not retried (a broken server or "
+                         "proxy?)",
+                         short_url(urls[x->index]));
             } else if (cc != CURLE_OK) {
                 retryable = 1;
                 r.rc = AV_ENET;

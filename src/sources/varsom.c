@@ -21,6 +21,9 @@ const struct av_opt av_varsom_opts[] = {
     {"plan", "default_days", AV_OPT_INT, "7", 0, 3660, NULL,
      "with nothing stored, start this many days before today"},
     {"plan", "chunk_days", AV_OPT_INT, "30", 1, 366, NULL, "days per request"},
+    {"plan", "earliest", AV_OPT_STR, "2012-12-01", 0, 0, NULL,
+     "the first day of NVE's daily warnings (the 2012-13 season): a --from before it "
+     "needs --force"},
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 

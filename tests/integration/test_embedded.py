@@ -496,6 +496,62 @@ def test_readers_refuse_a_missing_database_and_check_where_they_write():
     assert "is a directory" in p.stderr, p.stderr
 
 
+def test_absurd_ranges_file_size_limits_and_config_files():
+    # a --from before the first season is refused with the size of the plan
+    db = tmpdb()
+    p = run("backfill", "--db", db, "--api-base", R.base, "--from", "1900-01-01", "--to",
+            "2023-01-01", "--region", "all", "--lang", "both", check=2)
+    assert "--from 1900-01-01 is before the first season of the warnings (2012-12-01" in \
+        p.stderr and "requests; use a later --from, or --force" in p.stderr, p.stderr
+    assert not os.path.exists(db)
+    R.reset()
+    run("backfill", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+        "--from", "2012-11-01", "--to", "2012-11-02", "--force", *FAST, check=0)
+    # past `ulimit -f` the run fails with a message, not SIGXFSZ, and keeps nothing half-done
+    import resource
+    R.reset()
+    db = tmpdb()
+    p = subprocess.run([BIN, "run", "--db", db, "--api-base", R.base, *RANGE, *FAST],
+                       capture_output=True, text=True, timeout=60,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE,
+                                                             (64 << 10, 64 << 10)))
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert "file size limit (ulimit -f)" in p.stderr, p.stderr
+    assert query(db, "pragma integrity_check") == [("ok",)]
+    fixture_run(db)  # the limit gone, the same database takes the run
+    assert query(db, "select count(*) from warning")[0][0] == 5
+    # a config file: a BOM is fine, a NUL byte and a key set twice are not
+    d = tempfile.mkdtemp(prefix="av-it-")
+    conf = os.path.join(d, "a.conf")
+    with open(conf, "wb") as f:
+        f.write(b"\xef\xbb\xbf[fetch]\r\nretries = 2\r\n")
+    run("status", "--db", db, "--config", conf, check=0)
+    with open(conf, "wb") as f:
+        f.write(b"\xef\xbb\xbf[fetch]\nretries = 21\n")  # still checked after the BOM
+    assert "out of range 0..20" in run("status", "--db", db, "--config", conf, check=2).stderr
+    with open(conf, "wb") as f:
+        f.write(b"[fetch]\nretries = 4\0junk\n")
+    p = run("status", "--db", db, "--config", conf, check=2)
+    assert conf + ":2: a NUL byte" in p.stderr, p.stderr
+    with open(conf, "wb") as f:
+        f.write(b"[fetch]\nretries = 4\n[fetch]\nretries = 5\n")
+    p = run("status", "--db", db, "--config", conf, check=2)
+    assert "fetch.retries is set twice in this file (first on line 2)" in p.stderr, p.stderr
+    # a 1 MB response header is named for what it is, not "Out of memory", and not retried
+    R.reset()
+    R.faults([{"headers": {"X-Big": "a" * (1 << 20)}, "times": -1}])
+    p = fixture_run(tmpdb(), check=1)
+    R.faults([])
+    assert "headers are larger than libcurl accepts" in p.stderr, p.stderr
+    assert len(R.log()) == 1, R.log()
+    # a raw control byte inside a JSON string is invalid JSON (RFC 8259)
+    R.reset()
+    R.faults([{"body": json.dumps(detail_elements()).replace("Moderate", "Mode\nrate", 1)}])
+    db = tmpdb()
+    p = fixture_run(db, check=1)
+    assert "raw control byte 0x0a inside a string" in p.stderr, p.stderr
+
+
 def test_env_overrides_and_help():
     R.reset()
     db = tmpdb()

@@ -85,5 +85,28 @@ void suite_conf(void)
     CHECK(av_conf_load_file(&c, "/nonexistent/avalanche.conf", err) == AV_EIO);
     /* a failed set keeps the old value */
     CHECK_STR(av_conf_str(&c, "api.endpoint"), "simple");
+    /* from memory: a NUL no longer cuts "4\0junk" to 4, a key set twice in
+     * one file names both lines, a UTF-8 BOM is skipped, CRLF works */
+    CHECK(av_conf_load_text(&c, "nul.conf", "[fetch]\nretries = 4\0junk\n", 25, err) ==
+          AV_EPARSE);
+    CHECK(strstr(err, "nul.conf:2: a NUL byte") != NULL);
+    CHECK(av_conf_load_text(&c, "dup.conf", "[fetch]\nretries = 3\n\n[fetch]\nretries = 5\n",
+                            41, err) == AV_EPARSE);
+    CHECK(strstr(err, "dup.conf:5: fetch.retries is set twice in this file (first on line 2)") !=
+          NULL);
+    CHECK(av_conf_load_text(&c, "dup2.conf", "fetch.retries = 3\n[fetch]\nretries = 5\n", 37,
+                            err) == AV_EPARSE);
+    CHECK(av_conf_load_text(&c, "bom.conf", "\xef\xbb\xbf[fetch]\r\nretries = 6\r\n", 25,
+                            err) == AV_OK);
+    CHECK_INT(av_conf_int(&c, "fetch.retries"), 6);
+    CHECK(av_conf_load_text(&c, "nolf.conf", "[fetch]\nretries = 8", 19, err) == AV_OK);
+    CHECK_INT(av_conf_int(&c, "fetch.retries"), 8);
+    CHECK(av_conf_load_text(&c, "empty.conf", "[ ]\nx = 1\n", 10, err) == AV_EPARSE);
+    {
+        char big[5000];
+        memset(big, 'a', sizeof(big));
+        CHECK(av_conf_load_text(&c, "long.conf", big, sizeof(big), err) == AV_EPARSE);
+        CHECK(strstr(err, "line longer than 4095 bytes") != NULL);
+    }
     av_conf_free(&c);
 }

@@ -67,6 +67,30 @@ void suite_json(void)
     av_json_free(&j);
     av_buf_free(&b);
 
+    /* raw control bytes inside strings are refused (both scan paths: the
+     * 16-byte SIMD loop and the tail), escapes and UTF-8 are not */
+    CHECK(parse("[\"a\nb\"]", 0, 0) == AV_EPARSE);
+    CHECK(parse("[\"0123456789abcdefghij\x01xyz0123456789\"]", 0, 0) == AV_EPARSE);
+    CHECK(parse("[\"0123456789abcdefghij\x1fxyz0123456789\"]", 0, 0) == AV_EPARSE);
+    CHECK(parse("[\"tab\there\"]", 0, 0) == AV_EPARSE);
+    {
+        struct av_json k;
+        av_json_init(&k, 0, 0);
+        CHECK(av_json_parse(&k, "[\"a\rb\"]", 7, err) == AV_EPARSE);
+        CHECK(strstr(err, "raw control byte 0x0d inside a string at byte 3") != NULL);
+        av_json_free(&k);
+    }
+    CHECK(parse("[\"a\\nb\\t\\u0001\"]", 0, 0) == AV_OK);
+    CHECK(parse("[\"\x7f s\xc3\xb8r-tr\xc3\xb8ndelag \xc3\xa6\xc3\xb8\xc3\xa5 \xe2\x82\xac\"]", 0, 0) == AV_OK);
+    {
+        struct av_json k;
+        const char *nul = "[\"0123456789abcdef\0zz\"]";
+        av_json_init(&k, 0, 0);
+        CHECK(av_json_parse(&k, nul, 23, err) == AV_EPARSE);
+        CHECK(strstr(err, "NUL byte at offset 18") != NULL);
+        av_json_free(&k);
+    }
+
     /* malformed documents are errors, never crashes */
     CHECK(parse("[1, 2", 0, 0) == AV_EPARSE);          /* truncated */
     CHECK(parse("[\"abc", 0, 0) == AV_EPARSE);         /* truncated string */
