@@ -138,11 +138,13 @@ int av_cmd_serve(struct av_cli *cli)
             }
             av_stamp_format(next, when);
             av_info("serve: next run at %s", when);
+            av_api_set_next_run(&api, next);
             while (!av_stop && !(asked = av_api_take_run_request(&api)) && av_now() < next)
                 av_sleep_ms(200);
             if (av_stop)
                 break;
         }
+        av_api_set_next_run(&api, -1);
         av_api_set_run_active(&api, 1);
         cli->cmd = "run";
         cli->from = cli->to = INT64_MIN;

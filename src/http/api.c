@@ -14,6 +14,7 @@
 #include "../sinks/store.h"
 #include "../sinks/store_json.h"
 #include "dashboard.h"
+#include "params.h"
 
 #define DEFAULT_LIMIT 5000
 #define MAX_LIMIT 10000
@@ -42,6 +43,7 @@ void av_api_init(struct av_api *a, const struct av_conf *conf, const char *db_pa
     a->db_path = db_path;
     a->token = token;
     a->stop = stop;
+    a->next_run = -1;
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->freed, NULL);
     pthread_mutex_init(&a->health_mu, NULL);
@@ -120,62 +122,25 @@ static void slot_give(struct av_api *a, struct av_api_slot *s)
 
 /* ---- strict parameters ---- */
 
-/* A whole decimal number in lo..hi; 0 if absent, 1 if good, -1 if bad. */
-static int int_param(const char *v, long lo, long hi, long *out)
-{
-    size_t n;
-
-    if (v == NULL || *v == '\0')
-        return 0;
-    n = strspn(v, "0123456789");
-    if (n == 0 || n > 9 || v[n] != '\0')
-        return -1;
-    *out = strtol(v, NULL, 10);
-    return *out >= lo && *out <= hi ? 1 : -1;
-}
-
+/* A date parameter: 1 absent or good, 0 bad (answered 400). */
 static int date_param(const struct av_http_req *req, const char *name, int64_t *out,
                       struct av_http_resp *r)
 {
-    const char *v = av_http_query(req, name);
-
-    if (v == NULL || *v == '\0')
-        return 1;
-    if (strlen(v) != 10 || av_date_parse(v, out) != AV_OK) {
+    if (av_param_date(av_http_query(req, name), out) < 0) {
         av_api_error(r, 400, "not a date: use YYYY-MM-DD", name);
         return 0;
     }
     return 1;
 }
 
-/* after=REGION:YYYY-MM-DD:LANG, the key of the last warning of a page. */
+/* after=REGION:YYYY-MM-DD:LANG, the key of the last warning of a page:
+ * 1 absent or good, 0 bad. */
 static int after_param(const char *v, struct av_query *q)
 {
-    char d[AV_DATE_LEN];
-    long region, lang;
-    const char *c1 = v ? strchr(v, ':') : NULL, *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    int rc = av_param_after(v, &q->after_region, &q->after_date, &q->after_lang);
 
-    if (v == NULL || *v == '\0')
-        return 1;
-    if (c2 == NULL || c2 - c1 != 11)
-        return 0;
-    memcpy(d, c1 + 1, 10);
-    d[10] = '\0';
-    {
-        char rs[16];
-        if (c1 - v <= 0 || c1 - v >= (long)sizeof(rs))
-            return 0;
-        memcpy(rs, v, (size_t)(c1 - v));
-        rs[c1 - v] = '\0';
-        if (int_param(rs, 1, 99999, &region) != 1)
-            return 0;
-    }
-    if (int_param(c2 + 1, 1, 2, &lang) != 1 || av_date_parse(d, &q->after_date) != AV_OK)
-        return 0;
-    q->after = 1;
-    q->after_region = (int)region;
-    q->after_lang = (int)lang;
-    return 1;
+    q->after = rc == 1;
+    return rc >= 0;
 }
 
 /* Appends k=v to a query string, percent-encoding v. */
@@ -257,14 +222,14 @@ static void api_warnings(struct av_api *a, const struct av_http_req *req,
     }
     if (q.from == INT64_MIN && q.to == INT64_MAX) /* default: the last 30 days */
         q.from = av_oslo_today() - 30;
-    switch (int_param(lang, 1, 2, &v)) {
+    switch (av_param_int(lang, 1, 2, &v)) {
     case -1:
         av_api_error(r, 400, "lang must be 1 or 2", "lang");
         return;
     case 1:
         q.lang = (int)v;
     }
-    switch (int_param(av_http_query(req, "limit"), 1, MAX_LIMIT, &v)) {
+    switch (av_param_int(av_http_query(req, "limit"), 1, MAX_LIMIT, &v)) {
     case -1:
         av_api_error(r, 400, "limit must be 1..10000", "limit");
         return;
@@ -395,7 +360,7 @@ static void api_runs(struct av_api_slot *s, const struct av_http_req *req,
     char err[AV_ERRBUF_SIZE];
     struct runctx c = {&r->body, 0};
 
-    if (int_param(av_http_query(req, "limit"), 1, 1000, &limit) < 0) {
+    if (av_param_int(av_http_query(req, "limit"), 1, 1000, &limit) < 0) {
         av_api_error(r, 400, "limit must be 1..1000", "limit");
         return;
     }
@@ -446,6 +411,11 @@ int av_api_take_run_request(struct av_api *a)
     return __atomic_exchange_n(&a->run_requested, 0, __ATOMIC_SEQ_CST);
 }
 
+void av_api_set_next_run(struct av_api *a, av_ms when)
+{
+    __atomic_store_n(&a->next_run, (int64_t)when, __ATOMIC_SEQ_CST);
+}
+
 void av_api_set_run_active(struct av_api *a, int on)
 {
     __atomic_store_n(&a->run_active, on, __ATOMIC_SEQ_CST);
@@ -453,21 +423,21 @@ void av_api_set_run_active(struct av_api *a, int on)
 
 /* ---- dispatch ---- */
 
-/* "/region/3022": the id, strictly (digits only, a region we know), or 0. */
-static int region_path(const char *path)
-{
-    long id;
-
-    if (int_param(path + 8, 1, 99999, &id) != 1 || av_region_find((int)id) == NULL)
-        return 0;
-    return (int)id;
-}
-
 static void healthz(struct av_api *a, struct av_http_resp *r)
 {
     pthread_mutex_lock(&a->health_mu);
-    if (slot_ready(a, &a->health, r))
-        av_buf_puts(&r->body, "{\"status\":\"ok\"}\n");
+    if (slot_ready(a, &a->health, r)) {
+        int64_t next = __atomic_load_n(&a->next_run, __ATOMIC_SEQ_CST);
+        char when[AV_STAMP_LEN];
+        av_buf_printf(&r->body, "{\"status\":\"ok\",\"run_active\":%s,\"next_run\":",
+                      __atomic_load_n(&a->run_active, __ATOMIC_SEQ_CST) ? "true" : "false");
+        if (next >= 0) {
+            av_stamp_format((av_ms)next, when);
+            av_buf_printf(&r->body, "\"%s\"}\n", when);
+        } else {
+            av_buf_puts(&r->body, "null}\n");
+        }
+    }
     pthread_mutex_unlock(&a->health_mu);
 }
 
@@ -493,7 +463,7 @@ void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp 
         api_warnings(a, req, r);
         return;
     }
-    if (strncmp(p, "/region/", 8) == 0 && get && (region = region_path(p)) == 0) {
+    if (strncmp(p, "/region/", 8) == 0 && get && (region = av_param_region_path(p)) == 0) {
         av_api_error(r, 404, "no such region", NULL);
         return;
     }

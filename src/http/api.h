@@ -64,6 +64,7 @@ struct av_api {
     const char *token;            /* "" = POST /api/runs refused */
     volatile sig_atomic_t *stop;  /* the daemon's stop flag (ends sink retries) */
     int run_requested, run_active; /* shared with the daemon (atomics) */
+    int64_t next_run;             /* av_ms of the next scheduled run, -1 none (atomic) */
     long requests;                /* atomic */
     pthread_mutex_t mu;
     pthread_cond_t freed;
@@ -86,6 +87,9 @@ void av_api_close(struct av_api *a);
  * and whether one is going on (for the answer to POST /api/runs). */
 int av_api_take_run_request(struct av_api *a);
 void av_api_set_run_active(struct av_api *a, int on);
+/* When the daemon will run next (-1: not decided, or a run is going on);
+ * /healthz shows it. */
+void av_api_set_next_run(struct av_api *a, av_ms when);
 
 /* metrics.c */
 void av_api_metrics(struct av_api *a, struct av_api_slot *slot, struct av_http_resp *r);

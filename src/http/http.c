@@ -25,6 +25,7 @@
 #include "../core/clock.h"
 #include "../core/json.h"
 #include "../core/log.h"
+#include "params.h"
 
 #define MAX_PARAMS 64
 #define BODY_MAX ((size_t)64 << 20)
@@ -218,32 +219,6 @@ static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status, co
     return ret;
 }
 
-/* Valid UTF-8 without NULs (n bytes). */
-static int clean_text(const char *p, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)p;
-
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        size_t k = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
-                                                         : (c & 0xF8) == 0xF0 ? 4 : 0;
-        unsigned cp;
-        if (c == 0 || k == 0 || i + k > n)
-            return 0;
-        cp = k == 1 ? c : c & (0x7F >> k);
-        for (size_t j = 1; j < k; j++) {
-            if ((s[i + j] & 0xC0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + j] & 0x3F);
-        }
-        if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += k;
-    }
-    return 1;
-}
-
 struct param_check {
     int n;
     char bad[96]; /* the offending parameter's name, or its position */
@@ -254,11 +229,11 @@ static enum MHD_Result check_param(void *cls, enum MHD_ValueKind kind, const cha
                                    size_t key_size, const char *value, size_t value_size)
 {
     struct param_check *pc = cls;
-    int key_ok = clean_text(key, key_size);
+    int key_ok = av_param_text_ok(key, key_size);
 
     (void)kind;
     pc->n++;
-    if (key_ok && (value == NULL || clean_text(value, value_size)))
+    if (key_ok && (value == NULL || av_param_text_ok(value, value_size)))
         return pc->n <= MAX_PARAMS ? MHD_YES : MHD_NO;
     if (key_ok && key_size < sizeof(pc->bad))
         snprintf(pc->bad, sizeof(pc->bad), "%.*s", (int)key_size, key);
@@ -317,7 +292,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return bad_request(conn, pc.why, pc.bad);
     if (pc.n > MAX_PARAMS)
         return bad_request(conn, "more than 64 query parameters", NULL);
-    if (!clean_text(url, strlen(url)))
+    if (!av_param_text_ok(url, strlen(url)))
         return bad_request(conn, "invalid UTF-8 in the path", NULL);
     /* A body is never read: answer now (libmicrohttpd then closes the
      * connection instead of draining it). */
@@ -341,28 +316,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 /* ---- start and stop ---- */
 
-av_rc av_http_parse_listen(const char *listen, char *host, size_t cap, int *port,
-                           char *errbuf)
-{
-    const char *colon = strrchr(listen, ':');
-    size_t digits;
-    struct in_addr a;
-    long p;
-
-    if (colon == NULL || (size_t)(colon - listen) >= cap)
-        return av_fail(errbuf, AV_EINVAL, "listen address \"%s\": use ADDR:PORT", listen);
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
-    digits = strspn(colon + 1, "0123456789");
-    p = digits > 0 && digits <= 5 && colon[1 + digits] == '\0' ? strtol(colon + 1, NULL, 10) : -1;
-    if (p < 0 || p > 65535 || inet_pton(AF_INET, host, &a) != 1)
-        return av_fail(errbuf, AV_EINVAL,
-                       "listen address \"%s\": use an IPv4 ADDR:PORT with a port 0-65535",
-                       listen);
-    *port = (int)p;
-    return AV_OK;
-}
-
 /* Room for every connection (twice: ours is dup()ed) and the rest. */
 static void raise_fd_limit(int max_connections)
 {
@@ -383,7 +336,7 @@ av_rc av_http_start(struct av_http **out, const struct av_http_opts *o, av_http_
     char host[64];
     int port;
     const union MHD_DaemonInfo *info;
-    av_rc rc = av_http_parse_listen(o->listen, host, sizeof(host), &port, errbuf);
+    av_rc rc = av_param_listen(o->listen, host, sizeof(host), &port, errbuf);
 
     if (rc != AV_OK)
         return rc;

@@ -52,10 +52,6 @@ const char *av_http_query(const struct av_http_req *r, const char *key);
 /* Request header or NULL. */
 const char *av_http_header(const struct av_http_req *r, const char *name);
 
-/* Parses "ADDR:PORT" strictly (digits only, 0-65535). */
-av_rc av_http_parse_listen(const char *listen, char *host, size_t cap, int *port,
-                           char *errbuf);
-
 /* The handler may run in several threads at once. */
 av_rc av_http_start(struct av_http **out, const struct av_http_opts *o, av_http_handler h,
                     void *ud, char *errbuf);

@@ -336,6 +336,36 @@ av_rc av_kafka_flush(struct av_kafka *k, int timeout_ms, long *delivered, long *
     return AV_OK;
 }
 
+/* The group gave or took partitions: say which (an operator sees who
+ * consumes what; tests wait on it) and apply it, eager or cooperative as
+ * the group's protocol is (librdkafka's default handler does the same). */
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    int assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+    char list[512];
+    size_t n = 0;
+    rd_kafka_error_t *e = NULL;
+
+    (void)opaque;
+    list[0] = '\0';
+    for (int i = 0; i < parts->cnt && n < sizeof(list) - 16; i++)
+        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d", i ? "," : "",
+                              (int)parts->elems[i].partition);
+    av_info("kafka: %s partitions [%s] of %s", assign ? "assigned" : "revoked", list,
+            parts->cnt ? parts->elems[0].topic : "the topic");
+    if (coop)
+        e = assign ? rd_kafka_incremental_assign(rk, parts)
+                   : rd_kafka_incremental_unassign(rk, parts);
+    else
+        rd_kafka_assign(rk, assign ? parts : NULL);
+    if (e) {
+        av_warn("kafka: rebalance: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+}
+
 av_rc av_kafka_consumer_open(struct av_kafka **out, const struct av_conf *c, const char *topic,
                              char *errbuf)
 {
@@ -361,6 +391,7 @@ av_rc av_kafka_consumer_open(struct av_kafka **out, const struct av_conf *c, con
     /* Do not let the broker hold a fetch for 500 ms while other partitions
      * of the same request still have data (measured: 2x throughput). */
     rd_kafka_conf_set(kc, "fetch.wait.max.ms", "50", err, sizeof(err));
+    rd_kafka_conf_set_rebalance_cb(kc, on_rebalance);
     {
         struct pass_ctx p = {kc, errbuf, AV_OK};
         av_conf_each_extra(c, "kafka", pass_one, &p);

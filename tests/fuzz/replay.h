@@ -1,5 +1,6 @@
 /* replay.h - main() for the replay builds of the fuzz targets: feeds each
- * file named on the command line to LLVMFuzzerTestOneInput once. Included
+ * file named on the command line to LLVMFuzzerTestOneInput once, in a
+ * buffer of exactly its size (as libFuzzer does). Included
  * by a target after its LLVMFuzzerTestOneInput when AV_FUZZ_REPLAY is
  * defined; AV_FUZZ_NAME names it in the closing "N passed, 0 failed" line
  * (an input that returns without a sanitizer abort has passed). */
@@ -26,7 +27,10 @@ int main(int argc, char **argv)
         fseek(f, 0, SEEK_END);
         n = ftell(f);
         fseek(f, 0, SEEK_SET);
-        buf = malloc((size_t)n + 1);
+        /* exactly n bytes, as libFuzzer gives them: a one-byte over-read
+         * is an ASan error here too (malloc(0) may be NULL: 1 byte then,
+         * of which none is passed) */
+        buf = malloc(n > 0 ? (size_t)n : 1);
         if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
             fprintf(stderr, "cannot read %s\n", argv[i]);
             return 2;

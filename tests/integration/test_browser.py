@@ -116,8 +116,16 @@ if __name__ == "__main__":
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     SERVE = proc.stdout.readline().split()[-1].rstrip("/")
     try:
+        import json
         import time
-        time.sleep(1.0)  # the catch-up run stores the fixture
+        import urllib.request
+        deadline = time.time() + 60
+        while True:  # the catch-up run has stored the fixture once a next run is set
+            with urllib.request.urlopen(SERVE + "/healthz", timeout=10) as r:
+                if json.loads(r.read())["next_run"] is not None:
+                    break
+            assert time.time() < deadline, "serve never finished its catch-up run"
+            time.sleep(0.05)
         rc = main("browser", TESTS)
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -176,15 +176,20 @@ def test_wrong_password_is_a_clear_error():
 
 def test_sigterm_ends_the_retries_promptly():
     env = dict(os.environ, **AUTH)
+    log = tempfile.NamedTemporaryFile("w+", prefix="av-term-", suffix=".log")
     proc = subprocess.Popen([BIN, "process", "--db", tmpdb(), "--brokers", BROKERS, "--topic",
                              kafka_topic(), "--sink", "cassandra", "--cassandra-hosts",
                              "127.0.0.1:1", "-X", "cassandra.retries=1000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(1.5)
+                            stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+    deadline = time.time() + 30
+    while "retrying" not in open(log.name).read():  # it is in its retry loop
+        assert time.time() < deadline and proc.poll() is None, open(log.name).read()
+        time.sleep(0.05)
     t = time.time()
     proc.send_signal(signal.SIGTERM)
     try:
-        out, err = proc.communicate(timeout=20)
+        out, _ = proc.communicate(timeout=20)
+        err = open(log.name).read()
     finally:
         if proc.poll() is None:
             proc.kill()

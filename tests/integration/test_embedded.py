@@ -9,6 +9,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -24,6 +25,21 @@ from harness import (BIN, DETAIL, ROOT, SIMPLE, SUMMARY, Replay, export, main, q
 R = None  # the shared replay server (recorded fixtures)
 FAST = ["-X", "fetch.backoff_ms=50", "-X", "fetch.backoff_max_ms=200", "--no-progress"]
 RANGE = ["--region", "3022", "--lang", "2", "--from", "2023-03-01", "--to", "2023-03-05"]
+
+
+def wait_stored(db, proc, n, timeout=60):
+    """Polls until the running proc has stored n warnings (it must still be
+    running then: the fault that follows lands mid-run)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, "the run ended before it was interrupted"
+        try:
+            if os.path.exists(db) and query(db, "select count(*) from warning")[0][0] >= n:
+                return
+        except sqlite3.Error:  # the table is not there yet
+            pass
+        time.sleep(0.02)
+    raise AssertionError("nothing stored within %d s" % timeout)
 
 
 def fixture_run(db, *extra, check=0):
@@ -581,7 +597,7 @@ def test_kill_9_midway_then_rerun_matches_clean_run():
         db = tmpdb()
         proc = subprocess.Popen([BIN, "run", "--db", db] + args, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(1.0)
+        wait_stored(db, proc, 1)  # killed once something is stored, not after a guess
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         partial = query(db, "select count(*) from warning")[0][0]
@@ -611,7 +627,7 @@ def test_sigterm_stops_cleanly_and_marks_run_interrupted():
                                  "2023-03-01", "--chunk-days", "1", "--concurrency", "1",
                                  "--no-progress"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.0)
+        wait_stored(db, proc, 1)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 3, (proc.returncode, err)

@@ -64,6 +64,19 @@ class Serve:
         return self.proc.returncode, getattr(self, "err_seen", b"").decode(errors="replace") + err
 
 
+def wait_scheduled(base):
+    """/healthz once the daemon has decided its next run (after the
+    catch-up, if any): the observable end of its start-up."""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as r:
+            h = json.loads(r.read())
+        if h["next_run"] is not None:
+            return h
+        time.sleep(0.05)
+    raise AssertionError("never scheduled: %s" % h)
+
+
 def wait_runs(s, n):
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -81,8 +94,11 @@ def test_catch_up_api_metrics_dashboard_and_token():
     try:
         runs = wait_runs(s, 1)  # nothing ran before: a catch-up run at start
         assert runs[0]["status"] == "ok" and runs[0]["warnings_stored"] == 5, runs
+        h = wait_scheduled(s.base)
         code, ctype, body = s.get("/healthz")
-        assert (code, json.loads(body)) == (200, {"status": "ok"}) and "json" in ctype
+        assert code == 200 and "json" in ctype and json.loads(body) == h
+        assert h == {"status": "ok", "run_active": False,
+                     "next_run": "2023-03-03T15:30:00.000Z"}, h
         code, _, body = s.get("/api/warnings?region=3022&from=2023-03-01&to=2023-03-05&lang=2")
         ws = json.loads(body)
         assert code == 200 and [w["valid_date"] for w in ws] == \
@@ -151,9 +167,9 @@ def test_no_catch_up_when_the_last_run_is_recent():
         "--no-progress", env=NOW, check=0)
     s = Serve(db)
     try:
-        time.sleep(1.5)
+        assert wait_scheduled(s.base)["next_run"] == "2023-03-03T15:30:00.000Z"
         code, _, body = s.get("/api/runs")
-        assert len(json.loads(body)) == 1, body
+        assert len(json.loads(body)) == 1, body  # decided without a catch-up run
     finally:
         rc, err = s.stop()
     assert "next run at 2023-03-03T15:30:00.000Z" in err, err
@@ -165,11 +181,11 @@ def test_failed_run_is_retried_with_backoff_before_the_next_tick():
                              "http://127.0.0.1:9/nothing", "--region", "3022", "--lang", "2",
                              "--listen", "127.0.0.1:0", "-X", "fetch.retries=0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    proc.stdout.readline()
-    time.sleep(1.5)
+    base = proc.stdout.readline().split()[-1].rstrip("/")
+    # the catch-up run failed: retried 5 min later (12:05Z), before the 15:30Z tick
+    assert wait_scheduled(base)["next_run"] == "2023-03-03T12:05:00.000Z"
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
-    # the catch-up run failed: retried 5 min later (12:05Z), before the 15:30Z tick
     assert "next run at 2023-03-03T12:05:00.000Z" in err, err
 
 
@@ -228,6 +244,39 @@ def test_a_locked_database_fails_the_run_not_the_daemon():
     finally:
         code, err = s.stop()
         assert code == 0, err[-2000:]
+
+
+def test_a_run_waits_for_a_lock_held_shorter_than_the_busy_timeout():
+    """The store under contention: a second process holds the write lock
+    for a while during a scheduled run; the run waits (store.busy_timeout_ms)
+    and then stores, instead of failing."""
+    db = tmpdb()
+    s = Serve(db, token="t", extra=["-X", "store.busy_timeout_ms=30000"],
+              now={"AV_FAKE_NOW": NOW["AV_FAKE_NOW"] + "+"})
+    try:
+        wait_runs(s, 1)
+        shell = sqlite3.connect(db, isolation_level=None, timeout=30)
+        shell.execute("BEGIN IMMEDIATE")
+        shell.execute("UPDATE fetch_state SET last_date = '2023-02-01'")
+        try:
+            assert s.get("/api/runs", "POST", {"Authorization": "Bearer t"})[0] == 202
+            deadline = time.time() + 30
+            while not json.loads(s.get("/healthz")[2])["run_active"]:
+                assert time.time() < deadline, "the run never started"
+                time.sleep(0.05)
+            # it is blocked on the lock: it cannot even record that it started
+            time.sleep(0.5)  # (a margin only: the assertions below need no timing)
+            assert json.loads(s.get("/healthz")[2])["run_active"]
+            assert len(json.loads(s.get("/api/runs")[2])) == 1
+        finally:
+            shell.execute("ROLLBACK")
+            shell.close()
+        runs = wait_runs(s, 2)
+        assert [r["status"] for r in runs] == ["ok", "ok"], runs
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+    assert "locked" not in err, err[-2000:]
 
 
 def test_a_tampered_row_is_refused_with_a_clear_error():
@@ -403,7 +452,8 @@ def test_strict_parameters_and_bodies():
         code, _, body = s.get("/api/warnings?region=%ff")
         assert code == 400 and "\\u00ff" not in body and "\xff" not in body, body
         assert json.loads(body)["parameter"] == "region"
-        for path in ("/region/+3022", "/region/4294970318", "/region/03022x", "/region/"):
+        for path in ("/region/+3022", "/region/4294970318", "/region/03022x", "/region/",
+                     "/region/03022", "/region/3022%20"):
             assert s.get(path)[0] == 404, path
         assert s.get("/region/3022")[0] == 200
         t0 = time.time()

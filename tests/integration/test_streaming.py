@@ -10,9 +10,11 @@ Run: python3 tests/integration/test_streaming.py   (AVALANCHE_BIN selects the bu
 import datetime as dt
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
+import threading
 import tempfile
 import time
 import uuid
@@ -209,6 +211,45 @@ def test_process_killed_midstream_loses_nothing_doubles_nothing():
         srv.stop()
 
 
+def test_process_killed_at_20_random_points_loses_and_doubles_nothing():
+    srv = synthetic_setup()
+    t = topic()
+    produce(t, srv.base, *SYN_ARGS)
+    want = embedded_export()
+    short = ["-X", "kafka.session.timeout.ms=1500", "-X", "kafka.heartbeat.interval.ms=300",
+             "-X", "stream.batch=10"]
+    seed = int(os.environ.get("CRASH_SEED", str(int(time.time()))))
+    rng = random.Random(seed)
+    clean = tmpdb()
+    t0 = time.time()
+    process(clean, t, "g-clean-" + t, *short)
+    took = time.time() - t0
+    assert (export(clean), export(clean, "problems")) == want
+    landed, tries, deadline = 0, 0, time.time() + 600
+    while landed < int(os.environ.get("CRASH_POINTS", "20")):
+        assert time.time() < deadline, (landed, tries, seed)
+        tries += 1
+        db, group = tmpdb(), "g-%d-%s" % (tries, t)
+        proc = subprocess.Popen([BIN, "process", "--db", db, "--brokers", BROKERS, "--topic", t,
+                                 "--group", group, "--until-idle", *short],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0, took))
+        alive = proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if not alive:
+            continue  # it had finished: not a crash point
+        landed += 1
+        if os.path.exists(db):
+            assert query(db, "pragma integrity_check") == [("ok",)], (landed, seed)
+        process(db, t, group, *short)  # the same group: resumes from its commits
+        assert (export(db), export(db, "problems")) == want, (landed, seed)
+        assert query(db, "select count(*) from warning")[0][0] == 480
+        assert query(db, "pragma integrity_check") == [("ok",)]
+    print("      process: %d kills landed in %d tries (clean %.2f s, seed %d)" %
+          (landed, tries, took, seed), flush=True)
+
+
 def test_two_processes_share_the_partitions():
     srv = synthetic_setup()
     t = topic()
@@ -221,18 +262,30 @@ def test_two_processes_share_the_partitions():
                                "stream.partitions=4", *SESSION],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
-    time.sleep(4)
-    produce(t, srv.base, *SYN_ARGS)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if query(db, "select count(*) from warning")[0][0] == 480:
-            break
-        time.sleep(0.2)
-    time.sleep(1)
-    for p in procs:
-        p.send_signal(signal.SIGTERM)
+    errs = [[] for _ in procs]  # their stderr lines, read as they come
+    readers = [threading.Thread(target=lambda p=p, e=e: e.extend(iter(p.stderr.readline, "")),
+                                daemon=True) for p, e in zip(procs, errs)]
+    for r in readers:
+        r.start()
     try:
-        outs = [p.communicate(timeout=60) for p in procs]
+        # both members hold partitions before the data arrives (the group says so)
+        deadline = time.time() + 60
+        while not all(any("kafka: assigned partitions [" in x and "[]" not in x for x in e)
+                      for e in errs):
+            assert time.time() < deadline and all(p.poll() is None for p in procs), errs
+            time.sleep(0.05)
+        produce(t, srv.base, *SYN_ARGS)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if query(db, "select count(*) from warning")[0][0] == 480:
+                break
+            time.sleep(0.2)
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        outs = [(p.stdout.read(), p.wait(timeout=60)) for p in procs]
+        for r in readers:
+            r.join(timeout=10)
+        outs = [(o, "".join(e)) for (o, _), e in zip(outs, errs)]
     finally:
         for p in procs:
             if p.poll() is None:
@@ -275,15 +328,23 @@ def test_two_processes_share_the_partitions():
 def test_broker_restart_while_producing_delivers_every_message_once():
     srv = synthetic_setup()
     t = topic()
+    srv.reset()
     srv.faults([{"delay_ms": 150, "times": -1}])  # make produce take a few seconds
     try:
         proc = subprocess.Popen([BIN, "produce", "--db", tmpdb("state.db"), "--brokers", BROKERS,
                                  "--topic", t, "--api-base", srv.base, *SYN_ARGS,
                                  "--concurrency", "1", *FAST],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2.0)
+        # restart once part of the plan was answered, with part still to come
+        deadline = time.time() + 60
+        while sum(1 for e in srv.log() if e["status"] == 200) < 3:
+            assert time.time() < deadline and proc.poll() is None, "produce ended early"
+            time.sleep(0.05)
+        answered = len(srv.log())
+        assert proc.poll() is None and answered < 48, answered
         kafka_dev("restart")
         out, err = proc.communicate(timeout=300)
+        assert len(srv.log()) == 48 > answered  # it went on producing after the restart
     finally:
         srv.faults([])
         if proc.poll() is None:
