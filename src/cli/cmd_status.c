@@ -13,12 +13,26 @@
 #include "../transport/kafka.h"
 #include "cli.h"
 
-/* Writes b to stdout and empties it. */
+static int out_cut; /* a buffer could not grow (out of memory): the output is wrong */
+
+/* Writes b to stdout and empties it; never a cut row (stdout errors are
+ * checked once, in main.c). */
 static void out(struct av_buf *b)
 {
-    if (b->len)
+    if (b->failed)
+        out_cut = 1;
+    else if (b->len)
         fwrite(b->data, 1, b->len, stdout);
     av_buf_reset(b);
+}
+
+static int out_result(int code)
+{
+    if (out_cut && code == AV_EXIT_OK) {
+        fprintf(stderr, "avalanche: out of memory formatting the output; it is incomplete\n");
+        return AV_EXIT_FAIL;
+    }
+    return code;
 }
 
 int av_cmd_regions(struct av_cli *cli)
@@ -49,7 +63,7 @@ int av_cmd_regions(struct av_cli *cli)
     if (cli->json)
         puts("]");
     av_buf_free(&b);
-    return AV_EXIT_OK;
+    return out_result(AV_EXIT_OK);
 }
 
 struct st_ctx {
@@ -254,5 +268,5 @@ fail:
 done:
     av_buf_free(&c.b);
     av_cli_close(store, &sink);
-    return code;
+    return out_result(code);
 }

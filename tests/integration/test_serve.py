@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -343,6 +344,30 @@ def test_large_answers_come_in_pages_with_a_next_link():
                     "after=x:2023-01-01:1"):
             code, _, body = s.get("/api/warnings?" + bad)
             assert code == 400 and json.loads(body)["parameter"] == bad.split("=")[0], body
+        # eight clients pulling every warning at once do not hold up /healthz
+        stop, done, worst = threading.Event(), [0], [0.0]
+
+        def pull():
+            while not stop.is_set():
+                with urllib.request.urlopen(s.base + "/api/warnings?from=2023-01-01&limit=10000",
+                                            timeout=60) as r:
+                    assert len(json.loads(r.read())) == 480
+                done[0] += 1
+
+        pullers = [threading.Thread(target=pull, daemon=True) for _ in range(8)]
+        for t in pullers:
+            t.start()
+        try:
+            while done[0] < 24:  # the large answers are being built meanwhile
+                t0 = time.time()
+                assert s.get("/healthz")[0] == 200
+                worst[0] = max(worst[0], time.time() - t0)
+                time.sleep(0.02)
+        finally:
+            stop.set()
+            for t in pullers:
+                t.join(timeout=60)
+        assert worst[0] < 1.0, worst
     finally:
         code, err = s.stop()
         assert code == 0, err[-2000:]
@@ -373,7 +398,6 @@ def test_slow_clients_do_not_make_it_unreachable():
     """300 connections sending one header line a second for 20 s: /healthz
     on a fresh connection answers within 1 s every time, and the slow ones
     are closed at the header deadline (then come back)."""
-    import threading
     db = tmpdb()
     open(db, "w").close()  # an empty database file
     s = Serve(db, extra=["-X", "serve.schedule=03:00", "-X", "serve.header_timeout_ms=3000"])
