@@ -13,11 +13,10 @@ static uint64_t rotl(uint64_t x, int r)
     return (x << r) | (x >> (64 - r));
 }
 
-void av_hash_hex(const void *p, size_t n, char out[17])
+/* The words of s[0..n) into h (the tail padded with zeros). */
+static uint64_t mix(uint64_t h, const unsigned char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = p;
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, w;
+    uint64_t w;
     size_t i = 0;
 
     for (; i + 8 <= n; i += 8) {
@@ -26,7 +25,13 @@ void av_hash_hex(const void *p, size_t n, char out[17])
     }
     w = 0;
     memcpy(&w, s + i, n - i);
-    h = rotl(h ^ (w * 0x87C37B91114253D5ULL), 31) * 0x4CF5AD432745937FULL;
+    return rotl(h ^ (w * 0x87C37B91114253D5ULL), 31) * 0x4CF5AD432745937FULL;
+}
+
+static void finish(uint64_t h, char out[17])
+{
+    static const char hex[] = "0123456789abcdef";
+
     h ^= h >> 33;
     h *= 0xFF51AFD7ED558CCDULL;
     h ^= h >> 33;
@@ -37,4 +42,21 @@ void av_hash_hex(const void *p, size_t n, char out[17])
         h >>= 4;
     }
     out[16] = '\0';
+}
+
+void av_hash_hex(const void *p, size_t n, char out[17])
+{
+    finish(mix(0x9E3779B97F4A7C15ULL ^ (uint64_t)n, p, n), out);
+}
+
+void av_hash_ends_hex(const void *p, size_t n, char out[17])
+{
+    const unsigned char *s = p;
+    enum { END = 8192 };
+
+    if (n <= 2 * END) {
+        av_hash_hex(p, n, out);
+        return;
+    }
+    finish(mix(mix(0xC2B2AE3D27D4EB4FULL ^ (uint64_t)n, s, END), s + n - END, END), out);
 }

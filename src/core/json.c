@@ -6,7 +6,7 @@
  * is a string token whose one child is its value (the layout jsmn uses).
  * Grammar is RFC 8259, strictly (raw control bytes inside strings are
  * refused). Strings are scanned 16 bytes at a time with SSE2 where
- * available. On the benchmark corpus it parses ~1.4x faster than Debian's
+ * available. On the benchmark corpus it parses ~1.3x faster than Debian's
  * jsmn (strict, parent links), which it replaced (bench/README.md).
  */
 #include "json.h"

@@ -543,9 +543,26 @@ const struct av_sink_ops av_sink_sqlite = {
 
 /* ---- the state tables ---- */
 
-/* The raw_body row holding exactly body: an existing one (same hash and
- * the same bytes) or a new one. Keys are "<hash>-<size>[.k]": k counts
- * the (never yet seen) different bodies with the same hash and size. */
+static long long next_body_id(struct av_store *s)
+{
+    sqlite3_stmt *st;
+    long long id = 1;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) + 1 FROM raw_body", -1, &st,
+                           NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            id = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    return id;
+}
+
+/* The raw_body row holding exactly body: an existing one (same key and
+ * the same bytes) or a new one. Keys are "<hash>-<size>[.k]", the hash
+ * over the body's ends (av_hash_ends_hex): k counts different bodies that
+ * share a key (same size, same first and last 8 KiB). Past 8 of them the
+ * body is stored under a key of its own, not deduplicated: bounded work
+ * per body whatever a server sends. */
 static av_rc body_id(struct av_store *s, const char *body, size_t len, int64_t *id,
                      char *errbuf)
 {
@@ -553,13 +570,15 @@ static av_rc body_id(struct av_store *s, const char *body, size_t len, int64_t *
     sqlite3_stmt *st = s->body_get;
     av_rc rc = AV_OK;
 
-    av_hash_hex(body, len, hash);
-    for (int k = 0; k < 1000; k++) {
+    av_hash_ends_hex(body, len, hash);
+    for (int k = 0; k <= 8; k++) {
         int r, same;
         if (k == 0)
             snprintf(key, sizeof(key), "%s-%zu", hash, len);
-        else
+        else if (k < 8)
             snprintf(key, sizeof(key), "%s-%zu.%d", hash, len, k);
+        else /* unique: the id the row will get (ids only grow, no row is deleted) */
+            snprintf(key, sizeof(key), "%s-%zu.r%lld", hash, len, next_body_id(s));
         sq_bind_text(st, 1, key);
         r = sqlite3_step(st);
         if (r == SQLITE_DONE) {
@@ -586,8 +605,8 @@ static av_rc body_id(struct av_store *s, const char *body, size_t len, int64_t *
         if (same)
             return AV_OK;
     }
-    return av_fail(errbuf, AV_EIO, "%s: a thousand different raw bodies share hash %s",
-                   s->path, hash);
+    return av_fail(errbuf, AV_EIO, "%s: raw body key %s is taken (changed outside "
+                   "avalanche?)", s->path, key);
 }
 
 av_rc av_store_raw_put(struct av_store *s, const struct av_raw_meta *m, const char *body,
