@@ -188,9 +188,16 @@ def main():
         # Each step: (name, compared, args(label, binary, i)). label is None when
         # not comparing (or for a step run once), else "before"/"after"; i is the
         # repetition. Each binary gets its own db: schema versions may differ.
+        def warnings_only(binary):
+            """The warnings alone (builds since issue 10 also fetch the weather
+            by default; older ones know no --sources)."""
+            h = subprocess.run([binary, "help-config"], capture_output=True, text=True)
+            return ["--sources", "varsom"] if "sources" in h.stdout else []
+
         def run(label, binary, i):
             fresh(db_path("bench", label))  # every repetition starts from an empty db
-            return [binary, "run", "--db", db_path("bench", label)] + fetch
+            return [binary, "run", "--db", db_path("bench", label)] + fetch + \
+                warnings_only(binary)
 
         def reprocess(label, binary, i):  # rebuilds in one transaction: may repeat on one db
             return [binary, "reprocess", "--db", db_path("bench", label), "--no-progress"]
@@ -205,6 +212,7 @@ def main():
 
             def produce(label, binary, i):  # once, by build/avalanche; both process it
                 return [binary, "produce", "--db", os.path.join(BUILD, "produce-state.db")] + \
+                    warnings_only(binary) + \
                     brokers + fetch
 
             def process(label, binary, i):  # own group + fresh db per binary and repetition

@@ -33,6 +33,7 @@ struct av_cli {
     int progress; /* -1 auto (TTY), 0 off, 1 on */
     int limit;
     int until_idle;
+    int points; /* regions --points: the weather points instead of the catalog */
     int region_given, lang_given; /* --region / --lang on the command line */
     char args[512]; /* the command line, for run history */
     /* set by av_cmd_run: whether the run got its row, and why it failed */

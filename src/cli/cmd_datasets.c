@@ -35,6 +35,10 @@ static const char *type_name(const struct av_field *f, char *tmp, size_t cap)
         return "YYYY-MM-DD";
     case AV_FT_ASPECTS:
         return "aspect list";
+    case AV_FT_F64:
+        return "number";
+    case AV_FT_WXSRC:
+        return "archive, forecast or mixed";
     }
     return "?";
 }

@@ -14,11 +14,31 @@
 #include "../sinks/export.h"
 #include "../sinks/sink.h"
 #include "../sinks/store.h"
+#include "../transforms/weather_daily.h"
 #include "cli.h"
 
 static int each(void *ud, const struct av_warning *w)
 {
     return av_export_warning(ud, w) != 0;
+}
+
+static int each_rec(void *ud, const void *rec)
+{
+    return av_export_record(ud, rec) != 0;
+}
+
+/* A flat dataset keyed by a UTC hour (weather-hourly): --from/--to are
+ * local dates, so the range is from's local midnight to the one after to. */
+static void hour_range(struct av_query *q)
+{
+    av_ms first, end;
+
+    if (q->from == INT64_MIN && q->to == INT64_MAX)
+        return;
+    av_wx_local_day_hours(q->from != INT64_MIN ? q->from : av_days_from_civil(1, 1, 1),
+                          &q->from_ms, &end);
+    av_wx_local_day_hours(q->to != INT64_MAX ? q->to : av_days_from_civil(9999, 12, 30),
+                          &first, &q->to_ms);
 }
 
 /* The query from --region, --lang, --from and --to; AV_EXIT_OK or usage. */
@@ -116,8 +136,8 @@ int av_cmd_export(struct av_cli *cli)
     av_rc rc;
 
     if (ds == NULL) {
-        fprintf(stderr, "avalanche: export needs a dataset: warnings, problems, advices or "
-                        "mountain_weather\n");
+        fprintf(stderr, "avalanche: export needs a dataset: warnings, problems, advices, "
+                        "mountain_weather, weather or weather-hourly (avalanche datasets)\n");
         return AV_EXIT_USAGE;
     }
     if (cli->format == NULL || strcmp(cli->format, "jsonl") == 0)
@@ -170,7 +190,13 @@ int av_cmd_export(struct av_cli *cli)
     }
     av_export_init(&e, out, ds, fmt);
     e.csv_raw = cli->csv_raw;
-    rc = av_sink_read(&sink, &q, each, &e, err);
+    if (ds->parent == NULL && ds != &av_ds_warning) { /* a flat dataset: the weather */
+        if (ds->rule == AV_RULE_RANKED)
+            hour_range(&q);
+        rc = av_sink_read_rows(&sink, ds, &q, each_rec, &e, err);
+    } else {
+        rc = av_sink_read(&sink, &q, each, &e, err);
+    }
     if (rc == AV_OK || e.io_error)
         rc = av_export_finish(&e, err);
     else

@@ -13,6 +13,7 @@
 #include "../core/log.h"
 #include "../core/tz.h"
 #include "../pipeline/ingest.h"
+#include "../pipeline/weather_ingest.h"
 #include "../sinks/sink.h"
 #include "../sinks/store.h"
 #include "cli.h"
@@ -20,6 +21,8 @@
 
 struct rp_ctx {
     struct av_ingest ig;
+    struct av_wx_ingest wx;
+    long hours, days; /* weather: hourly values and region-days stored */
     struct av_run_counts c;
     struct av_progress prog;
     av_ms now;
@@ -39,7 +42,17 @@ static int each(void *ud, int64_t raw_id, const struct av_raw_meta *m, const cha
         r->rc = av_fail(r->err, AV_EINVAL, "interrupted");
         return 1;
     }
-    r->rc = av_ingest_body(&r->ig, m, raw_id, body, len, r->now, &res, r->err);
+    if (strcmp(m->source, AV_WX_SOURCE) == 0) {
+        struct av_wx_result wr;
+        r->rc = av_wx_ingest_body(&r->wx, m, raw_id, body, len, r->now, &wr, r->err);
+        av_wx_result_free(&wr);
+        memset(&res, 0, sizeof(res));
+        res.parse_failed = wr.parse_failed;
+        r->hours += wr.hours_stored;
+        r->days += wr.days_stored;
+    } else {
+        r->rc = av_ingest_body(&r->ig, m, raw_id, body, len, r->now, &res, r->err);
+    }
     if (r->rc != AV_OK)
         return 1;
     r->c.units_total++;
@@ -81,7 +94,8 @@ int av_cmd_reprocess(struct av_cli *cli)
     }
     code = AV_EXIT_FAIL;
     r = calloc(1, sizeof(*r));
-    if (r == NULL || av_ingest_init(&r->ig, store, &sink, &cli->conf) != AV_OK)
+    if (r == NULL || av_ingest_init(&r->ig, store, &sink, &cli->conf) != AV_OK ||
+        av_wx_ingest_init(&r->wx, store, &sink, &cli->conf) != AV_OK)
         goto out;
     r->now = av_now();
     if (av_store_count(store, "raw_response", &nraw, err) != AV_OK ||
@@ -113,14 +127,15 @@ int av_cmd_reprocess(struct av_cli *cli)
     }
     av_progress_end(&r->prog);
     printf("reprocess: %d raw responses (%d rejected whole), %ld warnings stored, "
-           "%ld rejected\n",
+           "%ld rejected; weather: %ld hourly values, %ld region-days\n",
            r->c.units_total, r->c.units_rejected, r->c.warnings_stored,
-           r->c.warnings_rejected);
+           r->c.warnings_rejected, r->hours, r->days);
     av_store_run_end(store, run_id, "ok", &r->c, NULL, av_now(), NULL);
     code = AV_EXIT_OK;
 out:
     if (r) {
         av_ingest_free(&r->ig);
+        av_wx_ingest_free(&r->wx);
         free(r);
     }
     av_cli_close(store, &sink);

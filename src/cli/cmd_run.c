@@ -21,6 +21,7 @@
 #include "../sources/varsom.h"
 #include "cli.h"
 #include "progress.h"
+#include "run_weather.h"
 
 struct region_sum {
     int region_id;
@@ -42,6 +43,7 @@ struct run_ctx {
     struct av_progress prog;
     int fatal;
     char fatal_msg[AV_ERRBUF_SIZE];
+    struct av_wx_run *wx; /* the weather half, NULL when not wanted */
 };
 
 static struct region_sum *sum_for(struct run_ctx *r, int region)
@@ -324,6 +326,7 @@ int av_cmd_run(struct av_cli *cli)
     char err[AV_ERRBUF_SIZE], note[256] = "";
     const char **urls = NULL;
     size_t nunits = 0, nholes = 0;
+    size_t nwx = 0;
     int nids = 0, nlangs = 0, lock, code;
     int produce = strcmp(cli->cmd, "produce") == 0;
     int64_t run_id = 0;
@@ -372,16 +375,28 @@ int av_cmd_run(struct av_cli *cli)
         code = rc == AV_EINVAL ? AV_EXIT_USAGE : AV_EXIT_FAIL;
         goto out;
     }
-    code = plan(cli, r, &po, &nunits, &nholes, &nids, &nlangs);
-    if (code != AV_EXIT_OK)
-        goto out;
+    if (av_wx_varsom_wanted(cli)) {
+        code = plan(cli, r, &po, &nunits, &nholes, &nids, &nlangs);
+        if (code != AV_EXIT_OK)
+            goto out;
+    }
+    if (av_wx_wanted(cli) && produce) {
+        av_info("produce: weather is not sent to Kafka yet; `avalanche run` fetches it");
+    } else if (av_wx_wanted(cli) && !av_sink_keeps(&r->sink, &av_ds_wx_daily)) {
+        av_info("%s: the %s sink does not keep the weather yet; fetching the warnings only",
+                cli->cmd, av_sink_name(&r->sink));
+    } else if (av_wx_wanted(cli)) {
+        code = av_wx_plan(cli, r->store, &r->wx, &nwx);
+        if (code != AV_EXIT_OK)
+            goto out;
+    }
     code = AV_EXIT_FAIL;
     urls = malloc((nunits ? nunits : 1) * sizeof(*urls));
     if (urls == NULL)
         goto out;
     for (size_t i = 0; i < nunits; i++)
         urls[i] = r->units[i].url;
-    r->c.units_total = (int)nunits;
+    r->c.units_total = (int)(nunits + nwx);
     if (av_store_runs_recover(r->store, av_cli_pid_alive, err) != AV_OK ||
         av_store_run_begin(r->store, cli->cmd, cli->args, av_now(), &run_id, err) != AV_OK) {
         fprintf(stderr, "avalanche: %s\n", err);
@@ -389,21 +404,29 @@ int av_cmd_run(struct av_cli *cli)
         goto out;
     }
     cli->run_recorded = 1;
-    if (mark_planned(r, nunits, err) != AV_OK) {
+    if (mark_planned(r, nunits, err) != AV_OK ||
+        (r->wx && av_wx_mark_planned(r->wx, err) != AV_OK)) {
         r->fatal = 1;
         snprintf(r->fatal_msg, sizeof(r->fatal_msg), "%s", err);
     }
-    av_info("%s: %zu request(s) for %d region(s) x %d language(s), %s endpoint, %s", cli->cmd,
-            nunits, nids, nlangs, po.endpoint, po.base);
+    if (av_wx_varsom_wanted(cli))
+        av_info("%s: %zu request(s) for %d region(s) x %d language(s), %s endpoint, %s",
+                cli->cmd, nunits, nids, nlangs, po.endpoint, po.base);
+    if (r->wx)
+        av_wx_describe(r->wx, cli->cmd);
     if (nholes)
         av_info("%s: %zu of them for days earlier runs left unstored (see avalanche status)",
                 cli->cmd, nholes);
     av_progress_start(&r->prog,
                       cli->progress == 1 || (cli->progress == -1 && isatty(STDERR_FILENO)),
-                      (long)nunits);
+                      (long)(nunits + nwx));
     rc = r->fatal ? AV_OK
-                  : av_fetch_all(&cli->conf, urls, nunits, on_done, on_retry, r, &av_stop,
+                  : av_fetch_all(&cli->conf, urls, nunits, NULL, on_done, on_retry, r, &av_stop,
                                  &stats, err);
+    if (rc == AV_OK && !r->fatal && !av_stop && r->wx &&
+        av_wx_fetch(r->wx, &r->out, &r->c, &r->prog, &stats, r->fatal_msg,
+                    sizeof(r->fatal_msg)) != 0)
+        r->fatal = 1;
     av_progress_end(&r->prog);
     if (r->fatal) {
         /* the plan could not be recorded: nothing was fetched */
@@ -423,12 +446,19 @@ int av_cmd_run(struct av_cli *cli)
     if (note[0])
         printf("%s\n", note);
     summary(r, &stats);
+    if (r->wx) {
+        char line[AV_ERRBUF_SIZE + 256];
+        av_wx_summary(r->wx, line, sizeof(line));
+        printf("%s\n", line);
+        fflush(stdout);
+    }
     code = end_run(r, run_id, &stats);
 out:
     if (r->out.ops)
         r->out.ops->close(r->out.ctx);
     free(urls);
     free(r->units);
+    av_wx_free(r->wx);
     av_cli_close(r->store, produce ? NULL : &r->sink);
     close(lock);
     free(r);

@@ -1,11 +1,13 @@
 /* cmd_status.c - `status` (state per region and lang, rejects, last runs,
  * the consumer group's lag with --brokers) and `regions` (the built-in
- * catalog). Text for people, --json for tools (the HTTP API's shapes). */
+ * catalog, or with --points the weather points of the regions). Text for
+ * people, --json for tools (the HTTP API's shapes). */
 #include <stdio.h>
 #include <string.h>
 
 #include "../core/buf.h"
 #include "../core/json.h"
+#include "../model/points.h"
 #include "../model/regions.h"
 #include "../sinks/sink.h"
 #include "../sinks/store.h"
@@ -35,10 +37,65 @@ static int out_result(int code)
     return code;
 }
 
+/* regions --points: the weather points of every region, or of those
+ * --region names, for weather.grid_km and weather.max_points. */
+static int region_points(struct av_cli *cli)
+{
+    struct av_point pts[AV_POINTS_MAX];
+    int ids[AV_MAX_REGIONS], nids = 0, first = 1;
+    int grid_km = (int)av_conf_int(&cli->conf, "weather.grid_km");
+    int max_points = (int)av_conf_int(&cli->conf, "weather.max_points");
+    char err[AV_ERRBUF_SIZE];
+    struct av_buf b;
+
+    if (cli->region_given) {
+        if (av_regions_select(av_conf_str(&cli->conf, "plan.regions"), ids, &nids, err) !=
+            AV_OK) {
+            fprintf(stderr, "avalanche: %s\n", err);
+            return AV_EXIT_USAGE;
+        }
+    } else {
+        for (int i = 0; i < av_regions_count(); i++)
+            ids[nids++] = av_region_at(i)->id;
+    }
+    av_buf_init(&b, 0);
+    if (cli->json)
+        putchar('[');
+    else
+        printf("%-9s %9s %10s\n", "region_id", "latitude", "longitude");
+    for (int i = 0; i < nids; i++) {
+        int n = 0;
+        if (av_region_points(ids[i], grid_km, max_points, pts, AV_POINTS_MAX, &n, err) != AV_OK) {
+            if (cli->json)
+                puts("]");
+            fprintf(stderr, "avalanche: %s\n", err);
+            av_buf_free(&b);
+            return AV_EXIT_FAIL;
+        }
+        for (int k = 0; k < n; k++) {
+            if (cli->json)
+                av_buf_printf(&b, "%s{\"region_id\":%d,\"latitude\":%.4f,\"longitude\":%.4f}",
+                              first ? "" : ",", pts[k].region_id, pts[k].latitude,
+                              pts[k].longitude);
+            else
+                av_buf_printf(&b, "%-9d %9.4f %10.4f\n", pts[k].region_id, pts[k].latitude,
+                              pts[k].longitude);
+            first = 0;
+            out(&b);
+        }
+    }
+    if (cli->json)
+        puts("]");
+    av_buf_free(&b);
+    return out_result(AV_EXIT_OK);
+}
+
 int av_cmd_regions(struct av_cli *cli)
 {
     struct av_buf b;
 
+    if (cli->points)
+        return region_points(cli);
     av_buf_init(&b, 0);
     if (cli->json)
         putchar('[');
@@ -67,7 +124,7 @@ int av_cmd_regions(struct av_cli *cli)
 }
 
 struct st_ctx {
-    int json, n;
+    int json, n, wx;
     struct av_sink *sink;
     struct av_buf b;
     av_rc rc;
@@ -80,8 +137,13 @@ static int state_row(void *ud, const struct av_state_row *r)
     struct av_query q = {&r->region_id, 1, INT64_MIN, INT64_MAX, r->lang, 0};
     long nw = -1;
     char count[24] = "-";
+    /* the weather's rows (lang 0): the archive's last date is the last
+     * complete weather day; the count is the region's weather days */
+    int wx = r->lang == 0;
 
-    c->rc = av_sink_count(c->sink, &av_ds_warning, &q, &nw, c->err);
+    c->wx += wx;
+
+    c->rc = av_sink_count(c->sink, wx ? &av_ds_wx_daily : &av_ds_warning, &q, &nw, c->err);
     if (c->rc != AV_OK)
         return 1;
     if (nw >= 0)
@@ -93,8 +155,10 @@ static int state_row(void *ud, const struct av_state_row *r)
         out(&c->b);
     } else {
         const struct av_region *reg = av_region_find(r->region_id);
-        printf("%-6d %-20.20s %4d %-7s %-10s %-24s %-9s %8s %7ld%s%s\n", r->region_id,
-               reg ? reg->name : "?", r->lang, r->endpoint ? r->endpoint : "",
+        char lang[8];
+        snprintf(lang, sizeof(lang), wx ? "wx" : "%d", r->lang);
+        printf("%-6d %-20.20s %4s %-8s %-10s %-24s %-9s %8s %7ld%s%s\n", r->region_id,
+               reg ? reg->name : "?", lang, r->endpoint ? r->endpoint : "",
                r->last_date ? r->last_date : "-", r->last_fetch ? r->last_fetch : "-",
                r->last_status ? r->last_status : "-", count, r->rejects,
                r->last_error ? "  " : "", r->last_error ? r->last_error : "");
@@ -195,7 +259,7 @@ int av_cmd_status(struct av_cli *cli)
 {
     struct av_store *store;
     struct av_sink sink;
-    struct st_ctx c = {cli->json, 0, &sink, {0}, AV_OK, ""};
+    struct st_ctx c = {cli->json, 0, 0, &sink, {0}, AV_OK, ""};
     struct av_query all = {NULL, 0, INT64_MIN, INT64_MAX, 0, 0};
     char err[AV_ERRBUF_SIZE], nws[24] = "-", nps[24] = "-";
     long nw = -1, np = -1, nr = 0;
@@ -233,8 +297,8 @@ int av_cmd_status(struct av_cli *cli)
                (double)raw.bytes / (1024.0 * 1024.0));
         if (nw < 0)
             printf(" (the %s sink does not count its records)", av_sink_name(&sink));
-        printf("\n\n%-6s %-20s %4s %-7s %-10s %-24s %-9s %8s %7s\n", "region", "name", "lang",
-               "source", "last date", "last fetch (UTC)", "status", "warnings", "rejects");
+        printf("\n\n%-6s %-20s %4s %-8s %-10s %-24s %-9s %8s %7s\n", "region", "name", "lang",
+               "source", "last date", "last fetch (UTC)", "status", "records", "rejects");
     }
     if (av_store_each_state(store, state_row, &c, err) != AV_OK)
         goto fail;
@@ -242,6 +306,9 @@ int av_cmd_status(struct av_cli *cli)
         snprintf(err, sizeof(err), "%s", c.err);
         goto fail;
     }
+    if (c.wx && !cli->json)
+        printf("(lang wx: the weather; its archive's last date is the last complete weather "
+               "day, records are weather days)\n");
     c.n = 0;
     if (cli->json)
         fputs("],\"holes\":[", stdout);

@@ -9,11 +9,13 @@
 
 #include "../core/log.h"
 #include "../core/tz.h"
+#include "../model/points.h"
 #include "../pipeline/ingest.h"
 #include "../sinks/cassandra.h"
 #include "../sinks/sink.h"
 #include "../sinks/store.h"
 #include "../sources/fetch.h"
+#include "../sources/openmeteo.h"
 #include "../sources/varsom.h"
 #include "../transport/kafka.h"
 #include "cli.h"
@@ -24,7 +26,7 @@
 
 const struct av_opt *const av_cli_opts[] = {
     av_varsom_opts, av_fetch_opts, av_store_opts, av_sink_opts, av_ingest_opts, av_kafka_opts,
-    av_serve_opts, av_cassandra_opts, NULL,
+    av_serve_opts, av_cassandra_opts, av_points_opts, av_openmeteo_opts, NULL,
 };
 
 const char av_cli_usage[] =
@@ -34,7 +36,9 @@ const char av_cli_usage[] =
     "stores them in a SQLite file. No server needed.\n"
     "\n"
     "commands:\n"
-    "  regions                      list the built-in forecast regions\n"
+    "  regions [--points]           list the built-in forecast regions, or with\n"
+    "                               --points their weather points (weather.grid_km,\n"
+    "                               weather.max_points; --region picks regions)\n"
     "  run [--from D --to D]        plan, fetch, clean and store (default: since the\n"
     "                               last stored date minus an overlap, to today+2)\n"
     "  backfill --from D --to D     fetch history, with a progress bar on a terminal\n"
@@ -63,6 +67,8 @@ const char av_cli_usage[] =
     "  --region SPEC      A (active, default), all, or ids: 3011,3022 (repeatable)\n"
     "  --lang 1|2|both    1 Norwegian (default), 2 English\n"
     "  --endpoint detail|simple\n"
+    "  --sources LIST     varsom, weather, or varsom,weather (default; plan.sources):\n"
+    "                     the warnings, Open-Meteo's weather per region, or both\n"
     "  --from D, --to D   dates YYYY-MM-DD (local Norwegian dates, inclusive)\n"
     "  --force            allow a --from before the first season (plan.earliest)\n"
     "  --concurrency N    transfers at once (fetch.concurrency)\n"
@@ -111,6 +117,7 @@ int av_cli_parse(struct av_cli *c, int argc, char **argv)
     } direct[] = {
         {"--db", "store.path"},           {"--api-base", "api.base"},
         {"--lang", "plan.lang"},          {"--endpoint", "api.endpoint"},
+        {"--sources", "plan.sources"},
         {"--concurrency", "fetch.concurrency"}, {"--chunk-days", "plan.chunk_days"},
         {"--brokers", "stream.brokers"},  {"--topic", "stream.topic"},
         {"--group", "stream.group"},      {"--sink", "store.sink"},
@@ -222,6 +229,8 @@ int av_cli_parse(struct av_cli *c, int argc, char **argv)
             c->json = 1;
         } else if (strcmp(a, "--markdown") == 0) {
             c->markdown = 1;
+        } else if (strcmp(a, "--points") == 0) {
+            c->points = 1;
         } else if (strcmp(a, "--csv-raw") == 0) {
             c->csv_raw = 1;
         } else if (strcmp(a, "--force") == 0) {

@@ -3,10 +3,13 @@
  * go after the others with the schema version that adds them. */
 #include "dataset.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/pool.h"
+#include "weather.h"
 
 #define F(type, name, t, flags, member, since, doc)                                       \
     {name, t, flags, offsetof(type, member), 0, since, 0, 0, doc}
@@ -184,6 +187,73 @@ static const struct av_field weather_fields[] = {
        "{type_id, subtype_id, type, subtype, value}"),
 };
 
+/* ---- weather (src/model/weather.h) ---- */
+
+#define H(name, t, flags, member, doc) F(struct av_wx_hour, name, t, flags, member, 7, doc)
+#define D(name, t, flags, member, doc) F(struct av_wx_day, name, t, flags, member, 7, doc)
+#define DV(name, member, doc) D(name, AV_FT_F64, 0, member, doc)
+
+static const struct av_field wx_hourly_fields[] = {
+    H("region_id", AV_FT_I32, AV_FF_KEY, region_id, "the region whose point it is"),
+    H("latitude", AV_FT_F64, AV_FF_KEY, latitude,
+      "the requested point, degrees north (4 decimals; `avalanche regions --points`)"),
+    H("longitude", AV_FT_F64, AV_FF_KEY, longitude, "the requested point, degrees east"),
+    H("time", AV_FT_TIME, AV_FF_KEY, hour, "the hour's stamp, UTC (Open-Meteo's, asked in GMT)"),
+    H("source", AV_FT_WXSRC, AV_FF_NOTNULL | AV_FF_RANK, source,
+      "archive (reanalysis) or forecast; archive values replace forecast ones"),
+    H("fetched_at", AV_FT_TIME, AV_FF_NOTNULL | AV_FF_VERSION, fetched_at,
+      "when the values were fetched; of one source the later fetch wins"),
+    {"temperature_2m", AV_FT_F64, 0, offsetof(struct av_wx_hour, v[AV_WX_TEMPERATURE]), 0, 7, 0,
+     0, "air temperature 2 m above ground, °C"},
+    {"relative_humidity_2m", AV_FT_F64, 0, offsetof(struct av_wx_hour, v[AV_WX_HUMIDITY]), 0, 7,
+     0, 0, "relative humidity at 2 m, %"},
+    {"precipitation", AV_FT_F64, 0, offsetof(struct av_wx_hour, v[AV_WX_PRECIPITATION]), 0, 7,
+     0, 0, "rain, showers and snow of the preceding hour, mm water"},
+    {"rain", AV_FT_F64, 0, offsetof(struct av_wx_hour, v[AV_WX_RAIN]), 0, 7, 0, 0,
+     "liquid precipitation of the preceding hour, mm (forecast: large-scale rain only)"},
+    {"snowfall", AV_FT_F64, 0, offsetof(struct av_wx_hour, v[AV_WX_SNOWFALL]), 0, 7, 0, 0,
+     "snowfall of the preceding hour, cm (water equivalent: divide by 7)"},
+    {"snow_depth", AV_FT_F64, 0, offsetof(struct av_wx_hour, v[AV_WX_SNOW_DEPTH]), 0, 7, 0, 0,
+     "snow depth, m (archive: ERA5-Land only, null for its last ~5 days)"},
+    {"wind_speed_10m", AV_FT_F64, 0, offsetof(struct av_wx_hour, v[AV_WX_WIND_SPEED]), 0, 7, 0,
+     0, "wind speed 10 m above ground, m/s"},
+    {"wind_direction_10m", AV_FT_F64, 0, offsetof(struct av_wx_hour, v[AV_WX_WIND_DIR]), 0, 7, 0,
+     0, "wind direction at 10 m, degrees (where it blows from)"},
+    {"wind_gusts_10m", AV_FT_F64, 0, offsetof(struct av_wx_hour, v[AV_WX_GUSTS]), 0, 7, 0, 0,
+     "wind gusts at 10 m, m/s (forecast: preceding-hour maximum; archive: instant)"},
+    {"freezing_level_height", AV_FT_F64, 0, offsetof(struct av_wx_hour, v[AV_WX_FREEZING]), 0, 7,
+     0, 0, "altitude of the 0 °C level, m a.s.l. (forecast only; null from the archive)"},
+};
+
+static const struct av_field wx_daily_fields[] = {
+    D("region_id", AV_FT_I32, AV_FF_KEY, region_id, "forecast region"),
+    D("date", AV_FT_DATE, AV_FF_KEY, date,
+      "the local Norwegian (Europe/Oslo) calendar day: its 00:00-23:00 local hour stamps "
+      "(23 hours on the spring switch day, 25 in autumn)"),
+    D("points", AV_FT_I32, AV_FF_NOTNULL, points, "points with at least one hour that day"),
+    D("hours", AV_FT_I32, AV_FF_NOTNULL, hours,
+      "the largest number of non-null temperature hours among the points"),
+    D("source", AV_FT_WXSRC, AV_FF_NOTNULL, source,
+      "archive, forecast, or mixed (the day's hours came from both)"),
+    DV("temperature_2m_min", temperature_min, "°C; each point's minimum, averaged over points"),
+    DV("temperature_2m_mean", temperature_mean, "°C; each point's mean, averaged over points"),
+    DV("temperature_2m_max", temperature_max, "°C; each point's maximum, averaged over points"),
+    DV("precipitation_sum", precipitation_sum, "mm; each point's sum, averaged over points"),
+    DV("rain_sum", rain_sum, "mm; each point's sum, averaged over points"),
+    DV("snowfall_sum", snowfall_sum, "cm; each point's sum, averaged over points"),
+    DV("snow_depth_mean", snow_depth_mean, "m; each point's mean, averaged over points"),
+    DV("wind_speed_10m_mean", wind_speed_mean, "m/s; each point's mean, averaged over points"),
+    DV("wind_speed_10m_max", wind_speed_max, "m/s; each point's maximum, averaged over points"),
+    DV("wind_gusts_10m_max", gusts_max, "m/s; each point's maximum, averaged over points"),
+    DV("wind_direction_10m_dominant", wind_direction_dominant,
+       "degrees; the vector mean of unit vectors (hours of a point, then the points)"),
+    DV("relative_humidity_2m_mean", humidity_mean, "%; each point's mean, averaged over points"),
+    DV("freezing_level_height_mean", freezing_level_mean,
+       "m; each point's mean, averaged over points (null when the source has none)"),
+    D("computed_at", AV_FT_TIME, AV_FF_NOTNULL | AV_FF_NOEXPORT, computed_at,
+      "when the aggregate was computed from the hourly values"),
+};
+
 #define NF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 const struct av_dataset av_ds_problem = {
@@ -195,6 +265,7 @@ const struct av_dataset av_ds_problem = {
     .nkeys = 4,
     .since = 1,
     .part = AV_PART_PROBLEMS,
+    .rule = AV_RULE_CHILD,
     .parent = &av_ds_warning,
     .count_off = offsetof(struct av_warning, n_problems),
     .array_off = offsetof(struct av_warning, problems),
@@ -211,6 +282,7 @@ const struct av_dataset av_ds_advice = {
     .nkeys = 4,
     .since = 1,
     .part = AV_PART_ADVICES,
+    .rule = AV_RULE_CHILD,
     .parent = &av_ds_warning,
     .count_off = offsetof(struct av_warning, n_advices),
     .array_off = offsetof(struct av_warning, advices),
@@ -228,6 +300,7 @@ const struct av_dataset av_ds_weather = {
     .since = 1,
     .rowid = 1,
     .part = AV_PART_WEATHER,
+    .rule = AV_RULE_CHILD,
     .parent = &av_ds_warning,
     .count_off = offsetof(struct av_warning, has_weather),
     .array_off = offsetof(struct av_warning, weather),
@@ -250,8 +323,36 @@ const struct av_dataset av_ds_warning = {
     .nest_count = "problem_count",
 };
 
+const struct av_dataset av_ds_wx_hourly = {
+    .name = "weather-hourly",
+    .table = "weather_hourly",
+    .doc = "Open-Meteo's hourly values at each point of a region (key: region, point, UTC hour).",
+    .fields = wx_hourly_fields,
+    .nfields = NF(wx_hourly_fields),
+    .nkeys = 4,
+    .since = 7,
+    .part = AV_PART_WX_HOURLY,
+    .rule = AV_RULE_RANKED,
+    .elem_size = sizeof(struct av_wx_hour),
+};
+
+const struct av_dataset av_ds_wx_daily = {
+    .name = "weather",
+    .table = "weather_daily",
+    .doc = "The weather of a region on a local day, aggregated from the hourly values of its "
+           "points (`avalanche export weather`).",
+    .fields = wx_daily_fields,
+    .nfields = NF(wx_daily_fields),
+    .nkeys = 2,
+    .since = 7,
+    .part = AV_PART_WX_DAILY,
+    .rule = AV_RULE_REPLACE,
+    .elem_size = sizeof(struct av_wx_day),
+};
+
 const struct av_dataset *const av_datasets[] = {&av_ds_warning, &av_ds_problem, &av_ds_advice,
-                                                &av_ds_weather, NULL};
+                                                &av_ds_weather, &av_ds_wx_daily,
+                                                &av_ds_wx_hourly, NULL};
 const struct av_dataset *const av_ds_children[] = {&av_ds_problem, &av_ds_advice,
                                                    &av_ds_weather, NULL};
 
@@ -320,6 +421,11 @@ const char *av_field_get_text(const struct av_field *f, const void *p, char tmp[
     case AV_FT_ASPECTS:
         av_aspects_format(*(const int *)p, tmp);
         return tmp;
+    case AV_FT_F64:
+        av_f64_format(*(const double *)p, tmp);
+        return tmp;
+    case AV_FT_WXSRC:
+        return av_wx_source_name(*(const int *)p);
     default:
         snprintf(tmp, 32, "%lld", (long long)av_field_get_int(f, p));
         return tmp;
@@ -345,8 +451,34 @@ void av_field_set_null(const struct av_field *f, void *p)
     case AV_FT_CHARS:
         *(char *)p = '\0';
         break;
+    case AV_FT_F64:
+        *(double *)p = AV_WX_NULL;
+        break;
+    case AV_FT_WXSRC:
+        *(int *)p = 0;
+        break;
     default:
         *(int *)p = AV_NULL_INT;
+    }
+}
+
+void av_field_set_f64(const struct av_field *f, void *p, double v)
+{
+    if (f->type == AV_FT_F64)
+        *(double *)p = v;
+    else if (v != v)
+        av_field_set_null(f, p);
+    else
+        av_field_set_int(f, p, (int64_t)v);
+}
+
+void av_f64_format(double v, char out[32])
+{
+    /* the shortest of %.15g..%.17g that reads back as the same double */
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, 32, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            return;
     }
 }
 
@@ -362,7 +494,11 @@ void av_field_set_int(const struct av_field *f, void *p, int64_t v)
     case AV_FT_I32:
     case AV_FT_BOOL:
     case AV_FT_ASPECTS:
+    case AV_FT_WXSRC:
         *(int *)p = v < INT32_MIN || v > INT32_MAX ? AV_NULL_INT : (int)v;
+        break;
+    case AV_FT_F64:
+        *(double *)p = (double)v;
         break;
     default:
         av_field_set_null(f, p);
@@ -385,6 +521,11 @@ void av_field_set_text(const struct av_field *f, void *p, const char *s, size_t 
     case AV_FT_ASPECTS:
         *(int *)p = av_aspects_parse(s, n);
         return;
+    case AV_FT_WXSRC:
+        *(int *)p = n == 7 && memcmp(s, "archive", 7) == 0     ? AV_WX_ARCHIVE
+                    : n == 8 && memcmp(s, "forecast", 8) == 0 ? AV_WX_FORECAST
+                                                              : 0;
+        return;
     default:
         break;
     }
@@ -398,6 +539,14 @@ void av_field_set_text(const struct av_field *f, void *p, const char *s, size_t 
         return;
     if (f->type == AV_FT_DATE && av_date_parse(tmp, (int64_t *)p) == AV_OK)
         return;
+    if (f->type == AV_FT_F64) {
+        char *e;
+        double v = strtod(tmp, &e);
+        if (e != tmp && *e == '\0' && isfinite(v)) {
+            *(double *)p = v;
+            return;
+        }
+    }
     av_field_set_null(f, p);
 }
 
@@ -414,6 +563,16 @@ av_rc av_ds_check(const struct av_dataset *ds, const struct av_warning *w, const
         v = av_field_get_int(f, p);
         if (v >= f->lo && v <= f->hi)
             continue;
+        if (ds->rule == AV_RULE_RANKED || ds->rule == AV_RULE_REPLACE) {
+            char k0[32], k1[32];
+            const char *a = av_field_get_text(av_ds_key(ds, 0), (const char *)rec + av_ds_key(ds, 0)->off, k0);
+            const char *b = av_field_get_text(av_ds_key(ds, 1), (const char *)rec + av_ds_key(ds, 1)->off, k1);
+            return av_fail(errbuf, AV_EPARSE,
+                           "%s %s %s: %s %lld outside %d-%d (the store was changed outside "
+                           "avalanche; run `avalanche reprocess` to rebuild it)",
+                           ds->table, a ? a : "?", b ? b : "?", f->name, (long long)v, f->lo,
+                           f->hi);
+        }
         av_date_format(w->valid_date, d);
         return av_fail(errbuf, AV_EPARSE,
                        "%s %d %s lang %d: %s %lld outside %d-%d (the store was changed outside "

@@ -31,7 +31,9 @@ enum av_ftype {
     AV_FT_NUMTEXT, /* const char *: a number as the API sent it, or a word */
     AV_FT_TIME,    /* av_ms, a UTC instant: "YYYY-MM-DDTHH:MM:SS.sssZ" */
     AV_FT_DATE,    /* int64_t days since 1970-01-01: "YYYY-MM-DD" */
-    AV_FT_ASPECTS  /* int, AV_ASPECT_* bits: "N,NE" (CSV, SQLite), ["N","NE"] */
+    AV_FT_ASPECTS, /* int, AV_ASPECT_* bits: "N,NE" (CSV, SQLite), ["N","NE"] */
+    AV_FT_F64,     /* double, NaN = absent; written in the shortest exact form */
+    AV_FT_WXSRC    /* int AV_WX_ARCHIVE/AV_WX_FORECAST/0: "archive", "forecast", "mixed" */
 };
 
 #define AV_FF_KEY 0x01      /* part of the natural key (never null) */
@@ -42,6 +44,16 @@ enum av_ftype {
 #define AV_FF_VERSION 0x20  /* the publication instant: the latest one wins */
 #define AV_FF_HASH 0x40     /* content hash: storing an identical record changes nothing */
 #define AV_FF_SOURCE 0x80   /* endpoint: a "simple" never replaces the "detail" of a publication */
+#define AV_FF_RANK 0x100    /* weather source: archive replaces forecast, never the reverse */
+
+/* How a record replaces the stored one with the same key. */
+enum av_ds_rule {
+    AV_RULE_PUBLICATION, /* warnings: the latest publication wins (VERSION, HASH, SOURCE) */
+    AV_RULE_CHILD,       /* replaced with its parent warning */
+    AV_RULE_RANKED,      /* per value: the higher RANK (then the later VERSION) wins, and a
+                            null never replaces a value */
+    AV_RULE_REPLACE      /* the newer record replaces the stored one (derived data) */
+};
 
 struct av_field {
     const char *name;
@@ -64,6 +76,7 @@ struct av_dataset {
     int since;  /* schema version that created the table */
     int rowid;  /* SQLite: a rowid table (else WITHOUT ROWID) */
     unsigned part; /* its AV_PART_* bit */
+    enum av_ds_rule rule;
     /* children: where their records live in struct av_warning */
     const struct av_dataset *parent;
     size_t count_off, array_off, elem_size;
@@ -75,10 +88,16 @@ struct av_dataset {
 };
 
 enum { AV_KEY_REGION = 0, AV_KEY_DATE = 1, AV_KEY_LANG = 2 };
-enum { AV_PART_WARNING = 1, AV_PART_PROBLEMS = 2, AV_PART_ADVICES = 4, AV_PART_WEATHER = 8 };
+enum { AV_PART_WARNING = 1, AV_PART_PROBLEMS = 2, AV_PART_ADVICES = 4, AV_PART_WEATHER = 8,
+       AV_PART_WX_HOURLY = 16, AV_PART_WX_DAILY = 32 };
+#define AV_PART_WARNINGS (AV_PART_WARNING | AV_PART_PROBLEMS | AV_PART_ADVICES | AV_PART_WEATHER)
 
 extern const struct av_dataset av_ds_warning, av_ds_problem, av_ds_advice, av_ds_weather;
-/* Every dataset, parents first, then NULL. */
+/* The weather datasets (records of src/model/weather.h; rule RANKED and
+ * REPLACE; keys region_id first). */
+extern const struct av_dataset av_ds_wx_hourly, av_ds_wx_daily;
+/* Every dataset, parents first (the warnings' family, then the weather),
+ * then NULL. */
 extern const struct av_dataset *const av_datasets[];
 /* The children of the warning, in av_datasets order, then NULL. */
 extern const struct av_dataset *const av_ds_children[];
@@ -130,7 +149,10 @@ static inline int av_field_is_null(const struct av_field *f, const void *p)
     case AV_FT_TIME:
         return *(const av_ms *)p == AV_NULL_MS;
     case AV_FT_DATE:
+    case AV_FT_WXSRC:
         return 0;
+    case AV_FT_F64:
+        return *(const double *)p != *(const double *)p; /* NaN */
     case AV_FT_TEXT:
     case AV_FT_NUMTEXT:
         return *(const char *const *)p == NULL;
@@ -161,11 +183,20 @@ static inline int64_t av_field_get_int(const struct av_field *f, const void *p)
     case AV_FT_I32:
     case AV_FT_BOOL:
     case AV_FT_ASPECTS:
+    case AV_FT_WXSRC:
         return *(const int *)p;
     default:
         return AV_NULL_INT;
     }
 }
+/* The double of F64 (NaN when absent). */
+static inline double av_field_get_f64(const struct av_field *f, const void *p)
+{
+    return f->type == AV_FT_F64 ? *(const double *)p : (double)av_field_get_int(f, p);
+}
+void av_field_set_f64(const struct av_field *f, void *p, double v);
+/* The shortest text that reads back as v (%.15g to %.17g). */
+void av_f64_format(double v, char out[32]);
 /* The value as text: the string itself, or formatted into tmp; NULL when
  * absent. */
 const char *av_field_get_text(const struct av_field *f, const void *p, char tmp[32]);

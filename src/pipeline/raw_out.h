@@ -26,7 +26,8 @@
 
 struct av_unit_outcome {
     int rejected;                     /* the body was refused whole */
-    long stored, unchanged, wrejected; /* warnings (messages, for Kafka) */
+    long stored, unchanged, wrejected; /* warnings (messages, for Kafka); weather: hours */
+    long wdays;                       /* weather: region-days aggregated */
     char reason[AV_ERRBUF_SIZE];      /* why it, or its first warning, was refused */
     char kept[96];                    /* where a refused body went, for the log */
 };

@@ -81,6 +81,7 @@ static void json_value(struct av_buf *b, const struct av_field *f, const void *p
     case AV_FT_I32:
     case AV_FT_I64:
     case AV_FT_BOOL:
+    case AV_FT_F64:
         av_buf_puts(b, s);
         break;
     case AV_FT_NUMTEXT:
@@ -104,6 +105,8 @@ static int formula_like(const struct av_field *f, const char *s)
     case AV_FT_BOOL:
     case AV_FT_TIME:
     case AV_FT_DATE:
+    case AV_FT_F64:
+    case AV_FT_WXSRC:
         return 0;
     case AV_FT_NUMTEXT:
         if (json_number(s))
@@ -213,10 +216,10 @@ static void csv_row(struct av_buf *b, const struct av_dataset *ds, const struct 
     av_buf_puts(b, "\r\n");
 }
 
-int av_export_warning(struct av_export *e, const struct av_warning *w)
+/* The records of e->ds in w, or, for a flat dataset, w is the one record. */
+static int export_rows(struct av_export *e, const struct av_warning *w, int n)
 {
     struct av_buf *b = &e->line;
-    int n = av_ds_count(e->ds, w);
 
     av_buf_reset(b);
     if (e->fmt == AV_FMT_CSV)
@@ -236,6 +239,17 @@ int av_export_warning(struct av_export *e, const struct av_warning *w)
         return -1;
     }
     return 0;
+}
+
+int av_export_warning(struct av_export *e, const struct av_warning *w)
+{
+    return export_rows(e, w, av_ds_count(e->ds, w));
+}
+
+int av_export_record(struct av_export *e, const void *rec)
+{
+    /* a flat dataset has no parent: every field is read from rec itself */
+    return export_rows(e, rec, 1);
 }
 
 av_rc av_export_finish(struct av_export *e, char *errbuf)

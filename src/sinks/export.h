@@ -46,6 +46,9 @@ void av_export_init(struct av_export *e, FILE *out, const struct av_dataset *ds,
 /* Writes the records of e->ds that w holds; 0 on success, -1 on a write
  * error (remembered in io_error). */
 int av_export_warning(struct av_export *e, const struct av_warning *w);
+/* The same for one record of a flat dataset (the weather: struct
+ * av_wx_day, av_wx_hour). */
+int av_export_record(struct av_export *e, const void *rec);
 /* Writes the header if no row was written (CSV), flushes, frees the line
  * buffer; AV_EIO when any write failed. */
 av_rc av_export_finish(struct av_export *e, char *errbuf);

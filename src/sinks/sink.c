@@ -79,3 +79,25 @@ av_rc av_sink_count(struct av_sink *s, const struct av_dataset *ds, const struct
         return AV_OK;
     return s->ops->count(s->impl, ds, q, n, errbuf);
 }
+
+static av_rc not_kept(struct av_sink *s, const struct av_dataset *ds, char *errbuf)
+{
+    return av_fail(errbuf, AV_EINVAL, "the %s sink does not keep %s (store.sink = sqlite does)",
+                   av_sink_name(s), ds->name);
+}
+
+av_rc av_sink_put_rows(struct av_sink *s, const struct av_dataset *ds, const void *recs,
+                       size_t n, char *errbuf)
+{
+    if (s->ops->put_rows == NULL || !av_sink_keeps(s, ds))
+        return not_kept(s, ds, errbuf);
+    return n ? s->ops->put_rows(s->impl, ds, recs, n, errbuf) : AV_OK;
+}
+
+av_rc av_sink_read_rows(struct av_sink *s, const struct av_dataset *ds,
+                        const struct av_query *q, av_sink_rec_fn fn, void *ud, char *errbuf)
+{
+    if (s->ops->read_rows == NULL || !av_sink_keeps(s, ds))
+        return not_kept(s, ds, errbuf);
+    return s->ops->read_rows(s->impl, ds, q, fn, ud, errbuf);
+}

@@ -6,6 +6,11 @@
  *   cassandra  (cassandra.c, cassandra_read.c) warnings and problems, in
  *              query-first tables of a keyspace
  *
+ * Two families of records go through it: warnings with their children
+ * (put/read: a struct av_warning) and flat datasets, the weather (put_rows/
+ * read_rows: records of the dataset's own struct). A sink that does not
+ * keep a dataset (ops->parts) says so when asked for it.
+ *
  * The CLI picks one by name (store.sink) and nothing else asks which it
  * is: run, reprocess and process put warnings, export, status, the
  * dashboard and the JSON API read them back. Tables and columns come from
@@ -54,11 +59,16 @@ struct av_query {
      * in the read's order (the next page of a paged answer) */
     int after, after_region, after_lang;
     int64_t after_date;
+    /* flat datasets with a TIME key (weather_hourly): the UTC instants
+     * [from_ms, to_ms) instead of from..to; both 0 = not used */
+    av_ms from_ms, to_ms;
 };
 
 /* Called for each warning read; strings are valid during the call only.
  * Returns 0 to go on, non-zero to stop the read (not an error). */
 typedef int (*av_sink_row_fn)(void *ud, const struct av_warning *w);
+/* The same for a record of a flat dataset (struct av_wx_hour, av_wx_day). */
+typedef int (*av_sink_rec_fn)(void *ud, const void *rec);
 
 struct av_sink_env {
     const struct av_conf *conf;
@@ -81,6 +91,15 @@ struct av_sink_ops {
     av_rc (*clear)(void *s, char *errbuf);
     av_rc (*read)(void *s, const struct av_query *q, av_sink_row_fn fn, void *ud,
                   char *errbuf);
+    /* Flat datasets (the weather; rule RANKED or REPLACE, dataset.h): n
+     * records of ds, each stored by its key under the dataset's rule,
+     * between begin and commit. */
+    av_rc (*put_rows)(void *s, const struct av_dataset *ds, const void *recs, size_t n,
+                      char *errbuf);
+    /* Records of ds for q's regions (NULL = all) and range (a DATE key:
+     * from..to; a TIME key: [from_ms, to_ms)), in key order. */
+    av_rc (*read_rows)(void *s, const struct av_dataset *ds, const struct av_query *q,
+                       av_sink_rec_fn fn, void *ud, char *errbuf);
     /* Records of ds matching q's regions and lang (dates ignored), for
      * status and /metrics; NULL when the sink cannot count cheaply. */
     av_rc (*count)(void *s, const struct av_dataset *ds, const struct av_query *q, long *n,
@@ -119,6 +138,11 @@ void av_sink_rollback(struct av_sink *s);
 av_rc av_sink_clear(struct av_sink *s, char *errbuf);
 av_rc av_sink_read(struct av_sink *s, const struct av_query *q, av_sink_row_fn fn, void *ud,
                    char *errbuf);
+/* AV_EINVAL naming the sink when it does not keep ds. */
+av_rc av_sink_put_rows(struct av_sink *s, const struct av_dataset *ds, const void *recs,
+                       size_t n, char *errbuf);
+av_rc av_sink_read_rows(struct av_sink *s, const struct av_dataset *ds,
+                        const struct av_query *q, av_sink_rec_fn fn, void *ud, char *errbuf);
 /* AV_OK with *n = -1 when the sink cannot count. */
 av_rc av_sink_count(struct av_sink *s, const struct av_dataset *ds, const struct av_query *q,
                     long *n, char *errbuf);

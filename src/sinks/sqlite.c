@@ -9,6 +9,7 @@
 #include "../core/log.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -391,7 +392,13 @@ static inline void bind_field(struct sqlite_sink *k, sqlite3_stmt *st, int i,
         }
         sqlite3_bind_text(st, i, k->date, 10, SQLITE_STATIC);
         break;
-    default: /* aspects */
+    case AV_FT_F64:
+        if (isnan(*(const double *)p))
+            sqlite3_bind_null(st, i);
+        else
+            sqlite3_bind_double(st, i, *(const double *)p);
+        break;
+    default: /* aspects, weather source */
         sq_bind_text(st, i, av_field_get_text(f, p, scratch));
     }
 }
@@ -451,13 +458,39 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
     return AV_OK;
 }
 
+/* Flat datasets: each record by its key under the dataset's rule (the
+ * statement generated from the description). */
+static av_rc sink_put_rows(void *impl, const struct av_dataset *ds, const void *recs, size_t n,
+                           char *errbuf)
+{
+    struct sqlite_sink *k = impl;
+    struct sq_ds *x = NULL;
+
+    for (int d = SQ_NDS; d < SQ_NALL; d++)
+        if (k->ds[d].ds == ds)
+            x = &k->ds[d];
+    if (x == NULL)
+        return av_fail(errbuf, AV_EINVAL, "the sqlite sink has no flat dataset %s", ds->name);
+    for (size_t r = 0; r < n; r++) {
+        const void *rec = (const char *)recs + r * ds->elem_size;
+        av_rc rc;
+        for (int i = 0; i < ds->nfields; i++)
+            bind_field(k, x->ins, i + 1, &ds->fields[i], (const char *)rec + ds->fields[i].off,
+                       x->scratch[i]);
+        rc = av_sqlite_step(k->st, x->ins, errbuf, ds->table);
+        if (rc != AV_OK)
+            return rc;
+    }
+    return AV_OK;
+}
+
 static void sink_close(void *impl)
 {
     struct sqlite_sink *k = impl;
 
     if (k == NULL)
         return;
-    for (int d = 0; d < SQ_NDS; d++) {
+    for (int d = 0; d < SQ_NALL; d++) {
         sqlite3_finalize(k->ds[d].ins);
         sqlite3_finalize(k->ds[d].del);
         sqlite3_finalize(k->ds[d].sel);
@@ -477,7 +510,7 @@ static av_rc sink_open(void **out, const struct av_sink_env *env, char *errbuf)
     if (k == NULL)
         return AV_ENOMEM;
     k->st = env->store;
-    for (int d = 0; d < SQ_NDS && rc == AV_OK; d++) {
+    for (int d = 0; d < SQ_NALL && rc == AV_OK; d++) {
         struct sq_ds *x = &k->ds[d];
         x->ds = av_datasets[d];
         x->scratch = calloc((size_t)x->ds->nfields, sizeof(*x->scratch));
@@ -529,7 +562,7 @@ static av_rc sink_clear(void *impl, char *errbuf)
 
 const struct av_sink_ops av_sink_sqlite = {
     .name = "sqlite",
-    .parts = AV_PART_WARNING | AV_PART_PROBLEMS | AV_PART_ADVICES | AV_PART_WEATHER,
+    .parts = AV_PART_WARNINGS | AV_PART_WX_HOURLY | AV_PART_WX_DAILY,
     .open = sink_open,
     .begin = sink_begin,
     .put = sink_put,
@@ -537,6 +570,8 @@ const struct av_sink_ops av_sink_sqlite = {
     .rollback = sink_rollback,
     .clear = sink_clear,
     .read = av_sqlite_sink_read,
+    .put_rows = sink_put_rows,
+    .read_rows = av_sqlite_sink_read_rows,
     .count = av_sqlite_sink_count,
     .close = sink_close,
 };

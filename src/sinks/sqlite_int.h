@@ -29,11 +29,12 @@ struct sq_ds {
     char (*scratch)[32]; /* per field: formatted values bound SQLITE_STATIC */
 };
 
-#define SQ_NDS 4 /* av_datasets, in order */
+#define SQ_NDS 4  /* the warning and its children: av_datasets[0..4) */
+#define SQ_NALL 6 /* every dataset, av_datasets order (then the weather) */
 
 struct sqlite_sink {
     struct av_store *st;
-    struct sq_ds ds[SQ_NDS];
+    struct sq_ds ds[SQ_NALL];
     int64_t date_days; /* the last date bound, as text in date */
     char date[AV_DATE_LEN];
 };
@@ -95,10 +96,14 @@ char *av_sqlite_sql_select_children(const struct av_dataset *ds);
 char *av_sqlite_sql_select(const struct av_query *q);
 char *av_sqlite_sql_count(const struct av_dataset *ds, const struct av_query *q);
 char *av_sqlite_sql_clear(void);
+/* Records of a flat dataset (rule RANKED/REPLACE) by region and range. */
+char *av_sqlite_sql_select_rows(const struct av_dataset *ds, const struct av_query *q);
 
 /* The sink's read side (sqlite_read.c). */
 av_rc av_sqlite_sink_read(void *s, const struct av_query *q, av_sink_row_fn fn, void *ud,
                           char *errbuf);
+av_rc av_sqlite_sink_read_rows(void *s, const struct av_dataset *ds, const struct av_query *q,
+                               av_sink_rec_fn fn, void *ud, char *errbuf);
 av_rc av_sqlite_sink_count(void *s, const struct av_dataset *ds, const struct av_query *q,
                            long *n, char *errbuf);
 

@@ -31,6 +31,8 @@ static void read_field(sqlite3_stmt *st, int i, const struct av_field *f, void *
 {
     if (sqlite3_column_type(st, i) == SQLITE_NULL)
         av_field_set_null(f, p);
+    else if (f->type == AV_FT_F64)
+        *(double *)p = sqlite3_column_double(st, i);
     else if (av_field_is_integer(f))
         av_field_set_int(f, p, sqlite3_column_int64(st, i));
     else
@@ -120,6 +122,43 @@ out:
     sqlite3_finalize(st);
     free(sql);
     free(w);
+    return rc;
+}
+
+av_rc av_sqlite_sink_read_rows(void *impl, const struct av_dataset *ds, const struct av_query *q,
+                               av_sink_rec_fn fn, void *ud, char *errbuf)
+{
+    struct sqlite_sink *k = impl;
+    struct av_pool pool = {NULL, 0};
+    sqlite3_stmt *st = NULL;
+    char *sql = av_sqlite_sql_select_rows(ds, q);
+    void *rec = calloc(1, ds->elem_size);
+    av_rc rc = AV_OK;
+    int r = SQLITE_DONE;
+
+    if (sql == NULL || rec == NULL) {
+        rc = AV_ENOMEM;
+        goto out;
+    }
+    if (sqlite3_prepare_v2(k->st->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = av_sqlite_err(k->st, errbuf, ds->table);
+        goto out;
+    }
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        av_pool_reset(&pool);
+        for (int i = 0; i < ds->nfields; i++)
+            read_field(st, i, &ds->fields[i], (char *)rec + ds->fields[i].off, &pool);
+        rc = av_ds_check(ds, rec, rec, errbuf);
+        if (rc != AV_OK || fn(ud, rec) != 0)
+            break;
+    }
+    if (rc == AV_OK && r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = av_sqlite_err(k->st, errbuf, ds->table);
+out:
+    av_pool_free(&pool);
+    sqlite3_finalize(st);
+    free(sql);
+    free(rec);
     return rc;
 }
 

@@ -9,6 +9,8 @@
 
 #include <stdlib.h>
 
+#include "../model/weather.h"
+
 /* Schema migrations of the state tables: entry k moves user_version k to
  * k+1 (append only). The clean tables of each step are generated from the
  * dataset descriptions (fields and tables with since = k+1), so a field
@@ -61,6 +63,11 @@ static const char *const state_migrations[] = {
     "  id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,"
     "  body BLOB NOT NULL);"
     "ALTER TABLE raw_response ADD COLUMN body_id INTEGER REFERENCES raw_body (id);",
+    /* 6 -> 7: weather (clean tables from the descriptions) and the API
+     * budget it is paced to */
+    "CREATE TABLE api_usage ("
+    "  api TEXT NOT NULL, hour TEXT NOT NULL, requests INTEGER NOT NULL,"
+    "  weight REAL NOT NULL, PRIMARY KEY (api, hour)) WITHOUT ROWID;",
 };
 
 #define NSTATE ((int)(sizeof(state_migrations) / sizeof(state_migrations[0])))
@@ -85,6 +92,8 @@ static const char *sql_type(enum av_ftype t)
         return "INTEGER";
     case AV_FT_NUMTEXT:
         return "NUMERIC"; /* "8" is stored as 8, "NW" as text */
+    case AV_FT_F64:
+        return "REAL";
     default:
         return "TEXT";
     }
@@ -119,7 +128,11 @@ static void parent_match(struct av_buf *b, const struct av_dataset *ds)
 
 static char *done(struct av_buf *b)
 {
-    return b->data; /* NULL if any append failed for memory */
+    if (b->failed) { /* an append failed for memory: never a cut statement */
+        av_buf_free(b);
+        return NULL;
+    }
+    return b->data;
 }
 
 char *av_sqlite_sql_migration(int v)
@@ -183,20 +196,75 @@ static void upsert_rule(struct av_buf *b, const struct av_dataset *ds)
                   hash, t, hash, ver, t, ver, ver, t, ver, src, t, src);
 }
 
+/* The rank of a RANKED field's text value (its WXSRC names). */
+static void rank_of(struct av_buf *b, const char *tbl, const char *col)
+{
+    av_buf_printf(b, "(CASE %s.%s WHEN '%s' THEN %d WHEN '%s' THEN %d ELSE 0 END)", tbl, col,
+                  av_wx_source_name(AV_WX_ARCHIVE), AV_WX_ARCHIVE,
+                  av_wx_source_name(AV_WX_FORECAST), AV_WX_FORECAST);
+}
+
+/* Weather hours: the record with the higher rank (archive over forecast),
+ * then the later version (fetch), wins; per value, a null never replaces
+ * a value (the loser's value fills the winner's null). */
+static void ranked_rule(struct av_buf *b, const struct av_dataset *ds)
+{
+    const char *t = ds->table;
+    const char *rank = av_ds_role(ds, AV_FF_RANK)->name;
+    const char *ver = av_ds_role(ds, AV_FF_VERSION)->name;
+    struct av_buf w;
+    int first = 1;
+
+    av_buf_init(&w, 0);
+    av_buf_puts(&w, "(");
+    rank_of(&w, "excluded", rank);
+    av_buf_puts(&w, " > ");
+    rank_of(&w, t, rank);
+    av_buf_puts(&w, " OR (");
+    rank_of(&w, "excluded", rank);
+    av_buf_puts(&w, " = ");
+    rank_of(&w, t, rank);
+    av_buf_printf(&w, " AND excluded.%s >= %s.%s))", ver, t, ver);
+    av_buf_puts(b, " ON CONFLICT (");
+    key_list(b, ds, 0);
+    av_buf_puts(b, ") DO UPDATE SET ");
+    for (int i = 0; i < ds->nfields; i++) {
+        const struct av_field *f = &ds->fields[i];
+        const char *n = f->name;
+        if (f->flags & AV_FF_KEY)
+            continue;
+        if (f->flags & (AV_FF_RANK | AV_FF_VERSION))
+            av_buf_printf(b, "%s%s = CASE WHEN %s THEN excluded.%s ELSE %s.%s END",
+                          first ? "" : ", ", n, w.data ? w.data : "", n, t, n);
+        else
+            av_buf_printf(b, "%s%s = CASE WHEN %s THEN coalesce(excluded.%s, %s.%s) ELSE "
+                             "coalesce(%s.%s, excluded.%s) END",
+                          first ? "" : ", ", n, w.data ? w.data : "", n, t, n, t, n, n);
+        first = 0;
+    }
+    if (w.data == NULL)
+        b->failed = 1;
+    av_buf_free(&w);
+}
+
 char *av_sqlite_sql_insert(const struct av_dataset *ds)
 {
     struct av_buf b;
 
     av_buf_init(&b, 0);
-    av_buf_printf(&b, "INSERT %sINTO %s (", ds->parent ? "OR REPLACE " : "", ds->table);
+    av_buf_printf(&b, "INSERT %sINTO %s (",
+                  ds->rule == AV_RULE_CHILD || ds->rule == AV_RULE_REPLACE ? "OR REPLACE " : "",
+                  ds->table);
     for (int i = 0; i < ds->nfields; i++)
         av_buf_printf(&b, "%s%s", i ? ", " : "", ds->fields[i].name);
     av_buf_puts(&b, ") VALUES (");
     for (int i = 0; i < ds->nfields; i++)
         av_buf_printf(&b, "%s?%d", i ? ", " : "", i + 1);
     av_buf_puts(&b, ")");
-    if (ds->parent == NULL)
+    if (ds->rule == AV_RULE_PUBLICATION)
         upsert_rule(&b, ds);
+    else if (ds->rule == AV_RULE_RANKED)
+        ranked_rule(&b, ds);
     return done(&b);
 }
 
@@ -300,5 +368,50 @@ char *av_sqlite_sql_clear(void)
     av_buf_init(&b, 0);
     for (int d = 0; av_datasets[d]; d++)
         av_buf_printf(&b, "DELETE FROM %s;", av_datasets[d]->table);
+    return done(&b);
+}
+
+char *av_sqlite_sql_select_rows(const struct av_dataset *ds, const struct av_query *q)
+{
+    const struct av_field *range = NULL;
+    const char *and = " WHERE ";
+    struct av_buf b;
+    char t[AV_STAMP_LEN];
+
+    for (int k = 0; k < ds->nkeys; k++) {
+        const struct av_field *f = av_ds_key(ds, k);
+        if (f->type == AV_FT_DATE || f->type == AV_FT_TIME)
+            range = f;
+    }
+    av_buf_init(&b, 0);
+    av_buf_puts(&b, "SELECT ");
+    for (int i = 0; i < ds->nfields; i++)
+        av_buf_printf(&b, "%s%s", i ? ", " : "", ds->fields[i].name);
+    av_buf_printf(&b, " FROM %s", ds->table);
+    if (q->regions && q->nregions > 0) {
+        av_buf_printf(&b, "%s%s IN (", and, av_ds_key(ds, 0)->name);
+        for (int i = 0; i < q->nregions; i++)
+            av_buf_printf(&b, "%s%d", i ? "," : "", q->regions[i]);
+        av_buf_puts(&b, ")");
+        and = " AND ";
+    }
+    if (range && range->type == AV_FT_TIME && (q->from_ms || q->to_ms)) {
+        av_stamp_format(q->from_ms, t);
+        av_buf_printf(&b, "%s%s >= '%s'", and, range->name, t);
+        av_stamp_format(q->to_ms, t);
+        av_buf_printf(&b, " AND %s < '%s'", range->name, t);
+    } else if (range && range->type == AV_FT_DATE) {
+        if (q->from != INT64_MIN) {
+            av_date_format(q->from, t);
+            av_buf_printf(&b, "%s%s >= '%s'", and, range->name, t);
+            and = " AND ";
+        }
+        if (q->to != INT64_MAX) {
+            av_date_format(q->to, t);
+            av_buf_printf(&b, "%s%s <= '%s'", and, range->name, t);
+        }
+    }
+    av_buf_puts(&b, " ORDER BY ");
+    key_list(&b, ds, 0);
     return done(&b);
 }

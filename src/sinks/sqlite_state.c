@@ -331,3 +331,59 @@ av_rc av_store_each_hole(struct av_store *s, int region_id, int lang, const char
     sqlite3_finalize(st);
     return rc;
 }
+
+/* ---- API usage (the weather budget) ---- */
+
+av_rc av_store_usage_add(struct av_store *s, const char *api, av_ms at, double weight,
+                         long requests, char *errbuf)
+{
+    sqlite3_stmt *st;
+    char hour[AV_STAMP_LEN];
+    av_rc rc;
+
+    av_stamp_format(at - at % 3600000, hour);
+    hour[13] = '\0'; /* "YYYY-MM-DDTHH", UTC */
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO api_usage (api, hour, requests, weight) "
+                           "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (api, hour) DO UPDATE SET "
+                           "requests = requests + excluded.requests, "
+                           "weight = weight + excluded.weight",
+                           -1, &st, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "record API usage");
+    sq_bind_text(st, 1, api);
+    sqlite3_bind_text(st, 2, hour, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, requests);
+    sqlite3_bind_double(st, 4, weight);
+    rc = av_sqlite_step(s, st, errbuf, "record API usage");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+av_rc av_store_usage_sum(struct av_store *s, const char *api, av_ms since, double *weight,
+                         long *requests, char *errbuf)
+{
+    sqlite3_stmt *st;
+    char hour[AV_STAMP_LEN];
+    int r;
+
+    *weight = 0;
+    if (requests)
+        *requests = 0;
+    av_stamp_format(since - since % 3600000, hour);
+    hour[13] = '\0';
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT coalesce(sum(weight), 0), coalesce(sum(requests), 0) "
+                           "FROM api_usage WHERE api = ?1 AND hour >= ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "read API usage");
+    sq_bind_text(st, 1, api);
+    sqlite3_bind_text(st, 2, hour, -1, SQLITE_TRANSIENT);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *weight = sqlite3_column_double(st, 0);
+        if (requests)
+            *requests = (long)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return r == SQLITE_ROW ? AV_OK : av_sqlite_err(s, errbuf, "read API usage");
+}

@@ -7,6 +7,7 @@
  *   rejected        everything refused, with stage, reason and raw text
  *   fetch_state     per (region, lang, endpoint): last stored date, last fetch
  *   fetch_hole      per (region, lang, endpoint): days planned, not yet stored
+ *   api_usage       per API and UTC hour: requests and weight sent (budgets)
  *   run             run history; run_region: its counts per region
  * The same file holds the SQLite sink's clean tables (sink.h; their DDL
  * comes from the dataset descriptions), so that one transaction can cover
@@ -36,8 +37,8 @@ extern const struct av_opt av_store_opts[];
 struct av_store;
 
 struct av_raw_meta {
-    const char *source;      /* "varsom" */
-    const char *endpoint;    /* "detail" | "simple" */
+    const char *source;      /* "varsom" | "open-meteo" */
+    const char *endpoint;    /* "detail" | "simple"; weather: "archive" | "forecast" */
     int lang;
     const char *api_version; /* "6.3.0" or NULL */
     const char *url;
@@ -99,6 +100,14 @@ av_rc av_store_hole_clear(struct av_store *s, int region_id, int lang, const cha
  * fn returning non-zero stops. */
 av_rc av_store_each_hole(struct av_store *s, int region_id, int lang, const char *endpoint,
                          int (*fn)(void *ud, const struct av_hole *h), void *ud, char *errbuf);
+
+/* API usage per UTC hour (the weather budget): weight and requests sent,
+ * failed ones included (the free API counts them too). */
+av_rc av_store_usage_add(struct av_store *s, const char *api, av_ms at, double weight,
+                         long requests, char *errbuf);
+/* Sums over the hours from the one holding `since` on. */
+av_rc av_store_usage_sum(struct av_store *s, const char *api, av_ms since, double *weight,
+                         long *requests, char *errbuf);
 
 struct av_run_counts {
     int units_total, units_ok, units_rejected, units_failed;

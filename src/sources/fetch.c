@@ -58,6 +58,9 @@ struct fetcher {
     unsigned long long rng;
     struct av_fetch_stats *stats;
     int abandon; /* the done callback asked to stop */
+    const char *wait_key;        /* the setting that caps waits, for messages */
+    av_fetch_judge_fn judge;
+    char stop_why[AV_ERRBUF_SIZE]; /* AV_FETCH_STOP: why nothing more is sent */
 };
 
 /* Start nothing new: a signal arrived or the caller gave up. */
@@ -142,9 +145,20 @@ static const char *short_url(const char *url)
     return p ? p + 1 : url;
 }
 
+/* Bytes of url worth naming in a message: a query (a weather request's
+ * lists of points) is left out; the caller names the request itself. */
+static int url_len(const char *url)
+{
+    const char *q = strchr(url, '?');
+    size_t n = q ? (size_t)(q - url) : strlen(url);
+
+    return n > 120 ? 120 : (int)n;
+}
+
 av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n,
-                   av_fetch_done_fn done, av_fetch_retry_fn on_retry, void *ctx,
-                   volatile sig_atomic_t *stop, struct av_fetch_stats *stats, char *errbuf)
+                   const struct av_fetch_policy *pol, av_fetch_done_fn done,
+                   av_fetch_retry_fn on_retry, void *ctx, volatile sig_atomic_t *stop,
+                   struct av_fetch_stats *stats, char *errbuf)
 {
     struct fetcher f = {0};
     struct curl_slist *hdr = NULL;
@@ -164,6 +178,14 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
     if (f.rng == 0)
         f.rng = 88172645463325252ULL;
     concurrency = (int)av_conf_int(conf, "fetch.concurrency");
+    f.wait_key = "fetch.retry_after_max_ms";
+    if (pol && pol->concurrency > 0)
+        concurrency = pol->concurrency;
+    if (pol && pol->wait_max_ms > 0) {
+        f.retry_after_max = pol->wait_max_ms;
+        f.wait_key = pol->wait_max_key ? pol->wait_max_key : "its wait limit";
+    }
+    f.judge = pol ? pol->judge : NULL;
     if (n == 0)
         return AV_OK;
     f.x = calloc(n, sizeof(*f.x));
@@ -186,7 +208,7 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
 
         /* The server asked every client to wait longer than we may: what
          * has not started is deferred (it stays a hole for the next run). */
-        if (f.pause_until - t > f.retry_after_max && !halted(&f, stop)) {
+        if ((f.pause_until - t > f.retry_after_max || f.stop_why[0]) && !halted(&f, stop)) {
             for (size_t i = 0; i < n; i++) {
                 struct xfer *x = &f.x[i];
                 struct av_fetch_result r = {0};
@@ -195,10 +217,15 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
                 x->done = 1;
                 r.rc = AV_ENET;
                 r.attempts = x->attempts;
-                snprintf(r.error, sizeof(r.error),
-                         "%s: deferred: the API asked to wait %lld s (Retry-After), longer "
-                         "than fetch.retry_after_max_ms (%lld ms); the next run fetches it",
-                         short_url(urls[i]), f.pause_s, f.retry_after_max);
+                if (f.stop_why[0])
+                    snprintf(r.error, sizeof(r.error), "%.*s: not sent: %.150s",
+                             url_len(short_url(urls[i])), short_url(urls[i]), f.stop_why);
+                else
+                    snprintf(r.error, sizeof(r.error),
+                             "%.*s: deferred: the API asked to wait %lld s, longer than %s "
+                             "(%lld ms); the next run fetches it",
+                             url_len(short_url(urls[i])), short_url(urls[i]), f.pause_s,
+                             f.wait_key, f.retry_after_max);
                 f.stats->failures++;
                 if (done(ctx, i, &r) != 0)
                     f.abandon = 1;
@@ -271,7 +298,7 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
             CURLcode cc;
             long status = 0;
             curl_off_t ra = 0;
-            int retryable = 0;
+            int retryable = 0, judged_wait = 0;
             curl_off_t dl = 0;
 
             if (msg->msg != CURLMSG_DONE)
@@ -286,6 +313,28 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
             f.stats->bytes += (double)dl;
             r.http_status = status;
             r.attempts = x->attempts;
+            if (cc == CURLE_OK && f.judge) {
+                char why[200] = "";
+                long long wms = 0;
+                enum av_fetch_verdict v =
+                    f.judge(ctx, x->index, status, x->body.data ? x->body.data : "",
+                            x->body.len, &wms, why, sizeof(why));
+                if (v == AV_FETCH_ACCEPT && !(status >= 200 && status < 300))
+                    v = AV_FETCH_FINAL;
+                if (v != AV_FETCH_DEFAULT && v != AV_FETCH_ACCEPT) {
+                    snprintf(r.error, sizeof(r.error), "%.*s: %s",
+                             url_len(short_url(urls[x->index])), short_url(urls[x->index]), why);
+                    r.rc = v == AV_FETCH_RETRY || v == AV_FETCH_WAIT ? AV_ENET : AV_EREMOTE;
+                    retryable = v == AV_FETCH_RETRY || v == AV_FETCH_WAIT;
+                    if (v == AV_FETCH_WAIT) {
+                        ra = (curl_off_t)((wms + 999) / 1000);
+                        judged_wait = 1;
+                    }
+                    if (v == AV_FETCH_STOP)
+                        snprintf(f.stop_why, sizeof(f.stop_why), "%s", why);
+                    goto judged;
+                }
+            }
             if (cc == CURLE_OK && status >= 200 && status < 300) {
                 r.rc = AV_OK;
                 r.body = x->body.data ? x->body.data : "";
@@ -322,6 +371,7 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
                          "%s: HTTP %ld (not retried; check the region, dates and api.base)",
                          short_url(urls[x->index]), status);
             }
+        judged:
             finished = 1;
             if (ra > 0) { /* the server's wait applies to every transfer */
                 long long until = av_mono_ms() + (long long)ra * 1000;
@@ -332,9 +382,10 @@ av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n
                 if ((long long)ra * 1000 > f.retry_after_max) {
                     size_t l = strlen(r.error);
                     snprintf(r.error + l, sizeof(r.error) - l,
-                             " with Retry-After %lld s, longer than fetch.retry_after_max_ms "
-                             "(%lld ms): not retried in this run; the next run fetches it",
-                             (long long)ra, f.retry_after_max);
+                             " with %s %lld s, longer than %s (%lld ms): not retried in this "
+                             "run; the next run fetches it",
+                             judged_wait ? "a wait of" : "Retry-After", (long long)ra,
+                             f.wait_key, f.retry_after_max);
                     retryable = 0;
                 }
             }

@@ -50,9 +50,35 @@ struct av_fetch_stats {
     double bytes;
 };
 
+/* What an API's answer means, when its own rules say more than the HTTP
+ * status (Open-Meteo: a 429's reason names the window; a 200 can be cut). */
+enum av_fetch_verdict {
+    AV_FETCH_DEFAULT, /* the rules above */
+    AV_FETCH_ACCEPT,  /* a usable body (2xx only) */
+    AV_FETCH_RETRY,   /* retried with backoff, like a 5xx */
+    AV_FETCH_WAIT,    /* every transfer waits *wait_ms (like a Retry-After), then retries;
+                         longer than the policy's wait_max: deferred */
+    AV_FETCH_STOP,    /* fails, and so does every URL not started yet: no more requests */
+    AV_FETCH_FINAL    /* fails, not retried */
+};
+/* Called for each HTTP answer (any status) with its body; why gets one line
+ * for every verdict but ACCEPT and DEFAULT. */
+typedef enum av_fetch_verdict (*av_fetch_judge_fn)(void *ctx, size_t index, long status,
+                                                   const char *body, size_t len,
+                                                   long long *wait_ms, char *why, size_t cap);
+
+/* Per call; NULL or zeros = the fetch.* settings. */
+struct av_fetch_policy {
+    int concurrency;          /* transfers at once */
+    long long wait_max_ms;    /* longest wait (Retry-After, AV_FETCH_WAIT) */
+    const char *wait_max_key; /* the setting named in messages */
+    av_fetch_judge_fn judge;
+};
+
 av_rc av_fetch_all(const struct av_conf *conf, const char *const *urls, size_t n,
-                   av_fetch_done_fn done, av_fetch_retry_fn on_retry, void *ctx,
-                   volatile sig_atomic_t *stop, struct av_fetch_stats *stats, char *errbuf);
+                   const struct av_fetch_policy *pol, av_fetch_done_fn done,
+                   av_fetch_retry_fn on_retry, void *ctx, volatile sig_atomic_t *stop,
+                   struct av_fetch_stats *stats, char *errbuf);
 
 /* Global init/cleanup; call once from main. */
 av_rc av_fetch_global_init(void);

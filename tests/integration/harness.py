@@ -24,6 +24,10 @@ SIMPLE = os.path.join(FIXTURES,
                       "coordinates_simple_69.65_18.95_lang1_2026-03-01_to_2026-03-03_v6.3.0.json")
 SUMMARY = os.path.join(FIXTURES, "regionsummary_simple_lang1_2022-01-16_to_2022-01-18_v6.0.1.json")
 BIN = os.path.abspath(os.environ.get("AVALANCHE_BIN", os.path.join(ROOT, "build", "avalanche")))
+# The warnings' tests fetch the warnings only (the default also fetches the
+# weather, from the internet); the weather's tests (test_weather.py) set
+# plan.sources themselves and test the default.
+os.environ.setdefault("AVALANCHE_PLAN_SOURCES", "varsom")
 
 
 class Replay:

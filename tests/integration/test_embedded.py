@@ -19,8 +19,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import synth  # noqa: E402
-from harness import (BIN, DETAIL, ROOT, SIMPLE, SUMMARY, Replay, export, main, query, run,  # noqa: E402
-                     tmpdb)
+from harness import (BIN, DETAIL, ROOT, SHARED, SIMPLE, SUMMARY, Replay, export, main,  # noqa: E402
+                     query, run, tmpdb)
 
 R = None  # the shared replay server (recorded fixtures)
 FAST = ["-X", "fetch.backoff_ms=50", "-X", "fetch.backoff_max_ms=200", "--no-progress"]
@@ -456,11 +456,70 @@ def test_bad_input_gets_clear_errors():
     p = run("status", "--db", "/nonexistent/dir/a.db", check=1)
     assert "/nonexistent/dir/a.db" in p.stderr
     p = run("export", "rows", "--db", db, check=2)
-    assert "warnings, problems, advices or mountain_weather" in p.stderr, p.stderr
+    assert "warnings, problems, advices, mountain_weather, weather or weather-hourly" in \
+        p.stderr, p.stderr
     p = run("frobnicate", check=2)
     assert "unknown command" in p.stderr
     # and nothing was written to the database by any of it
     assert not os.path.exists(db) or query(db, "select count(*) from warning")[0][0] == 0
+
+
+def test_regions_points_cover_the_active_regions_and_follow_the_config():
+    with open(os.path.join(SHARED, "fixtures", "regions", "varsom_regions_2019-02-12.geojson"),
+              encoding="utf-8") as f:
+        feats = json.load(f)["features"]
+    rings = {}  # region -> every ring, 4 decimals like the generated table
+    for x in feats:
+        g = x["geometry"]
+        polys = [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"]
+        rings[x["properties"]["omradeID"]] = [[(round(a, 4), round(b, 4)) for a, b in r]
+                                              for p in polys for r in p]
+
+    def inside(rid, lon, lat):  # even-odd over all rings
+        odd = False
+        for r in rings[rid]:
+            for (x1, y1), (x2, y2) in zip(r, r[1:] + r[:1]):
+                if (y1 > lat) != (y2 > lat) and x1 + (lat - y1) * (x2 - x1) / (y2 - y1) > lon:
+                    odd = not odd
+        return odd
+
+    def by_region(pts):
+        out = {}
+        for p in pts:
+            out.setdefault(p["region_id"], []).append((p["latitude"], p["longitude"]))
+        return out
+
+    regions = json.loads(run("regions", "--json", check=0).stdout)
+    active = {r["id"] for r in regions if r["active"]}
+    pts = json.loads(run("regions", "--points", "--json", check=0).stdout)
+    per = by_region(pts)
+    assert set(per) == {r["id"] for r in regions} == set(rings) and active < set(per)
+    assert all(1 <= len(v) <= 5 for v in per.values()), per  # weather.max_points = 5
+    for p in pts:
+        assert list(p) == ["region_id", "latitude", "longitude"], p
+        assert all(round(p[k], 4) == p[k] for k in ("latitude", "longitude")), p
+        assert inside(p["region_id"], p["longitude"], p["latitude"]), p
+    assert len({(p["latitude"], p["longitude"]) for p in pts}) == len(pts)  # none shared
+    # -X caps the points; farthest-point sampling keeps the first two of the five
+    two = by_region(json.loads(run("regions", "--points", "--json", "-X", "weather.max_points=2",
+                                   check=0).stdout))
+    assert set(two) == set(per) and all(1 <= len(v) <= 2 for v in two.values()), two
+    assert all(set(two[r]) <= set(per[r]) for r in per)
+    assert sum(map(len, two.values())) < len(pts)
+    # the text table, for the active regions only, is the same points
+    lines = run("regions", "--points", "--region", "A", check=0).stdout.splitlines()
+    assert lines[0].split() == ["region_id", "latitude", "longitude"]
+    rows = [(int(a), float(b), float(c)) for a, b, c in (ln.split() for ln in lines[1:])]
+    assert rows == [(p["region_id"], p["latitude"], p["longitude"]) for p in pts
+                    if p["region_id"] in active]
+    # the environment reaches it; bad values are usage errors
+    coarse = json.loads(run("regions", "--points", "--json",
+                            env={"AVALANCHE_WEATHER_GRID_KM": "100"}, check=0).stdout)
+    assert len(coarse) < len(pts) and set(by_region(coarse)) == set(per)
+    p = run("regions", "--points", "-X", "weather.max_points=51", check=2)
+    assert "weather.max_points" in p.stderr and "1..50" in p.stderr, p.stderr
+    p = run("regions", "--points", "--region", "9999", check=2)
+    assert "9999" in p.stderr
 
 
 def test_readers_refuse_a_missing_database_and_check_where_they_write():

@@ -2,10 +2,10 @@
 """Structural checks of the source tree (issue 8's definition of done, kept
 true): each column of the warning and problem datasets is spelled in string
 literals of one file only (the dataset description); no .c file is over 800
-lines; main.c exports nothing but main; every global symbol has the av_
-prefix; each external library is called from its own files only; transforms
-do not reach into sources. Needs the objects of `make` (build/obj).
-Prints "lint: N passed, N failed"."""
+lines (GENERATED ones excepted); main.c exports nothing but main; every
+global symbol has the av_ prefix; each external library is called from its
+own files only; transforms do not reach into sources. Needs the objects of
+`make` (build/obj). Prints "lint: N passed, N failed"."""
 import json
 import os
 import re
@@ -38,12 +38,18 @@ OTHER_SENSE = {
     "src/cli/options.c": ({"lang", "endpoint"}, "the flags --lang, --endpoint and their help"),
     "src/cli/common.c": ({"lang"}, "the plan.lang key"),
     "src/cli/cmd_run.c": ({"lang", "endpoint"}, "log lines"),
-    "src/cli/cmd_status.c": ({"lang"}, "a column header of the status table"),
+    "src/cli/cmd_status.c": ({"lang", "region_id"},
+                             "a column header of the status table; regions --points"),
     "src/http/api.c": ({"lang", "text"}, "the query parameter lang, a MIME type"),
     "src/http/metrics.c": ({"lang", "endpoint", "text"}, "Prometheus labels, a MIME type"),
     "src/http/dashboard.c": ({"lang", "text"}, "HTML attributes, CSS, MIME types"),
     "src/cql/cql_wire.c": ({"text"}, "CQL type names in error messages"),
     "src/sinks/cassandra_schema.c": ({"text"}, "the CQL type text"),
+}
+
+# Generated files, exempt from the 800-line limit: file -> its generator.
+GENERATED = {
+    "src/model/region_polygons.c": "scripts/gen-region-polygons.py",
 }
 
 passed = failed = 0
@@ -93,7 +99,7 @@ def main():
         if p.endswith(".c"):
             with open(os.path.join(ROOT, p), encoding="utf-8") as f:
                 n = sum(1 for _ in f)
-            check(n <= 800, "%s has %d lines (limit 800)" % (p, n))
+            check(n <= 800 or p in GENERATED, "%s has %d lines (limit 800)" % (p, n))
         if p.startswith("src/transforms/"):
             with open(os.path.join(ROOT, p), encoding="utf-8") as f:
                 check("../sources/" not in f.read(), "%s includes src/sources/" % p)

@@ -18,6 +18,9 @@ void suite_schema(void);
 void suite_export(void);
 void suite_schedule(void);
 void suite_cql(void);
+void suite_openmeteo(void);
+void suite_points(void);
+void suite_wxdaily(void);
 
 char *t_read_file(const char *path, size_t *len)
 {
@@ -81,6 +84,9 @@ int main(void)
     suite_export();
     suite_schedule();
     suite_cql();
+    suite_openmeteo();
+    suite_points();
+    suite_wxdaily();
     printf("unit: %d passed, %d failed\n", t_checks - t_failed, t_failed);
     return t_failed != 0;
 }

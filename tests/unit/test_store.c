@@ -341,6 +341,14 @@ static void descriptions(void)
         CHECK(documented); /* with a version and a meaning */
         CHECK(unique);
         CHECK_INT(keys, ds->nkeys);
+        if (ds->rule == AV_RULE_RANKED || ds->rule == AV_RULE_REPLACE) {
+            /* flat (the weather): region first, a RANKED one has its roles */
+            CHECK(ds->parent == NULL && ds->elem_size > 0);
+            CHECK_STR(av_ds_key(ds, 0)->name, "region_id");
+            if (ds->rule == AV_RULE_RANKED)
+                CHECK(av_ds_role(ds, AV_FF_RANK) && av_ds_role(ds, AV_FF_VERSION));
+            continue;
+        }
         /* the warning's key opens every child's key */
         for (int k = 0; k <= AV_KEY_LANG; k++)
             CHECK(strcmp(av_ds_key(ds, k)->name, av_ds_key(&av_ds_warning, k)->name) == 0);
