@@ -347,7 +347,8 @@ int av_cmd_run(struct av_cli *cli)
     cli->run_recorded = 0;
     cli->run_error[0] = '\0';
     av_plan_opts_from_conf(&po, &cli->conf);
-    if ((code = check_earliest(cli, &po)) != AV_EXIT_OK)
+    /* the weather archive reaches back to 1940: the check is the warnings' */
+    if (av_wx_varsom_wanted(cli) && (code = check_earliest(cli, &po)) != AV_EXIT_OK)
         return code;
     lock = av_cli_lock(av_conf_str(&cli->conf, "store.path"), err);
     if (lock < 0) {

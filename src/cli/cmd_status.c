@@ -151,7 +151,7 @@ static int state_row(void *ud, const struct av_state_row *r)
     if (c->json) {
         if (c->n)
             av_buf_putc(&c->b, ',');
-        av_json_state(&c->b, r, nw);
+        av_json_state(&c->b, r, wx ? -1 : nw); /* "warnings": none for the weather */
         out(&c->b);
     } else {
         const struct av_region *reg = av_region_find(r->region_id);
