@@ -3,7 +3,9 @@
  * (metadata and offset requests that block for stream.timeout_ms when they
  * are down), so it is fetched every serve.lag_interval_ms in the
  * background and /metrics serves the last value with its age, plus
- * avalanche_kafka_up for whether the last attempt worked. */
+ * avalanche_kafka_up for whether the last attempt worked. The weather's
+ * series come from the state store's small tables: api_usage (a row per
+ * UTC hour) and fetch_state (a row per region, language and endpoint). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -12,7 +14,10 @@
 #include "../core/log.h"
 #include "../core/tz.h"
 #include "../sinks/store.h"
+#include "../sources/openmeteo.h"
 #include "api.h"
+
+#define WX_API "open-meteo" /* api_usage.api of the weather (src/cli/run_weather.c) */
 
 static void *lag_loop(void *arg)
 {
@@ -75,18 +80,69 @@ void av_api_lag_stop(struct av_api *a)
     a->lag.running = 0;
 }
 
+/* One pass over fetch_state (a row per region, language and endpoint):
+ * every row's last date into `b`, and each region's last complete weather
+ * day (lang 0, endpoint archive) into `wx`, a family of its own. */
+struct state_ctx {
+    struct av_buf *b, *wx;
+};
+
 static int metric_state(void *ud, const struct av_state_row *s)
 {
-    struct av_buf *b = ud;
+    struct state_ctx *c = ud;
     int64_t d;
 
-    if (s->last_date && av_date_parse(s->last_date, &d) == AV_OK)
-        av_buf_printf(b,
-                      "avalanche_last_date_seconds{region=\"%d\",lang=\"%d\",endpoint=\"%s\"} "
+    if (s->last_date == NULL || av_date_parse(s->last_date, &d) != AV_OK)
+        return 0;
+    av_buf_printf(c->b,
+                  "avalanche_last_date_seconds{region=\"%d\",lang=\"%d\",endpoint=\"%s\"} "
+                  "%lld\n",
+                  s->region_id, s->lang, s->endpoint ? s->endpoint : "", (long long)d * 86400);
+    /* the instant the local day began: 00:00 Europe/Oslo */
+    if (s->lang == 0 && s->endpoint && strcmp(s->endpoint, AV_OM_EP_ARCHIVE) == 0)
+        av_buf_printf(c->wx,
+                      "avalanche_weather_last_complete_day_timestamp_seconds{region=\"%d\"} "
                       "%lld\n",
-                      s->region_id, s->lang, s->endpoint ? s->endpoint : "",
-                      (long long)d * 86400);
+                      s->region_id, (long long)(av_oslo_local_to_utc(d * 86400000) / 1000));
     return 0;
+}
+
+/* The weather's use of the Open-Meteo API (api_usage: a row per UTC hour,
+ * summed through its key) and its daily budget. */
+static av_rc weather_metrics(struct av_api *a, struct av_api_slot *slot, struct av_buf *b,
+                             char *err)
+{
+    av_ms now = av_now();
+    double weight = 0, today = 0;
+    long requests = 0;
+    char w[32], t[32];
+    av_rc rc;
+
+    if ((rc = av_store_usage_sum(slot->store, WX_API, 0, &weight, &requests, err)) != AV_OK ||
+        (rc = av_store_usage_sum(slot->store, WX_API, now - now % 86400000, &today, NULL,
+                                 err)) != AV_OK)
+        return rc;
+    av_f64_format(weight, w);
+    av_f64_format(today, t);
+    av_buf_printf(b,
+                  "# HELP avalanche_weather_requests_total Requests sent to Open-Meteo, failed "
+                  "ones included.\n"
+                  "# TYPE avalanche_weather_requests_total counter\n"
+                  "avalanche_weather_requests_total %ld\n"
+                  "# HELP avalanche_weather_weight_total Weighted API calls used at Open-Meteo "
+                  "(a request counts by its points, variables and days).\n"
+                  "# TYPE avalanche_weather_weight_total counter\n"
+                  "avalanche_weather_weight_total %s\n"
+                  "# HELP avalanche_weather_weight_utc_day Weighted calls used since 00:00 UTC "
+                  "today.\n"
+                  "# TYPE avalanche_weather_weight_utc_day gauge\n"
+                  "avalanche_weather_weight_utc_day %s\n"
+                  "# HELP avalanche_weather_weight_budget_utc_day Weighted calls runs may use "
+                  "in a UTC day (weather.budget_day).\n"
+                  "# TYPE avalanche_weather_weight_budget_utc_day gauge\n"
+                  "avalanche_weather_weight_budget_utc_day %lld\n",
+                  requests, w, t, (long long)av_conf_int(a->conf, "weather.budget_day"));
+    return AV_OK;
 }
 
 /* The last lag computed, with its age (nothing before the first one). */
@@ -124,6 +180,8 @@ void av_api_metrics(struct av_api *a, struct av_api_slot *slot, struct av_http_r
     struct av_query all = {NULL, 0, INT64_MIN, INT64_MAX, 0, 0};
     char err[AV_ERRBUF_SIZE];
     long nw = 0, nrej = 0;
+    struct av_buf wx;
+    struct state_ctx sc;
 
     if (av_store_run_totals(slot->store, &t, err) != AV_OK ||
         av_sink_count(&slot->sink, &av_ds_warning, &all, &nw, err) != AV_OK ||
@@ -179,10 +237,23 @@ void av_api_metrics(struct av_api *a, struct av_api_slot *slot, struct av_http_r
                   "of the local date), per region.\n"
                   "# TYPE avalanche_last_date_seconds gauge\n",
                   nrej, __atomic_load_n(&a->requests, __ATOMIC_RELAXED));
-    if (av_store_each_state(slot->store, metric_state, &r->body, err) != AV_OK) {
+    av_buf_init(&wx, r->body.max);
+    sc = (struct state_ctx){&r->body, &wx};
+    if (av_store_each_state(slot->store, metric_state, &sc, err) != AV_OK ||
+        weather_metrics(a, slot, &r->body, err) != AV_OK) {
+        av_buf_free(&wx);
         av_api_error(r, 500, err, NULL);
         return;
     }
+    av_buf_puts(&r->body,
+                "# HELP avalanche_weather_last_complete_day_timestamp_seconds The region's last "
+                "complete weather day (the archive's every hour at every point) as the Unix "
+                "time of its 00:00 Europe/Oslo.\n"
+                "# TYPE avalanche_weather_last_complete_day_timestamp_seconds gauge\n");
+    av_buf_append(&r->body, wx.data, wx.len);
+    if (wx.failed)
+        r->body.failed = 1; /* never a cut answer: the server makes it a 500 */
+    av_buf_free(&wx);
     if (av_conf_str(a->conf, "stream.brokers")[0] != '\0')
         lag_metrics(a, &r->body);
 }

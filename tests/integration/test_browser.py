@@ -1,7 +1,9 @@
 """The dashboard in a real headless Chromium (Debian's chromium): the DOM
 as the browser built it (--dump-dom) and a screenshot whose pixels are
-checked for the danger-level colours of the heatmap and the map. The
-screenshot is kept as a test artifact in build/test-artifacts/.
+checked for the danger-level colours of the heatmap and the map, and for
+the region page's weather chart. The screenshots are kept as test
+artifacts in build/test-artifacts/. The database holds the fixture's
+warnings and SYNTHETIC weather (the replay server's Open-Meteo answers).
 """
 import os
 import shutil
@@ -13,7 +15,7 @@ import tempfile
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN, DETAIL, ROOT, Replay, main, tmpdb  # noqa: E402
+from harness import BIN, DETAIL, ROOT, Replay, main, run, tmpdb  # noqa: E402
 
 R = None
 SERVE = None
@@ -78,6 +80,13 @@ def chromium(*args):
     return p
 
 
+def console_messages(stderr):
+    """What the page logged to the console (Chromium writes each message to
+    stderr as an INFO:CONSOLE line with --enable-logging=stderr), markup
+    errors such as a bad SVG attribute included."""
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
+
+
 def test_dashboard_renders_regions_heatmap_and_map():
     dom = chromium("--dump-dom", SERVE + "/?date=2023-03-03")
     assert dom.returncode == 0, dom.stderr[-2000:]
@@ -105,30 +114,62 @@ def test_region_page_renders_history():
     assert "Wind drifted snow (slab avalanches) (above 1000 m)" in dom.stdout
 
 
+def test_region_page_renders_the_weather_chart_without_console_errors():
+    dom = chromium("--enable-logging=stderr", "--v=0", "--dump-dom", SERVE + "/region/3022")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert console_messages(dom.stderr) == [], console_messages(dom.stderr)
+    html = dom.stdout
+    assert '<svg id="wx-chart"' in html and html.count('class="pr"') == 55, html[:3000]
+    assert 'href="https://open-meteo.com/"' in html
+    os.makedirs(ART, exist_ok=True)
+    shot = os.path.join(ART, "region-weather.png")
+    p = chromium("--enable-logging=stderr", "--v=0", "--screenshot=" + shot,
+                 "--window-size=900,700", SERVE + "/region/3022")
+    assert p.returncode == 0 and os.path.exists(shot), p.stderr[-2000:]
+    assert console_messages(p.stderr) == [], console_messages(p.stderr)
+    px = png_pixels(shot)
+    precip = px.get(bytes.fromhex("2f6db5"), 0)  # the precipitation bars and swatch
+    snow = px.get(bytes.fromhex("9ad0f5"), 0)    # the snowfall bars and swatch
+    orange = px.get(bytes.fromhex("ff9900"), 0)  # level 3 in the band and the table
+    assert precip > 300 and snow > 300 and orange > 100, (precip, snow, orange)
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 if __name__ == "__main__":
+    import json
+    import time
+    import urllib.request
     R = Replay(DETAIL)
-    db = tmpdb()
-    env = dict(os.environ, AV_FAKE_NOW="2023-03-03T12:00:00Z")
-    proc = subprocess.Popen([BIN, "serve", "--db", db, "--api-base", R.base, "--region", "3022",
-                             "--lang", "2", "--listen", "127.0.0.1:0", "--no-progress"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-    SERVE = proc.stdout.readline().split()[-1].rstrip("/")
+    proc = None
     try:
-        import json
-        import time
-        import urllib.request
+        db = tmpdb()
+        env = dict(os.environ, AV_FAKE_NOW="2023-03-03T12:00:00Z")
+        # warnings and weather, both clocks at the same instant (serve's own
+        # runs would fetch the warnings only, and none is due after this one)
+        R._call("POST", "/_control/openmeteo", {"now": env["AV_FAKE_NOW"]})
+        wx = "http://127.0.0.1:%d/v1" % R.port
+        run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+            "--sources", "varsom,weather", "--from", "2023-01-10", "--to", "2023-03-05",
+            "-X", "weather.archive_base=" + wx, "-X", "weather.forecast_base=" + wx,
+            "--no-progress", env={"AV_FAKE_NOW": env["AV_FAKE_NOW"]}, check=0)
+        proc = subprocess.Popen([BIN, "serve", "--db", db, "--api-base", R.base, "--region",
+                                 "3022", "--lang", "2", "--listen", "127.0.0.1:0",
+                                 "--no-progress"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                env=env)
+        SERVE = proc.stdout.readline().split()[-1].rstrip("/")
         deadline = time.time() + 60
-        while True:  # the catch-up run has stored the fixture once a next run is set
+        while True:  # serve has started once it has decided its next run
             with urllib.request.urlopen(SERVE + "/healthz", timeout=10) as r:
                 if json.loads(r.read())["next_run"] is not None:
                     break
-            assert time.time() < deadline, "serve never finished its catch-up run"
+            assert time.time() < deadline, "serve never decided its next run"
             time.sleep(0.05)
         rc = main("browser", TESTS)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        if proc:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
         R.stop()
     sys.exit(rc)

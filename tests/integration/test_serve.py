@@ -16,6 +16,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import xml.etree.ElementTree as ET
+import zoneinfo
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import synth  # noqa: E402
@@ -508,6 +510,215 @@ def test_bad_listen_and_schedule():
         assert "ADDR:PORT" in p.stderr, (bad, p.stderr)
     p = run("serve", "--db", tmpdb(), "-X", "serve.schedule=7:30", check=2)
     assert "HH:MM" in p.stderr
+
+
+# ---------------------------------------------------------------- the weather
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def weather_db():
+    """Warnings and weather of 3022 from a real `run --sources varsom,weather`
+    against the replay server (its Open-Meteo values are SYNTHETIC), both
+    clocks at NOW."""
+    R._call("POST", "/_control/openmeteo", {"now": NOW["AV_FAKE_NOW"], "archive_delay_days": 5,
+                                            "snow_depth_delay_days": 5})
+    db = tmpdb()
+    base = "http://127.0.0.1:%d/v1" % R.port
+    run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+        "--sources", "varsom,weather", "--from", "2023-01-10", "--to", "2023-03-05",
+        "-X", "weather.archive_base=" + base, "-X", "weather.forecast_base=" + base,
+        "--no-progress", env=NOW, check=0)
+    return db
+
+
+def chart(html):
+    """The region page's weather chart, parsed as XML (it must be well formed)."""
+    start = html.index('<svg id="wx-chart"')
+    svg = html[start:html.index("</svg>", start) + 6]
+    return svg, ET.fromstring(svg)
+
+
+def check_bounds(root):
+    """Every coordinate of the chart inside its view box, and no NaN/inf."""
+    _, _, w, h = map(float, root.get("viewBox").split())
+    assert (w, h) == (float(root.get("width")), float(root.get("height")))
+    for el in root.iter():
+        for a, top in (("x", w), ("x1", w), ("x2", w), ("cx", w), ("width", w),
+                       ("y", h), ("y1", h), ("y2", h), ("cy", h), ("height", h)):
+            if el.get(a) is not None:
+                assert 0 <= float(el.get(a)) <= top, (el.tag, a, el.get(a))
+        for pt in (el.get("points") or "").split():
+            x, y = map(float, pt.split(","))
+            assert 0 <= x <= w and 0 <= y <= h, (el.tag, pt)
+        for t in (el.text or "", *(el.attrib.values())):
+            assert "nan" not in t.lower() and "inf" not in t.lower(), (el.tag, t)
+
+
+def samples(body):
+    """Prometheus text: {series: value}, checking that each family's samples
+    follow its one # TYPE line (what a scraper needs)."""
+    out, typed, family = {}, set(), None
+    for line in body.splitlines():
+        if line.startswith("# TYPE "):
+            family = line.split()[2]
+            assert family not in typed, line
+            typed.add(family)
+        elif line and not line.startswith("#"):
+            series, value = line.rsplit(" ", 1)
+            assert series.split("{")[0] == family, (line, family)
+            out[series] = float(value)
+    return out
+
+
+def test_region_page_shows_the_weather_next_to_the_danger_level_and_metrics_count_it():
+    db = weather_db()
+    # an hour of an earlier UTC day, so that the day's weight is not the total
+    c = sqlite3.connect(db)
+    c.execute("INSERT INTO api_usage (api, hour, requests, weight) "
+              "VALUES ('open-meteo', '2023-03-02T09', 3, 12.5)")
+    c.commit()
+    c.close()
+    # the page's window: today - 60 .. today + 2
+    days = query(db, "select date, precipitation_sum from weather_daily where region_id = 3022 "
+                     "and date between '2023-01-02' and '2023-03-05' order by date")
+    assert len(days) == 55 and all(p is not None for _, p in days), days
+    s = Serve(db, extra=["-X", "weather.budget_day=7000"])
+    try:
+        code, ctype, html = s.get("/region/3022")
+        assert code == 200 and ctype.startswith("text/html"), (code, html[:500])
+        assert len(html) < 100000, len(html)
+        svg, root = chart(html)
+        check_bounds(root)
+        assert root.get("role") == "img" and "3022 Trollheimen" in root.get("aria-label")
+        assert root.find(SVG + "title").text.startswith("Daily weather and danger level")
+        assert "55 of 63 days have weather" in root.find(SVG + "desc").text
+        days_drawn = {g.get("data-date"): g for g in root.iter(SVG + "g")
+                      if g.get("data-date")}
+        bars = [g.get("data-date") for g in days_drawn.values()
+                if g.find(SVG + "rect[@class='pr']") is not None]
+        assert bars == [d for d, _ in days], (bars, days)  # a bar per weather day, in order
+        assert len(list(root.iter(SVG + "rect"))) > 2 * len(days)
+        assert svg.count('class="sn"') == len(days)
+        # the danger level along the same days, in the page's colours
+        levels = {g.get("data-date"): (r.get("data-level"), r.get("fill"))
+                  for g in days_drawn.values() for r in g.findall(SVG + "rect[@class='dl']")}
+        assert levels == {"2023-03-01": ("2", "#ffff00"), "2023-03-02": ("2", "#ffff00"),
+                          "2023-03-03": ("3", "#ff9900"), "2023-03-04": ("3", "#ff9900"),
+                          "2023-03-05": ("3", "#ff9900")}, levels
+        assert len(list(root.iter(SVG + "polyline"))) == 1  # the mean: one unbroken run
+        labels = [t.text for t in root.iter(SVG + "text")]
+        for want in ("°C", "mm · cm", "precipitation, mm", "snowfall, cm",
+                     "mean temperature, °C", "day (Europe/Oslo)", "today"):
+            assert want in labels, (want, labels)
+        assert 'Weather data by <a href="https://open-meteo.com/">Open-Meteo.com</a>' in html
+        assert 'id="wx-note"' not in html and "<script" not in html
+        assert "<link" not in html and "url(" not in html and " src=" not in html
+        assert html.count('<tr data-date="2023-03-0') == 5  # the warnings are still there
+        # /metrics against the database
+        code, _, body = s.get("/metrics")
+        assert code == 200, body
+        m = samples(body)
+        req, weight = query(db, "select sum(requests), sum(weight) from api_usage "
+                                "where api = 'open-meteo'")[0]
+        today = query(db, "select sum(weight) from api_usage where api = 'open-meteo' "
+                          "and hour >= '2023-03-03T00'")[0][0]
+        assert req == 5 and today < weight
+        assert m["avalanche_weather_requests_total"] == req
+        assert abs(m["avalanche_weather_weight_total"] - weight) < 1e-9
+        assert abs(m["avalanche_weather_weight_utc_day"] - today) < 1e-9
+        assert m["avalanche_weather_weight_budget_utc_day"] == 7000
+        last = query(db, "select last_date from fetch_state where region_id = 3022 "
+                         "and lang = 0 and endpoint = 'archive'")[0][0]
+        midnight = dt.datetime.fromisoformat(last).replace(
+            tzinfo=zoneinfo.ZoneInfo("Europe/Oslo")).timestamp()
+        key = 'avalanche_weather_last_complete_day_timestamp_seconds{region="3022"}'
+        assert last == "2023-02-23" and m[key] == midnight == 1677106800, (last, m.get(key))
+        assert [k for k in m if "last_complete_day" in k] == [key]
+        # the same answers to clients asking at once (TSan's run watches this)
+        got, errors = [], []
+
+        def fetch(path):
+            try:
+                for _ in range(5):
+                    got.append((path, s.get(path)[:1]))
+            except Exception as e:  # reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=fetch, args=(p,))
+                   for p in ("/region/3022", "/metrics") * 6]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not errors and len(got) == 60 and all(c == (200,) for _, c in got), errors
+        assert s.get("/region/3022")[2].count('class="pr"') == 55
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
+def test_region_page_without_weather_says_so():
+    s = Serve(tmpdb())  # its catch-up run fetches the warnings only
+    try:
+        wait_runs(s, 1)
+        code, _, html = s.get("/region/3022")
+        assert code == 200, html[:500]
+        assert '<p id="wx-note">No weather stored for these days' in html, html
+        assert "<svg" not in html and "Open-Meteo" not in html
+        assert html.count('<tr data-date="2023-03-0') == 5
+        m = samples(s.get("/metrics")[2])
+        assert m["avalanche_weather_requests_total"] == 0
+        assert m["avalanche_weather_weight_total"] == 0
+        assert m["avalanche_weather_weight_utc_day"] == 0
+        assert m["avalanche_weather_weight_budget_utc_day"] == 8000  # the default
+        assert not [k for k in m if "last_complete_day" in k]
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
+def test_a_tampered_weather_row_still_renders_within_bounds():
+    """weather_daily rows changed outside avalanche: huge, infinite, negative,
+    text where numbers belong, a date that is no date. The chart leaves the
+    impossible values out, says so, and stays inside its box."""
+    db = weather_db()
+    c = sqlite3.connect(db)
+    for sql in (
+            "UPDATE weather_daily SET temperature_2m_mean = 1e308, temperature_2m_max = 'NaN', "
+            "precipitation_sum = -5 WHERE date = '2023-02-10'",
+            "UPDATE weather_daily SET temperature_2m_min = '-Infinity', snowfall_sum = 9e999, "
+            "precipitation_sum = 'lots' WHERE date = '2023-02-11'",
+            "UPDATE weather_daily SET temperature_2m_mean = -1e308, temperature_2m_min = NULL, "
+            "temperature_2m_max = 1e300, snowfall_sum = -9e999 WHERE date = '2023-02-12'",
+            "UPDATE weather_daily SET date = '2023-02-3x' WHERE date = '2023-02-13'",
+            "UPDATE weather_daily SET precipitation_sum = 1e308, snowfall_sum = 1999 "
+            "WHERE date = '2023-02-14'"):
+        c.execute(sql)
+    c.commit()
+    c.close()
+    s = Serve(db, extra=["-X", "serve.schedule=03:00"])
+    try:
+        code, _, html = s.get("/region/3022")
+        assert code == 200, html[:2000]
+        svg, root = chart(html)
+        check_bounds(root)
+        desc = root.find(SVG + "desc").text
+        assert "54 of 63 days have weather" in desc, desc  # 02-13 is no day any more
+        assert "values no weather can have were left out" in desc, desc
+        bars = {g.get("data-date") for g in root.iter(SVG + "g")
+                if g.find(SVG + "rect[@class='pr']") is not None}
+        assert "2023-02-10" not in bars and "2023-02-14" not in bars  # -5 mm, 1e308 mm
+        assert "2023-02-11" in bars and "2023-02-13" not in bars  # 'lots' reads as 0
+        assert len(bars) == 52, len(bars)
+        # the amount axis holds the 1999 cm of snow, and no more
+        ticks = [float(t.text) for t in root.iter(SVG + "text") if t.get("x") == "678.0"]
+        assert max(ticks) == 2000, ticks
+        assert s.get("/healthz")[0] == 200
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]

@@ -21,6 +21,7 @@ void suite_cql(void);
 void suite_openmeteo(void);
 void suite_points(void);
 void suite_wxdaily(void);
+void suite_wxchart(void);
 
 char *t_read_file(const char *path, size_t *len)
 {
@@ -87,6 +88,7 @@ int main(void)
     suite_openmeteo();
     suite_points();
     suite_wxdaily();
+    suite_wxchart();
     printf("unit: %d passed, %d failed\n", t_checks - t_failed, t_failed);
     return t_failed != 0;
 }
