@@ -381,9 +381,8 @@ int av_cmd_run(struct av_cli *cli)
         if (code != AV_EXIT_OK)
             goto out;
     }
-    if (av_wx_wanted(cli) && produce) {
-        av_info("produce: weather is not sent to Kafka yet; `avalanche run` fetches it");
-    } else if (av_wx_wanted(cli) && !av_sink_keeps(&r->sink, &av_ds_wx_daily)) {
+    /* produce has no sink: the weather goes to stream.weather_topic */
+    if (av_wx_wanted(cli) && !produce && !av_sink_keeps(&r->sink, &av_ds_wx_daily)) {
         av_info("%s: the %s sink does not keep the weather yet; fetching the warnings only",
                 cli->cmd, av_sink_name(&r->sink));
     } else if (av_wx_wanted(cli)) {

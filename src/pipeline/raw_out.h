@@ -7,10 +7,11 @@
  *               warnings cleaned into the sink, in one transaction per
  *               unit (raw body, rejects, clean rows, fetch state), so a
  *               crash loses at most the unit in flight
- *   to_kafka.c  produce: one Kafka message per warning, the body's bytes
- *               untouched; a body that is not an array goes whole to the
- *               dead-letter topic; the fetch state moves forward only in
- *               finish(), after every message was delivered
+ *   to_kafka.c  produce: one Kafka message per warning and one per weather
+ *               response, the body's bytes untouched; a body that is not
+ *               an array (weather: does not parse) goes whole to the
+ *               dead-letter topic; the fetch state and the holes move only
+ *               in finish(), after every message was delivered
  *
  * put() answers for one unit: AV_OK with its outcome (stored, or rejected
  * whole with the reason), or an error when the destination cannot take
@@ -50,9 +51,9 @@ struct av_raw_out {
 /* run/backfill: into the state store and the sink (both stay the caller's). */
 av_rc av_to_store_open(struct av_raw_out *out, struct av_store *store, struct av_sink *sink,
                        const struct av_conf *c, char *errbuf);
-/* produce: to stream.topic (dead letters to stream.dlq_topic), creating the
- * topics when missing; store keeps the fetch state. AV_EINVAL for bad
- * Kafka settings. */
+/* produce: warnings to stream.topic, weather to stream.weather_topic (dead
+ * letters to stream.dlq_topic), creating the topics when missing; store
+ * keeps the fetch state. AV_EINVAL for bad Kafka settings. */
 av_rc av_to_kafka_open(struct av_raw_out *out, struct av_store *store, const struct av_conf *c,
                        char *errbuf);
 

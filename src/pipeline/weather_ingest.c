@@ -10,6 +10,7 @@
 #include "../model/regions.h"
 #include "../sources/openmeteo.h"
 #include "../transforms/weather_daily.h"
+#include "wx_complete.h"
 
 av_rc av_wx_ingest_init(struct av_wx_ingest *ig, struct av_store *store, struct av_sink *sink,
                         const struct av_conf *c)
@@ -78,39 +79,6 @@ static int keep_back(void *ud, const void *rec)
     }
     ig->back[ig->nback++] = *h;
     return 0;
-}
-
-/* Marks the complete days: every point has an archive temperature for
- * each hour of the day. */
-static void completeness(struct av_wx_ingest *ig, int64_t from, struct av_wx_result *res)
-{
-    int *count = calloc((size_t)res->ndays * (size_t)ig->npts, sizeof(*count));
-
-    res->last_complete = -1;
-    if (count == NULL)
-        return; /* nothing marked complete: the days stay holes, fetched again */
-    for (size_t i = 0; i < ig->nback; i++) {
-        const struct av_wx_hour *h = &ig->back[i];
-        int64_t d = av_wx_local_date(h->hour) - from;
-        int p = 0;
-        if (d < 0 || d >= res->ndays || h->source != AV_WX_ARCHIVE ||
-            av_wx_isnull(h->v[AV_WX_TEMPERATURE]))
-            continue;
-        while (p < ig->npts && !(ig->pts[p].latitude == h->latitude &&
-                                 ig->pts[p].longitude == h->longitude))
-            p++;
-        if (p < ig->npts)
-            count[d * ig->npts + p]++;
-    }
-    for (int d = 0; d < res->ndays; d++) {
-        int ok = 1;
-        for (int p = 0; p < ig->npts && ok; p++)
-            ok = count[d * ig->npts + p] >= av_wx_day_hours(from + d);
-        res->complete[d] = (unsigned char)ok;
-        if (ok)
-            res->last_complete = from + d;
-    }
-    free(count);
 }
 
 av_rc av_wx_ingest_body(struct av_wx_ingest *ig, const struct av_raw_meta *m, int64_t raw_id,
@@ -194,9 +162,8 @@ av_rc av_wx_ingest_body(struct av_wx_ingest *ig, const struct av_raw_meta *m, in
     if (rc != AV_OK)
         return rc;
     res->days_stored = (long)ndays;
-    ig->npts = npts;
-    ig->pts = pts;
-    completeness(ig, m->from_date, res);
-    ig->pts = NULL;
+    /* out of memory here marks nothing complete: the days stay holes */
+    (void)av_wx_complete_days(ig->back, ig->nback, pts, npts, m->from_date, res->ndays,
+                              res->complete, &res->last_complete);
     return AV_OK;
 }

@@ -13,6 +13,11 @@ const struct av_opt av_kafka_opts[] = {
     {"stream", "brokers", AV_OPT_STR, "", 0, 0, NULL,
      "Kafka bootstrap servers, host:port[,host:port]"},
     {"stream", "topic", AV_OPT_STR, "avalanche.raw", 0, 0, NULL, "raw warnings topic"},
+    {"stream", "weather_topic", AV_OPT_STR, "avalanche.weather", 0, 0, NULL,
+     "raw weather topic: one message per Open-Meteo response"},
+    {"stream", "max_message_bytes", AV_OPT_INT, "16777216", 1048576, 1000000000, NULL,
+     "largest message produce sends (librdkafka message.max.bytes; topics we create hold "
+     "it): a larger weather response is rejected, not sent"},
     {"stream", "dlq_topic", AV_OPT_STR, "avalanche.dlq", 0, 0, NULL,
      "dead-letter topic for rejected messages"},
     {"stream", "group", AV_OPT_STR, "avalanche-process", 0, 0, NULL, "consumer group"},
@@ -31,12 +36,14 @@ const struct av_opt av_kafka_opts[] = {
 };
 
 #define MAX_MARKS 4096
+#define MAX_TOPICS 4
 
 struct av_kafka {
     rd_kafka_t *rk;   /* producer or consumer */
     rd_kafka_t *prod; /* producer used by av_kafka_produce (== rk, or a DLQ one) */
     const struct av_conf *conf;
-    char topic[256];
+    char topics[MAX_TOPICS][256]; /* a consumer's subscription */
+    int ntopics;
     int timeout_ms;
     long delivered, failed;
     char last_error[AV_ERRBUF_SIZE];
@@ -101,7 +108,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     struct av_kafka *k = opaque;
 
     (void)rk;
-    if (m->err) {
+    if (m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+        k->failed++;
+        snprintf(k->last_error, sizeof(k->last_error),
+                 "%s: a message of %zu bytes is over %s's max.message.bytes (a topic "
+                 "created elsewhere?): raise it, or lower weather.chunk_days",
+                 rd_kafka_err2str(m->err), m->len, rd_kafka_topic_name(m->rkt));
+    } else if (m->err) {
         k->failed++;
         snprintf(k->last_error, sizeof(k->last_error), "%s", rd_kafka_err2str(m->err));
     } else {
@@ -154,7 +167,7 @@ static av_rc make_producer(rd_kafka_t **out, struct av_kafka *k, const struct av
                            char *errbuf)
 {
     rd_kafka_conf_t *kc;
-    char err[512];
+    char err[512], num[24];
     av_rc rc = base_conf(&kc, k, c, errbuf);
     static const char *const defaults[][2] = {
         {"enable.idempotence", "true"},
@@ -172,6 +185,11 @@ static av_rc make_producer(rd_kafka_t **out, struct av_kafka *k, const struct av
      * the user's keys after. */
     for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
         rd_kafka_conf_set(kc, defaults[i][0], defaults[i][1], err, sizeof(err));
+    /* A weather response is one message (~0.6 MB for 92 days of 5 points,
+     * more with more days or points): librdkafka's default ceiling is 1 MB,
+     * uncompressed. */
+    snprintf(num, sizeof(num), "%lld", av_conf_int(c, "stream.max_message_bytes"));
+    rd_kafka_conf_set(kc, "message.max.bytes", num, err, sizeof(err));
     {
         struct pass_ctx p = {kc, errbuf, AV_OK};
         av_conf_each_extra(c, "kafka", pass_one, &p);
@@ -251,6 +269,19 @@ av_rc av_kafka_ensure_topic(struct av_kafka *k, const char *topic, char *errbuf)
                                sizeof(err));
     if (nt == NULL)
         return av_fail(errbuf, AV_EINVAL, "topic %s: %s", topic, err);
+    {
+        /* The broker checks the compressed batch against max.message.bytes
+         * (its default is ~1 MB): room for the largest message produce
+         * sends, plus lz4's worst-case growth and the batch framing. */
+        long long mx = av_conf_int(k->conf, "stream.max_message_bytes");
+        char v[24];
+        snprintf(v, sizeof(v), "%lld", mx + mx / 128 + 65536);
+        if (rd_kafka_NewTopic_set_config(nt, "max.message.bytes", v)) {
+            rd_kafka_NewTopic_destroy(nt);
+            return av_fail(errbuf, AV_EINVAL, "topic %s: max.message.bytes %s refused", topic,
+                           v);
+        }
+    }
     q = rd_kafka_queue_new(k->prod);
     rd_kafka_CreateTopics(k->prod, &nt, 1, NULL, q);
     ev = rd_kafka_queue_poll(q, k->timeout_ms);
@@ -310,6 +341,11 @@ av_rc av_kafka_produce(struct av_kafka *k, const char *topic, const char *key,
     }
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_headers_destroy(hdrs); /* not taken over on failure */
+        if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+            return av_fail(errbuf, AV_ELIMIT,
+                           "a message of %zu bytes to %s is over stream.max_message_bytes "
+                           "(%lld): lower weather.chunk_days or weather.max_points, or raise it",
+                           len, topic, av_conf_int(k->conf, "stream.max_message_bytes"));
         return av_fail(errbuf, AV_ENET, "produce to %s: %s", topic, rd_kafka_err2str(e));
     }
     rd_kafka_poll(k->prod, 0);
@@ -344,17 +380,22 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
     int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     int assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
-    char list[512];
+    char list[1024];
     size_t n = 0;
     rd_kafka_error_t *e = NULL;
 
     (void)opaque;
-    list[0] = '\0';
-    for (int i = 0; i < parts->cnt && n < sizeof(list) - 16; i++)
-        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d", i ? "," : "",
-                              (int)parts->elems[i].partition);
-    av_info("kafka: %s partitions [%s] of %s", assign ? "assigned" : "revoked", list,
-            parts->cnt ? parts->elems[0].topic : "the topic");
+    /* "[0,1] of avalanche.raw, [2] of avalanche.weather" */
+    snprintf(list, sizeof(list), "[] of the topics");
+    for (int i = 0; i < parts->cnt && n < sizeof(list) - 300; i++) {
+        const rd_kafka_topic_partition_t *p = &parts->elems[i];
+        int next = i + 1 < parts->cnt && strcmp(parts->elems[i + 1].topic, p->topic) == 0;
+        int first = i == 0 || strcmp(parts->elems[i - 1].topic, p->topic) != 0;
+        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%d%s%s", first ? (i ? ", [" : "[")
+                              : ",", (int)p->partition, next ? "" : "] of ",
+                              next ? "" : p->topic);
+    }
+    av_info("kafka: %s partitions %s", assign ? "assigned" : "revoked", list);
     if (coop)
         e = assign ? rd_kafka_incremental_assign(rk, parts)
                    : rd_kafka_incremental_unassign(rk, parts);
@@ -366,17 +407,32 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
-av_rc av_kafka_consumer_open(struct av_kafka **out, const struct av_conf *c, const char *topic,
-                             char *errbuf)
+av_rc av_kafka_consumer_open(struct av_kafka **out, const struct av_conf *c,
+                             const char *const *topics, int ntopics, char *errbuf)
 {
-    struct av_kafka *k = alloc_k(c);
+    struct av_kafka *k;
     rd_kafka_conf_t *kc;
     char err[512];
+    long long recv;
     av_rc rc;
 
+    if (ntopics < 1 || ntopics > MAX_TOPICS)
+        return av_fail(errbuf, AV_EINVAL, "a consumer reads 1 to %d topics, not %d", MAX_TOPICS,
+                       ntopics);
+    for (int i = 0; i < ntopics; i++)
+        if (topics[i][0] == '\0' || strlen(topics[i]) >= sizeof(k->topics[0]))
+            return av_fail(errbuf, AV_EINVAL, "topic name \"%.40s\" is empty or too long",
+                           topics[i]);
+    k = alloc_k(c);
     if (k == NULL)
         return AV_ENOMEM;
-    snprintf(k->topic, sizeof(k->topic), "%s", topic);
+    for (int i = 0; i < ntopics; i++) { /* each once */
+        int dup = 0;
+        for (int j = 0; j < k->ntopics; j++)
+            dup |= strcmp(k->topics[j], topics[i]) == 0;
+        if (!dup)
+            snprintf(k->topics[k->ntopics++], sizeof(k->topics[0]), "%s", topics[i]);
+    }
     rc = base_conf(&kc, k, c, errbuf);
     if (rc != AV_OK) {
         free(k);
@@ -391,6 +447,15 @@ av_rc av_kafka_consumer_open(struct av_kafka **out, const struct av_conf *c, con
     /* Do not let the broker hold a fetch for 500 ms while other partitions
      * of the same request still have data (measured: 2x throughput). */
     rd_kafka_conf_set(kc, "fetch.wait.max.ms", "50", err, sizeof(err));
+    /* A batch larger than fetch.max.bytes is still returned whole (one
+     * weather response per message): the response must fit the receive
+     * buffer (librdkafka's default: 100 MB). */
+    recv = av_conf_int(c, "stream.max_message_bytes") + 8388608 + 65536;
+    if (recv > 100000000) {
+        char v[24];
+        snprintf(v, sizeof(v), "%lld", recv);
+        rd_kafka_conf_set(kc, "receive.message.max.bytes", v, err, sizeof(err));
+    }
     rd_kafka_conf_set_rebalance_cb(kc, on_rebalance);
     {
         struct pass_ctx p = {kc, errbuf, AV_OK};
@@ -415,14 +480,16 @@ av_rc av_kafka_consumer_open(struct av_kafka **out, const struct av_conf *c, con
 
 av_rc av_kafka_subscribe(struct av_kafka *k, char *errbuf)
 {
-    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(k->ntopics);
     rd_kafka_resp_err_t e;
 
-    rd_kafka_topic_partition_list_add(sub, k->topic, RD_KAFKA_PARTITION_UA);
+    for (int i = 0; i < k->ntopics; i++)
+        rd_kafka_topic_partition_list_add(sub, k->topics[i], RD_KAFKA_PARTITION_UA);
     e = rd_kafka_subscribe(k->rk, sub);
     rd_kafka_topic_partition_list_destroy(sub);
     if (e)
-        return av_fail(errbuf, AV_ENET, "subscribe to %s: %s", k->topic, rd_kafka_err2str(e));
+        return av_fail(errbuf, AV_ENET, "subscribe to %s%s: %s", k->topics[0],
+                       k->ntopics > 1 ? " and more" : "", rd_kafka_err2str(e));
     return AV_OK;
 }
 
@@ -602,20 +669,24 @@ static av_rc offsets(rd_kafka_t *rk, const char *topic, int timeout_ms,
 
 av_rc av_kafka_group_done(struct av_kafka *k, int *done, char *errbuf)
 {
-    rd_kafka_topic_partition_list_t *l;
-    int64_t *ends;
-    av_rc rc = offsets(k->rk, k->topic, k->timeout_ms, &l, &ends, errbuf);
+    int all = 1;
 
-    if (rc != AV_OK)
-        return rc;
-    *done = 1;
-    for (int i = 0; i < l->cnt; i++) {
-        int64_t c = l->elems[i].offset;
-        if (ends[i] > 0 && (c < 0 || c < ends[i]))
-            *done = 0;
+    for (int t = 0; t < k->ntopics; t++) {
+        rd_kafka_topic_partition_list_t *l;
+        int64_t *ends;
+        av_rc rc = offsets(k->rk, k->topics[t], k->timeout_ms, &l, &ends, errbuf);
+
+        if (rc != AV_OK)
+            return rc;
+        for (int i = 0; i < l->cnt; i++) {
+            int64_t c = l->elems[i].offset;
+            if (ends[i] > 0 && (c < 0 || c < ends[i]))
+                all = 0;
+        }
+        free(ends);
+        rd_kafka_topic_partition_list_destroy(l);
     }
-    free(ends);
-    rd_kafka_topic_partition_list_destroy(l);
+    *done = all;
     return AV_OK;
 }
 

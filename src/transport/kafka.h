@@ -5,11 +5,23 @@
  * message and reports how many were not delivered. Creates the topic when
  * missing (stream.partitions, stream.replication).
  *
- * Consumer: a member of a consumer group with manual offset commits: the
+ * Message size: one weather response is one message (~0.6 MB for 92 days
+ * of 5 points; librdkafka and the broker default to ~1 MB). The producer's
+ * message.max.bytes is stream.max_message_bytes (16 MiB: more than the
+ * largest request weather.budget_minute's default lets through), topics we
+ * create get a max.message.bytes that holds such a message after
+ * compression, and consumers read a batch of that size whole. A message
+ * over the ceiling is refused before it is queued (AV_ELIMIT); a topic
+ * created elsewhere with a smaller max.message.bytes fails its delivery,
+ * and the error says so.
+ *
+ * Consumer: a member of a consumer group, subscribed to one or more
+ * topics, with manual offset commits: the
  * caller commits a batch's offsets only after its store has committed
  * (at-least-once delivery; idempotent upserts make it exactly-once in the
  * store). av_kafka_group_done() asks the brokers whether the group's
- * committed offsets have reached the end of every partition (--until-idle).
+ * committed offsets have reached the end of every partition of every
+ * subscribed topic (--until-idle).
  *
  * Configuration: the [stream] options below, plus every kafka.* key passed
  * verbatim to librdkafka (e.g. kafka.security.protocol = SASL_SSL). Errors
@@ -20,6 +32,14 @@
  *   value   the warning object exactly as the API sent it (JSON bytes)
  *   headers source, endpoint, lang, api_version, url, fetched_at (UTC stamp),
  *           region_id, from_date, to_date   (text)
+ * On the weather topic (stream.weather_topic), one message per response:
+ *   key     region id, decimal text
+ *   value   the Open-Meteo response body exactly as received (JSON bytes)
+ *   headers source ("open-meteo"), endpoint ("archive" | "forecast"), lang
+ *           ("0"), url (its latitude/longitude lists name the points the
+ *           answer's array follows), fetched_at (UTC stamp: the hourly rows'
+ *           fetch time, which decides "later fetch wins"), region_id,
+ *           from_date, to_date (the local Oslo days asked), http_status
  * On the dead-letter topic: the original key/value/headers plus "reason"
  * and "stage".
  */
@@ -46,7 +66,8 @@ av_rc av_kafka_producer_open(struct av_kafka **out, const struct av_conf *c, cha
 /* Creates topic if missing (partitions/replication from the config). */
 av_rc av_kafka_ensure_topic(struct av_kafka *k, const char *topic, char *errbuf);
 /* Queues one message (copies everything). Blocks while the local queue is
- * full (backpressure), never drops. */
+ * full (backpressure), never drops. AV_ELIMIT (nothing queued) when it is
+ * larger than stream.max_message_bytes; AV_ENET for other refusals. */
 av_rc av_kafka_produce(struct av_kafka *k, const char *topic, const char *key,
                        const void *value, size_t len, const struct av_kafka_header *h,
                        int nh, char *errbuf);
@@ -67,10 +88,11 @@ struct av_kafka_msg {
     char key_buf[64];
 };
 
-/* Opens a group member for topic; av_kafka_subscribe() joins the group
- * (after av_kafka_ensure_topic(), so a new topic has its partitions). */
-av_rc av_kafka_consumer_open(struct av_kafka **out, const struct av_conf *c, const char *topic,
-                             char *errbuf);
+/* Opens a group member for topics[0..ntopics) (1 to 4; a name given twice
+ * counts once); av_kafka_subscribe() joins the group (after
+ * av_kafka_ensure_topic() of each, so a new topic has its partitions). */
+av_rc av_kafka_consumer_open(struct av_kafka **out, const struct av_conf *c,
+                             const char *const *topics, int ntopics, char *errbuf);
 av_rc av_kafka_subscribe(struct av_kafka *k, char *errbuf);
 /* Next message or AV_OK with *got = 0 after timeout_ms. Errors that the
  * library recovers from (broker down) are logged and reported as no message. */
@@ -89,7 +111,7 @@ void av_kafka_mark(struct av_kafka *k, const struct av_kafka_msg *m);
  * again, which the idempotent store absorbs); use 0 before leaving. */
 av_rc av_kafka_commit(struct av_kafka *k, int async, char *errbuf);
 /* *done = 1 when the group's committed offset is at the end of every
- * partition of the topic. */
+ * partition of every subscribed topic. */
 av_rc av_kafka_group_done(struct av_kafka *k, int *done, char *errbuf);
 
 /* Per-partition lag of the configured group on topic (for status). */

@@ -17,6 +17,7 @@ import sys
 import threading
 import tempfile
 import time
+import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -62,15 +63,21 @@ def headers(m):
     return dict(zip(h[0::2], h[1::2]))
 
 
+def wtopic(t):
+    """The weather topic that goes with warnings topic t (each test its own)."""
+    return t + ".wx"
+
+
 def produce(t, base, *args, check=0):
     return run("produce", "--db", tmpdb("state.db"), "--brokers", BROKERS, "--topic", t,
-               "--api-base", base, *args, *FAST, check=check, timeout=300)
+               "-X", "stream.weather_topic=" + wtopic(t), "--api-base", base, *args, *FAST,
+               check=check, timeout=300)
 
 
 def process(db, t, group=None, *extra, check=0):
-    return run("process", "--db", db, "--brokers", BROKERS, "--topic", t, "--group",
-               group or ("g-" + t), "--until-idle", *SESSION, *extra, check=check,
-               timeout=300)
+    return run("process", "--db", db, "--brokers", BROKERS, "--topic", t, "-X",
+               "stream.weather_topic=" + wtopic(t), "--group", group or ("g-" + t),
+               "--until-idle", *SESSION, *extra, check=check, timeout=300)
 
 
 FIXTURE_RANGE = ["--region", "3022", "--lang", "2", "--from", "2023-03-01", "--to", "2023-03-05"]
@@ -145,6 +152,255 @@ def test_malformed_messages_go_to_the_dead_letter_topic():
     assert all(headers(m)["lang"] == "2" for m in dead)
     assert query(db, "select count(*) from warning")[0][0] == 5
     assert query(db, "select count(*) from rejected")[0][0] == 3
+
+
+# ---------------------------------------------------------------- the weather
+
+NOW = "2023-03-20T12:00:00Z"  # both clocks: AV_FAKE_NOW and the replay server's "now"
+WX_RANGE = ["--region", "3022", "--lang", "2", "--from", "2023-03-01", "--to", "2023-03-15"]
+WX_PRODUCED = {}
+WX_HEADERS = ("source", "endpoint", "lang", "url", "fetched_at", "region_id", "from_date",
+              "to_date", "http_status")
+
+
+def om_now(now=NOW, delay=5):
+    """The replay server's Open-Meteo clock (its archive is null after now - delay)."""
+    R.reset()
+    R._call("POST", "/_control/openmeteo", {"now": now, "archive_delay_days": delay,
+                                            "snow_depth_delay_days": delay})
+
+
+def wx(*args, check=0, now=NOW, sources="varsom,weather"):
+    """avalanche with the weather bases on the replay server and the same clock."""
+    base = "http://127.0.0.1:%d/v1" % R.port
+    return run(*args, "--api-base", R.base, "--sources", sources,
+               "-X", "weather.archive_base=" + base, "-X", "weather.forecast_base=" + base,
+               *FAST, env={"AV_FAKE_NOW": now}, check=check, timeout=300)
+
+
+def wx_produce(t, state, *args, **kw):
+    return wx("produce", "--db", state, "--brokers", BROKERS, "--topic", t,
+              "-X", "stream.weather_topic=" + wtopic(t), *args, **kw)
+
+
+def wx_state(db):
+    return query(db, "select region_id, endpoint, last_date, last_status, last_error "
+                     "from fetch_state where lang = 0 order by endpoint")
+
+
+def wx_holes(db):
+    return query(db, "select region_id, lang, endpoint, from_date, to_date from fetch_hole "
+                     "where lang = 0 order by 1, 4")
+
+
+def weather_produced():
+    """One produce of the fixture's warnings and the weather of 2023-03-01..15
+    (archive in 3 units of weather.chunk_days = 5, then one forecast), shared
+    by the tests that read it."""
+    if not WX_PRODUCED:
+        om_now()
+        t, state = topic(), tmpdb("state.db")
+        p = wx_produce(t, state, *WX_RANGE, "-X", "weather.chunk_days=5")
+        WX_PRODUCED.update(t=t, state=state, stdout=p.stdout, out=p.stdout + p.stderr)
+    return WX_PRODUCED
+
+
+def test_weather_through_kafka_equals_embedded_run():
+    w = weather_produced()
+    t = w["t"]
+    assert "5 messages to %s, 4 to %s, 9 delivered, 0 not delivered" % (t, wtopic(t)) in \
+        w["stdout"], w["out"]
+    assert "weather: 4 requests planned" in w["stdout"], w["out"]
+    om_now()
+    emb = tmpdb()
+    wx("run", "--db", emb, *WX_RANGE, "-X", "weather.chunk_days=5")
+    # delivered: no holes, and the fetch state moved as run's did
+    assert wx_holes(w["state"]) == wx_holes(emb) == []
+    assert [r[:3] for r in wx_state(w["state"])] == [r[:3] for r in wx_state(emb)] == \
+        [(3022, "archive", "2023-03-12"), (3022, "forecast", None)], wx_state(w["state"])
+    assert [r[3] for r in wx_state(w["state"])] == ["produced", "produced"]
+    db = tmpdb()
+    p = process(db, t)
+    assert "9 messages, 5 warnings stored" in p.stdout, p.stdout
+    assert "weather: 4 responses" in p.stdout, p.stdout
+    for ds in ("weather", "weather-hourly", "warnings"):
+        for fmt in ("jsonl", "csv"):
+            got = export(db, ds, fmt)
+            assert got == export(emb, ds, fmt) and got.count("\n") > 1, (ds, fmt)
+    assert query(db, "select count(*) from weather_daily")[0][0] == 15
+    # read again by another group into the same store: nothing changes
+    before = export(db, "weather-hourly")
+    process(db, t, "g2-" + t)
+    assert export(db, "weather-hourly") == before
+
+
+def test_kcat_reads_weather_keys_bodies_and_headers():
+    w = weather_produced()
+    om_now()  # the same clock: the replay server gives the same bytes again
+    msgs = kcat_messages(wtopic(w["t"]))
+    assert len(msgs) == 4, msgs
+    assert len({m["partition"] for m in msgs}) == 1  # key = region: one partition, in order
+    pts = json.loads(run("regions", "--points", "--json", "--region", "3022", check=0).stdout)
+    units = []
+    for m in sorted(msgs, key=lambda x: x["offset"]):
+        h = headers(m)
+        assert m["key"] == "3022" and set(WX_HEADERS) <= set(h), h
+        assert h["source"] == "open-meteo" and h["region_id"] == "3022" and h["lang"] == "0"
+        assert h["http_status"] == "200", h
+        assert h["fetched_at"].startswith("2023-03-20T12:00:00") and h["fetched_at"][-1] == "Z"
+        url = h["url"]
+        assert url.startswith("http://127.0.0.1:%d/v1/%s?" % (R.port, h["endpoint"])), url
+        lats = url.split("latitude=")[1].split("&")[0].split(",")
+        assert lats == ["%.4f" % x["latitude"] for x in pts], (lats, pts)
+        with urllib.request.urlopen(url, timeout=30) as r:
+            assert m["payload"] == r.read().decode()  # the body's bytes, untouched
+        units.append((h["endpoint"], h["from_date"], h["to_date"]))
+    assert units == [("archive", "2023-03-01", "2023-03-05"), ("archive", "2023-03-06",
+                                                               "2023-03-10"),
+                     ("archive", "2023-03-11", "2023-03-12"),
+                     ("forecast", "2023-03-13", "2023-03-15")], units
+
+
+def kcat_put(t, key, body, hdrs):
+    """One message with kcat (from a file: one file, one message)."""
+    f = os.path.join(tempfile.mkdtemp(prefix="av-msg-"), "body")
+    with open(f, "w", encoding="utf-8") as fh:
+        fh.write(body)
+    args = ["kcat", "-b", BROKERS, "-t", t, "-P", "-k", key]
+    for k, v in hdrs.items():
+        args += ["-H", "%s=%s" % (k, v)]
+    p = subprocess.run(args + [f], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+
+
+def test_bad_weather_messages_go_to_the_dead_letter_topic():
+    w = weather_produced()
+    good = sorted(kcat_messages(wtopic(w["t"])), key=lambda x: x["offset"])[0]  # an archive
+    full = {k: headers(good)[k] for k in WX_HEADERS}
+    body = good["payload"]
+    cases = [  # key, value, headers, stage, part of the reason
+        ("3022", "this is not json", full, "parse", "not JSON"),
+        ("3022", json.dumps([{"latitude": 1, "hourly": {"time": ["2023-03-01T00:00"],
+                                                        "temperature_2m": [1.0]}}]),
+         full, "parse", "answers for"),
+        # the answer to another request: its hours start before these days
+        ("3022", body, dict(full, from_date="2023-03-03"), "parse", "outside the requested"),
+        ("9999", body, dict(full, region_id="9999"), "validate", "not in the catalog"),
+        ("3022", body, {k: v for k, v in full.items() if k != "fetched_at"}, "validate",
+         "fetched_at"),
+        ("3022", body, dict(full, endpoint="hourly"), "validate", "neither archive nor"),
+        ("3022", body, {k: v for k, v in full.items() if k != "url"}, "validate",
+         "latitude/longitude"),
+        ("3022", body, {k: v for k, v in full.items() if k != "to_date"}, "validate",
+         "day range"),
+    ]
+    t, dlq = topic(), topic()
+    for key, value, hdrs, _, _ in cases:
+        kcat_put(wtopic(t), key, value, hdrs)
+    db = tmpdb()
+    p = process(db, t, None, "-X", "stream.dlq_topic=" + dlq)
+    n = len(cases)
+    assert "%d messages, 0 warnings stored" % n in p.stdout, p.stdout
+    assert "(%d to %s)" % (n, dlq) in p.stdout, p.stdout
+    dead = kcat_messages(dlq)
+    assert len(dead) == n, dead
+    for key, value, hdrs, stage, why in cases:
+        m = [x for x in dead if headers(x)["stage"] == stage and why in headers(x)["reason"]]
+        assert len(m) == 1, (stage, why, [headers(x) for x in dead])
+        h = headers(m[0])
+        assert m[0]["key"] == key and m[0]["payload"] == value
+        assert all(h[k] == v for k, v in hdrs.items()), h  # the original headers kept
+    for table in ("weather_hourly", "weather_daily", "warning"):
+        assert query(db, "select count(*) from %s" % table)[0][0] == 0, table
+    assert {r[0] for r in query(db, "select stage from rejected")} == {"parse", "validate"}
+
+
+def test_weather_days_the_archive_lacks_stay_holes_after_delivery():
+    """The archive's last days are null (its delay): produce decides from the
+    body alone that they are not complete, so they stay holes, as run leaves
+    them; a later produce fetches them again and clears them."""
+    om_now(delay=9)
+    t, state = topic(), tmpdb("state.db")
+    args = ["--region", "3022", "--lang", "2", "--from", "2023-01-01", "--to", "2023-03-22"]
+    p = wx_produce(t, state, *args)
+    assert "weather: 2 requests planned" in p.stdout, p.stdout  # 01-01..03-12, 03-13..03-22
+    assert "2 to %s" % wtopic(t) in p.stdout and " 0 not delivered" in p.stdout, p.stdout
+    assert wx_holes(state) == [(3022, 0, "archive", "2023-03-11", "2023-03-12")], wx_holes(state)
+    assert wx_state(state)[0][:4] == (3022, "archive", "2023-03-10", "produced")
+    emb = tmpdb()
+    wx("backfill", "--db", emb, *args)
+    assert wx_holes(emb) == wx_holes(state)
+    assert [r[:3] for r in wx_state(emb)] == [r[:3] for r in wx_state(state)]
+    db = tmpdb()
+    process(db, t)
+    for ds in ("weather", "weather-hourly"):
+        assert export(db, ds, "csv") == export(emb, ds, "csv"), ds
+    # a week later the archive has them: the next produce sends them again
+    later = "2023-03-27T12:00:00Z"
+    om_now(later)
+    p = wx_produce(t, state, "--region", "3022", "--lang", "2", now=later)
+    assert wx_holes(state) == [], (wx_holes(state), p.stdout, p.stderr)
+    assert wx_state(state)[0][2] > "2023-03-12", wx_state(state)
+    process(db, t)
+    rows = {json.loads(x)["date"]: json.loads(x) for x in
+            export(db, "weather", "jsonl").splitlines()}
+    for d in ("2023-03-11", "2023-03-12"):
+        assert rows[d]["source"] == "archive" and rows[d]["hours"] == 24, rows[d]
+
+
+BIG_NOW = "2023-12-20T12:00:00Z"
+# one archive request of 200 days x 5 points: ~1.4 MB, sent uncompressed
+BIG = ["--region", "3022", "--lang", "2", "--from", "2023-01-01", "--to", "2023-07-19",
+       "-X", "weather.chunk_days=200", "-X", "kafka.compression.type=none"]
+
+
+def test_a_weather_response_over_1_mb_is_one_message():
+    """Over librdkafka's (1,000,000) and the broker's (1,048,588) default
+    ceilings: produce raises message.max.bytes (stream.max_message_bytes) and
+    creates the topic with a max.message.bytes to match; process reads it."""
+    om_now(BIG_NOW)
+    t, state = topic(), tmpdb("state.db")
+    p = wx_produce(t, state, *BIG, now=BIG_NOW)
+    assert "1 to %s" % wtopic(t) in p.stdout and " 0 not delivered" in p.stdout, \
+        p.stdout + p.stderr
+    msgs = kcat_messages(wtopic(t))
+    assert len(msgs) == 1 and len(msgs[0]["payload"]) > 1048588, len(msgs[0]["payload"])
+    assert wx_holes(state) == []
+    db, emb = tmpdb(), tmpdb()
+    process(db, t)
+    wx("run", "--db", emb, *BIG, now=BIG_NOW)
+    # 200 local days, one of them 23 hours long (2023-03-26), 5 points
+    assert query(db, "select count(*) from weather_hourly")[0][0] == (200 * 24 - 1) * 5
+    assert export(db, "weather-hourly") == export(emb, "weather-hourly")
+    assert export(db, "weather") == export(emb, "weather")
+
+
+def test_a_weather_response_over_the_ceilings_is_not_lost():
+    om_now(BIG_NOW)
+    # over stream.max_message_bytes: refused before it is queued, the unit
+    # is rejected with the reason and its days stay holes
+    t, state = topic(), tmpdb("state.db")
+    p = wx_produce(t, state, *BIG, "-X", "stream.max_message_bytes=1048576", now=BIG_NOW,
+                   check=1)
+    assert "stream.max_message_bytes" in p.stderr and "weather.chunk_days" in p.stderr, p.stderr
+    assert kcat_messages(wtopic(t)) == []
+    assert wx_holes(state) == [(3022, 0, "archive", "2023-01-01", "2023-07-19")]
+    st = wx_state(state)
+    assert st[0][1:4] == ("archive", None, "rejected") and "stream.max_message_bytes" in st[0][4]
+    # a topic made with a smaller max.message.bytes (here: by an earlier
+    # produce with a lower ceiling): the broker refuses the delivery, produce
+    # fails saying so, and nothing of the plan moves
+    t = topic()
+    wx_produce(t, tmpdb("state.db"), "--region", "3022", "--from", "2023-03-01", "--to",
+               "2023-03-01", "-X", "stream.max_message_bytes=1048576", sources="varsom",
+               now=BIG_NOW)
+    state = tmpdb("state.db")
+    p = wx_produce(t, state, *BIG, now=BIG_NOW, check=1)
+    assert "not delivered" in p.stderr and "max.message.bytes" in p.stderr, p.stderr
+    assert "fetch state not advanced" in p.stderr, p.stderr
+    assert wx_holes(state) == [(3022, 0, "archive", "2023-01-01", "2023-07-19")]
+    assert query(state, "select count(*) from fetch_state where last_date is not null")[0][0] == 0
+    assert kcat_messages(wtopic(t)) == []
 
 
 def synthetic_setup():
