@@ -74,6 +74,9 @@ struct av_cql_value {
 
 /* Constructors for binding. */
 struct av_cql_value av_cql_null(void);
+/* v4 "unset" (length -2): the column keeps whatever it holds; unlike null,
+ * it writes no tombstone. Bind only (QUERY, EXECUTE, BATCH values). */
+struct av_cql_value av_cql_unset(void);
 struct av_cql_value av_cql_int(int32_t v);
 struct av_cql_value av_cql_bigint(int64_t v);
 struct av_cql_value av_cql_smallint(int16_t v);

@@ -1,5 +1,6 @@
 /* cql_value.c - the bind value constructors of cql.h (av_cql_null,
- * av_cql_int, ..., av_cql_list_text) and av_cql_consistency_parse.
+ * av_cql_unset, av_cql_int, ..., av_cql_list_text) and
+ * av_cql_consistency_parse.
  *
  * Plain values, no I/O, no allocation: text and list values point at the
  * caller's strings, which must outlive the request they are bound to.
@@ -22,6 +23,14 @@ struct av_cql_value av_cql_null(void)
 
     memset(&v, 0, sizeof(v));
     v.type = AV_CQL_NULL;
+    return v;
+}
+
+struct av_cql_value av_cql_unset(void)
+{
+    struct av_cql_value v = av_cql_null();
+
+    v.type = AV_CQL_UNSET;
     return v;
 }
 

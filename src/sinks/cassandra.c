@@ -68,8 +68,10 @@ static void sink_close(void *impl)
 
     if (s == NULL)
         return;
-    for (int t = 0; t < AV_CT_N; t++)
+    for (int t = 0; t < AV_CT_N; t++) {
         av_cql_prepared_free(s->ins[t]);
+        av_cql_prepared_free(s->sel[t]);
+    }
     av_cql_prepared_free(s->del_problems);
     av_cql_prepared_free(s->sel_region);
     av_cql_prepared_free(s->sel_problems);
@@ -163,6 +165,12 @@ struct av_cql_value av_cass_value(const struct av_field *f, const void *p, const
         return av_cql_list_text(asp, n);
     case AV_FT_CHARS:
         return av_cql_text(*(const char *)p ? (const char *)p : NULL);
+    case AV_FT_F64:
+        return av_field_is_null(f, p) ? av_cql_null() : av_cql_double(*(const double *)p);
+    case AV_FT_WXSRC: { /* its name: a static string */
+        char tmp[32];
+        return av_cql_text(av_field_get_text(f, p, tmp));
+    }
     default: /* text */
         return av_cql_text(*(const char *const *)p);
     }
@@ -220,6 +228,225 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
     return rc;
 }
 
+/* ---- flat datasets: the weather ----
+ *
+ * Rows go out in unlogged batches of one partition each (a single-partition
+ * batch is one mutation, and Cassandra checks no batch size for it), up to
+ * ROWS_PER_BATCH rows, AV_CQL_PIPELINE_MAX batches per round trip.
+ *
+ * The RANKED rule (weather hours) is Cassandra's last-write-wins per cell:
+ * every row is written USING TIMESTAMP rank * 2^52 + fetched_at in us, so
+ * the archive (rank 2) beats any forecast (rank 1) whatever the order of
+ * arrival and, within a source, the later fetch wins (until fetched_at
+ * reaches 2^52 us, the year 2112); a null is bound unset, so it writes no
+ * cell and never replaces a value. Per value, then: the value of the
+ * highest (rank, fetch) that has one. The REPLACE rule (daily weather)
+ * binds nulls as nulls and takes the server's timestamp: the last
+ * computation written wins, as INSERT OR REPLACE in SQLite (computed_at
+ * could tie: one `now` per run). */
+
+#define ROWS_PER_BATCH 200
+#define RANK_SHIFT 52
+#define VALS_PER_ROW (AV_CASS_MAXCOLS + 2) /* columns, year, timestamp */
+
+/* The batches of one round trip, and the values they point at. */
+struct rows_out {
+    struct av_cass *s;
+    struct av_cql_op ops[AV_CQL_PIPELINE_MAX];
+    struct av_cql_batch_item items[AV_CQL_PIPELINE_MAX * ROWS_PER_BATCH];
+    struct av_cql_value vals[AV_CQL_PIPELINE_MAX * ROWS_PER_BATCH][VALS_PER_ROW];
+    int nops, nitems;
+};
+
+static av_rc rows_flush(struct rows_out *o, char *errbuf)
+{
+    struct av_cass_backoff b = {0, 0};
+    av_rc rc;
+
+    if (o->nops == 0)
+        return AV_OK;
+    do
+        rc = av_cql_pipeline(o->s->cql, o->ops, o->nops, errbuf);
+    while (av_cass_again(o->s, &b, rc, errbuf));
+    o->nops = o->nitems = 0;
+    return rc;
+}
+
+/* Room for one more row of statement st (fresh: it starts a partition);
+ * *v gets its values. Sends what is waiting first when full. */
+static av_rc rows_next(struct rows_out *o, struct av_cql_prepared *st, int nvals, int fresh,
+                       struct av_cql_value **v, char *errbuf)
+{
+    struct av_cql_op *op = o->nops ? &o->ops[o->nops - 1] : NULL;
+    av_rc rc;
+
+    if (op == NULL || fresh || op->nitems == ROWS_PER_BATCH) {
+        if (o->nops == AV_CQL_PIPELINE_MAX && (rc = rows_flush(o, errbuf)) != AV_OK)
+            return rc;
+        op = &o->ops[o->nops++];
+        *op = (struct av_cql_op){1, &o->items[o->nitems], 0, o->s->wcl};
+    }
+    *v = o->vals[o->nitems];
+    o->items[o->nitems++] = (struct av_cql_batch_item){st, *v, nvals};
+    op->nitems++;
+    return AV_OK;
+}
+
+/* A record's place in table t, for sorting: its partition fields (in key
+ * order), for a points table its clustering fields too, and in k[4] the
+ * year; i is the record. */
+struct pkey {
+    double k[5];
+    size_t i;
+};
+
+static int cmp_pkey(const void *a, const void *b)
+{
+    const struct pkey *x = a, *y = b;
+
+    for (int j = 0; j < 5; j++)
+        if (x->k[j] != y->k[j])
+            return x->k[j] < y->k[j] ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Whether a and b agree on their first n fields (and the year, if asked). */
+static int same_place(const struct pkey *a, const struct pkey *b, int n, int year)
+{
+    for (int j = 0; j < n; j++)
+        if (a->k[j] != b->k[j])
+            return 0;
+    return !year || a->k[4] == b->k[4];
+}
+
+static double key_f64(const struct av_dataset *ds, int k, const void *rec)
+{
+    return av_field_get_f64(av_ds_key(ds, k), (const char *)rec + av_ds_key(ds, k)->off);
+}
+
+static void make_pkey(const struct av_cass_table *t, const void *rec, size_t i, struct pkey *pk)
+{
+    const struct av_dataset *ds = t->ds;
+    int n = 0, r = av_cass_range_key(ds);
+
+    memset(pk, 0, sizeof(*pk));
+    pk->i = i;
+    for (int k = 0; k < ds->nkeys && n < 4; k++)
+        if (t->partition & (1u << k))
+            pk->k[n++] = key_f64(ds, k, rec);
+    for (int k = 0; t->year == AV_CY_POINTS && k < ds->nkeys && n < 4; k++)
+        if (!(t->partition & (1u << k)) && k != r)
+            pk->k[n++] = key_f64(ds, k, rec);
+    if (t->year != AV_CY_NONE)
+        pk->k[4] = av_cass_year(*(const av_ms *)((const char *)rec + av_ds_key(ds, r)->off));
+}
+
+static int partition_fields(const struct av_cass_table *t)
+{
+    int n = 0;
+
+    for (int k = 0; k < t->ds->nkeys; k++)
+        n += (t->partition & (1u << k)) != 0;
+    return n;
+}
+
+/* The write timestamp of a RANKED record: rank * 2^52 + version (ms) in us. */
+static av_rc ranked_ts(const struct av_dataset *ds, const void *rec, int64_t *ts, char *errbuf)
+{
+    const struct av_field *rf = av_ds_role(ds, AV_FF_RANK), *vf = av_ds_role(ds, AV_FF_VERSION);
+    int64_t rank, ver;
+
+    if (rf == NULL || vf == NULL)
+        return av_fail(errbuf, AV_EINVAL, "%s has no rank or version field", ds->name);
+    rank = av_field_get_int(rf, (const char *)rec + rf->off);
+    ver = av_field_get_int(vf, (const char *)rec + vf->off);
+    if (rank < 0 || rank >= (1 << (63 - RANK_SHIFT)) || ver < 0 ||
+        ver >= ((int64_t)1 << RANK_SHIFT) / 1000)
+        return av_fail(errbuf, AV_EINVAL, "%s: %s %lld or %s %lld beyond what a write "
+                       "timestamp can order", ds->name, rf->name, (long long)rank, vf->name,
+                       (long long)ver);
+    *ts = (rank << RANK_SHIFT) + ver * 1000;
+    return AV_OK;
+}
+
+/* Table t's rows of the n records at recs (points: one per distinct point
+ * and year), partition by partition; pk has room for n. */
+static av_rc put_table(struct av_cass *s, struct rows_out *o, int ti, const void *recs,
+                       size_t n, struct pkey *pk, char *errbuf)
+{
+    const struct av_cass_table *t = &av_cass_tables[ti];
+    const struct av_field *cols[AV_CASS_MAXCOLS];
+    int nc = av_cass_table_columns(t, cols), ranked = t->ds->rule == AV_RULE_RANKED;
+    int np = partition_fields(t), ts = av_cass_client_ts(t); /* weather: RANKED only */
+    int nv = nc + (t->year != AV_CY_NONE) + ts;
+    av_rc rc = AV_OK;
+
+    for (size_t r = 0; r < n; r++)
+        make_pkey(t, (const char *)recs + r * t->ds->elem_size, r, &pk[r]);
+    qsort(pk, n, sizeof(*pk), cmp_pkey);
+    for (size_t r = 0; rc == AV_OK && r < n; r++) {
+        const char *rec = (const char *)recs + pk[r].i * t->ds->elem_size;
+        struct av_cql_value *v;
+        int64_t stamp = 0;
+        int k = 0, fresh;
+        if (t->year == AV_CY_POINTS && r > 0 && same_place(&pk[r - 1], &pk[r], 4, 1))
+            continue; /* this point and year again */
+        if (ts && (rc = ranked_ts(t->ds, rec, &stamp, errbuf)) != AV_OK)
+            break;
+        fresh = r == 0 || !same_place(&pk[r - 1], &pk[r], np, t->year == AV_CY_PARTITION);
+        if ((rc = rows_next(o, s->ins[ti], nv, fresh, &v, errbuf)) != AV_OK)
+            break;
+        for (int i = 0; i < nc; i++) {
+            const void *p = rec + cols[i]->off;
+            /* RANKED: a null leaves the stored value (unset, no tombstone) */
+            v[k++] = ranked && !(cols[i]->flags & AV_FF_KEY) && av_field_is_null(cols[i], p)
+                         ? av_cql_unset()
+                         : av_cass_value(cols[i], p, NULL);
+        }
+        if (t->year != AV_CY_NONE)
+            v[k++] = av_cql_int((int32_t)pk[r].k[4]);
+        if (ts)
+            v[k++] = av_cql_bigint(stamp);
+    }
+    if (rc == AV_OK)
+        rc = rows_flush(o, errbuf);
+    return rc;
+}
+
+static av_rc sink_put_rows(void *impl, const struct av_dataset *ds, const void *recs, size_t n,
+                           char *errbuf)
+{
+    struct av_cass *s = impl;
+    struct rows_out *o;
+    struct pkey *pk;
+    av_rc rc;
+
+    if (ds != &av_ds_wx_hourly && ds != &av_ds_wx_daily)
+        return av_fail(errbuf, AV_EINVAL, "the cassandra sink has no flat dataset %s",
+                       ds->name);
+    if (n == 0)
+        return AV_OK;
+    o = calloc(1, sizeof(*o));
+    pk = malloc(n * sizeof(*pk));
+    if (o == NULL || pk == NULL) {
+        free(o);
+        free(pk);
+        return av_fail(errbuf, AV_ENOMEM, "out of memory writing %zu %s rows", n, ds->name);
+    }
+    o->s = s;
+    /* the points first: a reader finds hours through them */
+    if (ds == &av_ds_wx_hourly) {
+        rc = put_table(s, o, AV_CT_WX_POINTS, recs, n, pk, errbuf);
+        if (rc == AV_OK)
+            rc = put_table(s, o, AV_CT_WX_HOURLY, recs, n, pk, errbuf);
+    } else {
+        rc = put_table(s, o, AV_CT_WX_DAILY, recs, n, pk, errbuf);
+    }
+    free(pk);
+    free(o);
+    return rc;
+}
+
 /* Writes are durable when put() returns: nothing to commit or undo. */
 static av_rc sink_nop(void *impl, char *errbuf)
 {
@@ -235,7 +462,7 @@ static void sink_rollback(void *impl)
 
 const struct av_sink_ops av_sink_cassandra = {
     .name = "cassandra",
-    .parts = AV_PART_WARNING | AV_PART_PROBLEMS,
+    .parts = AV_PART_WARNING | AV_PART_PROBLEMS | AV_PART_WX_HOURLY | AV_PART_WX_DAILY,
     .open = sink_open,
     .begin = sink_nop,
     .put = sink_put,
@@ -243,6 +470,8 @@ const struct av_sink_ops av_sink_cassandra = {
     .rollback = sink_rollback,
     .clear = NULL, /* upserts by key with write timestamps: a rebuild overwrites */
     .read = av_cass_read,
+    .put_rows = sink_put_rows,
+    .read_rows = av_cass_read_rows,
     .count = NULL,
     .close = sink_close,
 };

@@ -1,6 +1,7 @@
 /* cassandra.h - the Cassandra sink (av_sink_cassandra in sink.h): clean
- * warnings and problems into Apache Cassandra through our CQL v4 client
- * (src/cql/), and the same datasets read back.
+ * warnings and problems, and the weather (hourly and daily), into Apache
+ * Cassandra through our CQL v4 client (src/cql/), and the same datasets
+ * read back.
  *
  * Tables (query-first, design.md §3), created idempotently in
  * cassandra.keyspace with the configured replication; their columns are
@@ -12,6 +13,19 @@
  *   warnings_by_date    PRIMARY KEY ((valid_date), region_id, lang):
  *                       "the map for one day"
  *   problems_by_region  PRIMARY KEY ((region_id), valid_date, lang, problem_id)
+ *   weather_hourly_by_point   PRIMARY KEY ((region_id, latitude, longitude,
+ *                       year), time): one point in one UTC year (8,760 rows,
+ *                       ~1-2 MB, whatever weather.max_points is)
+ *   weather_points_by_region  PRIMARY KEY ((region_id), latitude, longitude,
+ *                       year): the point-years a region has hours in; "one
+ *                       region, a range of hours" reads it, then one slice
+ *                       per point and year, and the rows come in the
+ *                       dataset's key order (region, point, time)
+ *   weather_daily_by_region   PRIMARY KEY ((region_id), date): "the weather
+ *                       of one region, a range of days" (~5,000 rows for
+ *                       14 seasons)
+ * Keyspaces of an older avalanche get the tables they lack when the sink
+ * opens (CREATE TABLE IF NOT EXISTS).
  *
  * Latest publication wins by Cassandra's last-write-wins: every write of a
  * warning uses USING TIMESTAMP = PublishTime in microseconds (+1 us for the
@@ -22,12 +36,19 @@
  * go in one unlogged batch, the by-date row in a second write sent with it
  * (pipelined on two streams: one round trip per warning).
  *
+ * The weather's rules by the same last-write-wins, per cell: an hour is
+ * written USING TIMESTAMP rank * 2^52 + fetched_at in microseconds (the
+ * archive over any forecast, then the later fetch) and its null values
+ * unset (no cell written: a null never replaces a value); a day is written
+ * whole, nulls included, with the server's timestamp (the last computation
+ * wins). Rows go in unlogged batches of one partition, pipelined.
+ *
  * Failures: connection loss, timeouts, unavailable/overloaded nodes are
  * retried with backoff (cassandra.retries, cassandra.backoff_max_ms; the
  * stop flag ends the wait); schema or permission errors are final, with
- * the server's message. Advices and mountain weather are not kept here;
- * raw responses, rejects, fetch state and runs stay in the local state
- * store.
+ * the server's message. Advices and mountain weather (the forecaster's,
+ * in a warning) are not kept here; raw responses, rejects, fetch state,
+ * runs and the weather's API usage stay in the local state store.
  */
 #ifndef AV_CASSANDRA_H
 #define AV_CASSANDRA_H

@@ -10,14 +10,33 @@
 #include "sink.h"
 
 /* The tables, and how each lays out its dataset's key: the partition key
- * is key field `partition`, the other key fields cluster in key order
- * (`desc`: that one descending, -1 none). */
+ * is the key fields of `partition` (bits 1 << key index) in key order, the
+ * other key fields cluster in key order (`desc`: that one descending, -1
+ * none). `year`: a column year int, the UTC year of the dataset's TIME key
+ * field, computed by the sink:
+ *   AV_CY_NONE       no such column;
+ *   AV_CY_PARTITION  it closes the partition key (a bucket: one partition
+ *                    per point and year);
+ *   AV_CY_POINTS     the table holds only the key columns, without the
+ *                    TIME field, and year clusters last (the points that
+ *                    have hours in a year: what to read for a region). */
+enum av_cass_year { AV_CY_NONE, AV_CY_PARTITION, AV_CY_POINTS };
 struct av_cass_table {
     const struct av_dataset *ds;
     const char *name;
-    int partition, desc;
+    unsigned partition;
+    int desc;
+    enum av_cass_year year;
 };
-enum { AV_CT_BY_REGION, AV_CT_BY_DATE, AV_CT_PROBLEMS, AV_CT_N };
+enum {
+    AV_CT_BY_REGION,
+    AV_CT_BY_DATE,
+    AV_CT_PROBLEMS,
+    AV_CT_WX_HOURLY, /* weather_hourly_by_point */
+    AV_CT_WX_POINTS, /* weather_points_by_region */
+    AV_CT_WX_DAILY,  /* weather_daily_by_region */
+    AV_CT_N
+};
 extern const struct av_cass_table av_cass_tables[AV_CT_N];
 
 #define AV_CASS_MAXCOLS 48 /* columns of any table (checked by a unit test) */
@@ -33,6 +52,9 @@ struct av_cass {
     int nwcols, npcols;
     struct av_cql_prepared *ins[AV_CT_N];
     struct av_cql_prepared *del_problems, *sel_region, *sel_problems;
+    /* the weather: a table's rows of one partition (a TIME or DATE key
+     * clustering: within a range), by table; NULL for the others */
+    struct av_cql_prepared *sel[AV_CT_N];
 };
 
 /* The retry policy of every request: AV_ENET (connection lost, timeouts,
@@ -49,6 +71,18 @@ int av_cass_again(struct av_cass *s, struct av_cass_backoff *b, av_rc rc, const 
 /* The columns of a dataset in Cassandra: its fields without the embedded
  * store's bookkeeping (AV_FF_LOCAL), in description order. */
 int av_cass_columns(const struct av_dataset *ds, const struct av_field **cols);
+/* The dataset columns of table t (AV_CY_POINTS: its key fields but TIME;
+ * the year column is not among them). */
+int av_cass_table_columns(const struct av_cass_table *t, const struct av_field **cols);
+/* The key index of ds's TIME or DATE key field (the clustering range of
+ * the weather tables), or -1. */
+int av_cass_range_key(const struct av_dataset *ds);
+/* The UTC year of instant t: the `year` column. */
+int av_cass_year(av_ms t);
+/* Whether table t is written USING TIMESTAMP (warnings: the publication;
+ * weather hours: rank and fetch) or with the server's (the daily weather,
+ * the points). */
+int av_cass_client_ts(const struct av_cass_table *t);
 const char *av_cass_type(enum av_ftype t);
 /* The value at p as a bound value (asp holds an aspect list's names). */
 struct av_cql_value av_cass_value(const struct av_field *f, const void *p, const char *asp[8]);
@@ -64,5 +98,7 @@ av_rc av_cass_prepare_all(struct av_cass *s, char *errbuf);
 /* The read side (cassandra_read.c). */
 av_rc av_cass_read(void *s, const struct av_query *q, av_sink_row_fn fn, void *ud,
                    char *errbuf);
+av_rc av_cass_read_rows(void *s, const struct av_dataset *ds, const struct av_query *q,
+                        av_sink_rec_fn fn, void *ud, char *errbuf);
 
 #endif

@@ -1,10 +1,11 @@
 /* cassandra_read.c - the Cassandra sink's read side: warnings (and their
  * problems when asked) in (region_id, valid_date, lang) order, like every
- * sink's read. One region partition at a time from warnings_by_region,
- * paged; the region list is the query's or every partition (SELECT
- * DISTINCT). Strings are copied into a pool per warning, so a page can be
- * freed while the caller still holds the previous warning. Requests are
- * retried by the sink's policy; a malformed answer is AV_EPARSE. */
+ * sink's read; the weather's records (read_rows) in their key order. One
+ * region partition at a time from warnings_by_region, paged; the region
+ * list is the query's or every partition (SELECT DISTINCT). Strings are
+ * copied into a pool per warning, so a page can be freed while the caller
+ * still holds the previous warning. Requests are retried by the sink's
+ * policy; a malformed answer is AV_EPARSE. */
 #include "cassandra_int.h"
 
 #include <stdio.h>
@@ -24,6 +25,8 @@ static void read_field(const struct av_cql_result *r, int row, int col,
 
     if (av_cql_result_get(r, row, col, &v) != AV_OK || v.type == AV_CQL_NULL) {
         av_field_set_null(f, p);
+    } else if (v.type == AV_CQL_DOUBLE) {
+        av_field_set_f64(f, p, v.u.d);
     } else if (v.type == AV_CQL_TEXT) {
         av_field_set_text(f, p, v.u.s.p, v.u.s.n, pool);
     } else if (v.type == AV_CQL_LIST_TEXT && f->type == AV_FT_ASPECTS) {
@@ -92,11 +95,11 @@ static av_rc execute(struct av_cass *s, struct av_cql_prepared *p,
     return rc;
 }
 
-/* Region ids to read: the query's, or every partition in the table. */
-static av_rc region_list(struct av_cass *s, const struct av_query *q, int **ids, int *n,
-                         char *errbuf)
+/* Region ids to read: the query's, or every partition of table t (whose
+ * partition key is the region). */
+static av_rc region_list(struct av_cass *s, const struct av_cass_table *t,
+                         const struct av_query *q, int **ids, int *n, char *errbuf)
 {
-    const struct av_cass_table *t = &av_cass_tables[AV_CT_BY_REGION];
     struct av_cql_result *r = NULL;
     struct av_cql_prepared *st = NULL;
     struct av_cass_backoff b = {0, 0};
@@ -116,7 +119,7 @@ static av_rc region_list(struct av_cass *s, const struct av_query *q, int **ids,
         return AV_OK;
     }
     snprintf(sql, sizeof(sql), "SELECT DISTINCT %s FROM %s.%s",
-             av_ds_key(t->ds, t->partition)->name, s->ks, t->name);
+             av_ds_key(t->ds, AV_KEY_REGION)->name, s->ks, t->name);
     do
         rc = av_cql_prepare(s->cql, sql, &st, errbuf);
     while (av_cass_again(s, &b, rc, errbuf));
@@ -282,7 +285,7 @@ av_rc av_cass_read(void *impl, const struct av_query *q, av_sink_row_fn fn, void
 
     if (pd == NULL)
         return AV_ENOMEM;
-    rc = region_list(s, q, &ids, &nids, errbuf);
+    rc = region_list(s, &av_cass_tables[AV_CT_BY_REGION], q, &ids, &nids, errbuf);
     for (int i = 0; rc == AV_OK && !stop && i < nids; i++)
         if (!q->after || ids[i] >= q->after_region)
             rc = read_region(s, q, ids[i], pd, fn, ud, &stop, errbuf);
@@ -290,5 +293,186 @@ av_rc av_cass_read(void *impl, const struct av_query *q, av_sink_row_fn fn, void
     av_pool_free(&pd[1].pool);
     free(pd);
     free(ids);
+    return rc;
+}
+
+/* ---- flat datasets: the weather ----
+ * weather_daily_by_region: one slice of the region's partition (date
+ * ascending). weather_hourly_by_point: the region's points and years from
+ * weather_points_by_region (in (latitude, longitude, year) order), then one
+ * slice [from_ms, to_ms) of each point-year partition (time ascending):
+ * the records come in key order, a page at a time. */
+
+/* Rows per page. An hour is ~200 bytes in a result: a page ~1 MB (under
+ * cassandra.max_frame_bytes, 16 MiB by default); 5000 reads a 365-day
+ * backfill's hours back ~20% faster than 1000. A day's null values are
+ * cell tombstones (REPLACE writes them), which the node counts per page
+ * against tombstone_warn_threshold (1000, then a warning on every read):
+ * 200 days with their usual one or two nulls stay well under it. */
+#define HOURS_PAGE 5000
+#define DAYS_PAGE 200
+#define POINTS_PAGE 1000
+
+/* Every row of prepared statement st bound to v, as records of table t
+ * (columns of av_cass_table_columns) handed to fn. */
+static av_rc each_row(struct av_cass *s, const struct av_cass_table *t,
+                      struct av_cql_prepared *st, const struct av_cql_value *v, int nv,
+                      int page, void *rec, av_sink_rec_fn fn, void *ud, int *stop,
+                      char *errbuf)
+{
+    const struct av_field *cols[AV_CASS_MAXCOLS];
+    int nc = av_cass_table_columns(t, cols);
+    struct av_cql_result *r = NULL;
+    struct av_pool pool = {NULL, 0};
+    char *ps = NULL;
+    size_t psl = 0;
+    av_rc rc;
+
+    do {
+        char *cur = ps;
+        rc = execute(s, st, v, nv, page, cur, psl, &r, errbuf);
+        free(cur);
+        ps = NULL;
+        for (int k = 0; rc == AV_OK && !*stop && k < av_cql_result_rows(r); k++) {
+            av_pool_reset(&pool);
+            av_ds_clear(t->ds, rec);
+            for (int i = 0; i < nc; i++)
+                read_field(r, k, i, cols[i], (char *)rec + cols[i]->off, &pool);
+            if (pool.oom)
+                rc = av_fail(errbuf, AV_ENOMEM, "out of memory reading %s", t->name);
+            else if ((rc = av_ds_check(t->ds, rec, rec, errbuf)) == AV_OK)
+                *stop = fn(ud, rec) != 0;
+        }
+        if (rc == AV_OK && !*stop)
+            rc = keep_paging(r, &ps, &psl);
+    } while (rc == AV_OK && !*stop && ps != NULL);
+    free(ps);
+    av_cql_result_free(r);
+    av_pool_free(&pool);
+    return rc;
+}
+
+/* One point and year of a region (a row of weather_points_by_region). */
+struct wx_point {
+    double latitude, longitude;
+    int year;
+};
+
+/* The region's points with hours in the years years[0]..years[1]. */
+static av_rc region_points(struct av_cass *s, int region, const int years[2],
+                           struct wx_point **pts, int *n, char *errbuf)
+{
+    struct av_cql_value v = av_cql_int(region);
+    struct av_cql_result *r = NULL;
+    char *ps = NULL;
+    size_t psl = 0;
+    int cap = 0;
+    av_rc rc;
+
+    *pts = NULL;
+    *n = 0;
+    do {
+        char *cur = ps;
+        rc = execute(s, s->sel[AV_CT_WX_POINTS], &v, 1, POINTS_PAGE, cur, psl, &r, errbuf);
+        free(cur);
+        ps = NULL;
+        for (int k = 0; rc == AV_OK && k < av_cql_result_rows(r); k++) {
+            struct av_cql_value la, lo;
+            int y = (int)cell_int(r, k, 3);
+            if (av_cql_result_get(r, k, 1, &la) != AV_OK || la.type != AV_CQL_DOUBLE ||
+                av_cql_result_get(r, k, 2, &lo) != AV_OK || lo.type != AV_CQL_DOUBLE) {
+                rc = av_fail(errbuf, AV_EPARSE, "%s.%s: a point of region %d without "
+                             "coordinates", s->ks, av_cass_tables[AV_CT_WX_POINTS].name, region);
+                break;
+            }
+            if (y < years[0] || y > years[1])
+                continue;
+            if (*n == cap) {
+                struct wx_point *g = realloc(*pts, (size_t)(cap ? cap * 2 : 64) * sizeof(*g));
+                if (g == NULL) {
+                    rc = av_fail(errbuf, AV_ENOMEM, "out of memory reading points");
+                    break;
+                }
+                *pts = g;
+                cap = cap ? cap * 2 : 64;
+            }
+            (*pts)[(*n)++] = (struct wx_point){la.u.d, lo.u.d, y};
+        }
+        if (rc == AV_OK)
+            rc = keep_paging(r, &ps, &psl);
+    } while (rc == AV_OK && ps != NULL);
+    free(ps);
+    av_cql_result_free(r);
+    if (rc != AV_OK) {
+        free(*pts);
+        *pts = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+static av_rc read_hours(struct av_cass *s, const struct av_query *q, int region, void *rec,
+                        av_sink_rec_fn fn, void *ud, int *stop, char *errbuf)
+{
+    const struct av_cass_table *t = &av_cass_tables[AV_CT_WX_HOURLY];
+    int open = q->from_ms == 0 && q->to_ms == 0;
+    av_ms from = open ? INT64_MIN : q->from_ms, to = open ? INT64_MAX : q->to_ms;
+    int years[2] = {open ? INT32_MIN : av_cass_year(from),
+                    open ? INT32_MAX : av_cass_year(to - 1)};
+    struct wx_point *pts = NULL;
+    int npts = 0;
+    av_rc rc;
+
+    if (to <= from)
+        return AV_OK;
+    rc = region_points(s, region, years, &pts, &npts, errbuf);
+    for (int i = 0; rc == AV_OK && !*stop && i < npts; i++) {
+        struct av_cql_value v[6] = {av_cql_int(region),
+                                    av_cql_double(pts[i].latitude),
+                                    av_cql_double(pts[i].longitude),
+                                    av_cql_int(pts[i].year),
+                                    av_cql_timestamp(from),
+                                    av_cql_timestamp(to)};
+        rc = each_row(s, t, s->sel[AV_CT_WX_HOURLY], v, 6, HOURS_PAGE, rec, fn, ud, stop,
+                      errbuf);
+    }
+    free(pts);
+    return rc;
+}
+
+static av_rc read_days(struct av_cass *s, const struct av_query *q, int region, void *rec,
+                       av_sink_rec_fn fn, void *ud, int *stop, char *errbuf)
+{
+    int64_t from = q->from == INT64_MIN ? av_days_from_civil(1900, 1, 1) : q->from;
+    int64_t to = q->to == INT64_MAX ? av_days_from_civil(2200, 1, 1) : q->to;
+    struct av_cql_value v[3] = {av_cql_int(region), av_cql_date(from), av_cql_date(to)};
+
+    if (to < from)
+        return AV_OK;
+    return each_row(s, &av_cass_tables[AV_CT_WX_DAILY], s->sel[AV_CT_WX_DAILY], v, 3,
+                    DAYS_PAGE, rec, fn, ud, stop, errbuf);
+}
+
+av_rc av_cass_read_rows(void *impl, const struct av_dataset *ds, const struct av_query *q,
+                        av_sink_rec_fn fn, void *ud, char *errbuf)
+{
+    struct av_cass *s = impl;
+    int hourly = ds == &av_ds_wx_hourly, *ids = NULL, nids = 0, stop = 0;
+    void *rec;
+    av_rc rc;
+
+    if (!hourly && ds != &av_ds_wx_daily)
+        return av_fail(errbuf, AV_EINVAL, "the cassandra sink has no flat dataset %s",
+                       ds->name);
+    rec = calloc(1, ds->elem_size);
+    if (rec == NULL)
+        return av_fail(errbuf, AV_ENOMEM, "out of memory reading %s", ds->name);
+    rc = region_list(s, &av_cass_tables[hourly ? AV_CT_WX_POINTS : AV_CT_WX_DAILY], q, &ids,
+                     &nids, errbuf);
+    for (int i = 0; rc == AV_OK && !stop && i < nids; i++)
+        rc = hourly ? read_hours(s, q, ids[i], rec, fn, ud, &stop, errbuf)
+                    : read_days(s, q, ids[i], rec, fn, ud, &stop, errbuf);
+    free(ids);
+    free(rec);
     return rc;
 }

@@ -1,9 +1,11 @@
 /* cassandra_schema.c - the Cassandra sink's schema and statements, from the
- * dataset descriptions: the keyspace, the query-first tables, the columns a
- * newer description adds to existing tables (ALTER TABLE ... ADD), and the
- * prepared inserts, deletes and selects. Fails with the server's message
- * (AV_EREMOTE: permissions, bad replication) or AV_ENET once retries are
- * spent; nothing here is written twice, every DDL is idempotent. */
+ * dataset descriptions: the keyspace, the query-first tables (warnings and
+ * the weather; a keyspace made by an older avalanche gets the tables it
+ * lacks), the columns a newer description adds to existing tables (ALTER
+ * TABLE ... ADD), and the prepared inserts, deletes and selects. Fails
+ * with the server's message (AV_EREMOTE: permissions, bad replication) or
+ * AV_ENET once retries are spent; nothing here is written twice, every DDL
+ * is idempotent. */
 #include "cassandra_int.h"
 
 #include <stdio.h>
@@ -12,10 +14,29 @@
 
 #include "../core/buf.h"
 
+#define KB(k) (1u << (k))
+
+/* The weather's key fields: region_id, latitude, longitude, time (hourly);
+ * region_id, date (daily). Partition sizes, with weather.max_points = 5
+ * (at most 50):
+ *   weather_hourly_by_point   one point in one UTC year: 8,760 rows (10
+ *                             doubles, source, fetched_at), ~1-2 MB,
+ *                             whatever max_points is; a region's hours of a
+ *                             range are one slice per point and year, in
+ *                             key order
+ *   weather_points_by_region  a region's points per year: 5 x 14 seasons
+ *   weather_daily_by_region   a region's days: 365 x 14 seasons = 5,110 rows */
 const struct av_cass_table av_cass_tables[AV_CT_N] = {
-    [AV_CT_BY_REGION] = {&av_ds_warning, "warnings_by_region", AV_KEY_REGION, AV_KEY_DATE},
-    [AV_CT_BY_DATE] = {&av_ds_warning, "warnings_by_date", AV_KEY_DATE, -1},
-    [AV_CT_PROBLEMS] = {&av_ds_problem, "problems_by_region", AV_KEY_REGION, -1},
+    [AV_CT_BY_REGION] = {&av_ds_warning, "warnings_by_region", KB(AV_KEY_REGION), AV_KEY_DATE,
+                         AV_CY_NONE},
+    [AV_CT_BY_DATE] = {&av_ds_warning, "warnings_by_date", KB(AV_KEY_DATE), -1, AV_CY_NONE},
+    [AV_CT_PROBLEMS] = {&av_ds_problem, "problems_by_region", KB(AV_KEY_REGION), -1,
+                        AV_CY_NONE},
+    [AV_CT_WX_HOURLY] = {&av_ds_wx_hourly, "weather_hourly_by_point", KB(0) | KB(1) | KB(2), -1,
+                         AV_CY_PARTITION},
+    [AV_CT_WX_POINTS] = {&av_ds_wx_hourly, "weather_points_by_region", KB(0), -1,
+                         AV_CY_POINTS},
+    [AV_CT_WX_DAILY] = {&av_ds_wx_daily, "weather_daily_by_region", KB(0), -1, AV_CY_NONE},
 };
 
 const char *av_cass_type(enum av_ftype t)
@@ -35,7 +56,9 @@ const char *av_cass_type(enum av_ftype t)
         return "date";
     case AV_FT_ASPECTS:
         return "list<text>";
-    default:
+    case AV_FT_F64:
+        return "double";
+    default: /* TEXT, CHARS, NUMTEXT, WXSRC (its names) */
         return "text";
     }
 }
@@ -48,6 +71,42 @@ int av_cass_columns(const struct av_dataset *ds, const struct av_field **cols)
         if (!(ds->fields[i].flags & AV_FF_LOCAL))
             cols[n++] = &ds->fields[i];
     return n;
+}
+
+int av_cass_range_key(const struct av_dataset *ds)
+{
+    int r = -1;
+
+    for (int k = 0; k < ds->nkeys; k++)
+        if (av_ds_key(ds, k)->type == AV_FT_TIME || av_ds_key(ds, k)->type == AV_FT_DATE)
+            r = k;
+    return r;
+}
+
+int av_cass_table_columns(const struct av_cass_table *t, const struct av_field **cols)
+{
+    int n = 0, r = av_cass_range_key(t->ds);
+
+    if (t->year != AV_CY_POINTS)
+        return av_cass_columns(t->ds, cols);
+    for (int k = 0; k < t->ds->nkeys && n < AV_CASS_MAXCOLS; k++)
+        if (k != r)
+            cols[n++] = av_ds_key(t->ds, k);
+    return n;
+}
+
+int av_cass_year(av_ms t)
+{
+    int64_t days = t / 86400000 - (t % 86400000 < 0);
+    int y, m, d;
+
+    av_civil_from_days(days, &y, &m, &d);
+    return y;
+}
+
+int av_cass_client_ts(const struct av_cass_table *t)
+{
+    return t->ds->rule != AV_RULE_REPLACE && t->year != AV_CY_POINTS;
 }
 
 static av_rc query(struct av_cass *s, const char *cql, const struct av_cql_value *v, int n,
@@ -110,30 +169,46 @@ bad:
                    spec);
 }
 
-/* Key field k of table t, and the clustering part "c1 DESC, c2 ASC". */
+/* Key field k of table t. */
 static const struct av_field *tkey(const struct av_cass_table *t, int k)
 {
     return av_ds_key(t->ds, k);
 }
 
+/* Whether key field k of t clusters (is neither in the partition key nor
+ * left out of a points table). */
+static int clusters(const struct av_cass_table *t, int k)
+{
+    return !(t->partition & (1u << k)) &&
+           !(t->year == AV_CY_POINTS && k == av_cass_range_key(t->ds));
+}
+
 void av_cass_create_table(struct av_buf *b, const char *ks, const struct av_cass_table *t)
 {
     const struct av_field *cols[AV_CASS_MAXCOLS];
-    int n = av_cass_columns(t->ds, cols);
+    int n = av_cass_table_columns(t, cols), first = 1;
 
     av_buf_printf(b, "CREATE TABLE IF NOT EXISTS %s.%s (", ks, t->name);
     for (int i = 0; i < n; i++)
         av_buf_printf(b, "%s %s, ", cols[i]->name, av_cass_type(cols[i]->type));
-    av_buf_printf(b, "PRIMARY KEY ((%s)", tkey(t, t->partition)->name);
+    if (t->year != AV_CY_NONE)
+        av_buf_puts(b, "year int, ");
+    av_buf_puts(b, "PRIMARY KEY ((");
     for (int k = 0; k < t->ds->nkeys; k++)
-        if (k != t->partition)
+        if (t->partition & (1u << k)) {
+            av_buf_printf(b, "%s%s", first ? "" : ", ", tkey(t, k)->name);
+            first = 0;
+        }
+    av_buf_puts(b, t->year == AV_CY_PARTITION ? ", year)" : ")");
+    for (int k = 0; k < t->ds->nkeys; k++)
+        if (clusters(t, k))
             av_buf_printf(b, ", %s", tkey(t, k)->name);
-    av_buf_puts(b, ")");
+    av_buf_puts(b, t->year == AV_CY_POINTS ? ", year)" : ")");
     if (t->desc >= 0) {
-        int first = 1;
+        first = 1;
         av_buf_puts(b, ") WITH CLUSTERING ORDER BY (");
         for (int k = 0; k < t->ds->nkeys; k++) {
-            if (k == t->partition)
+            if (!clusters(t, k))
                 continue;
             av_buf_printf(b, "%s%s %s", first ? "" : ", ", tkey(t, k)->name,
                           k == t->desc ? "DESC" : "ASC");
@@ -152,7 +227,7 @@ static av_rc add_missing_columns(struct av_cass *s, const struct av_cass_table *
     const struct av_field *cols[AV_CASS_MAXCOLS];
     struct av_cql_value v[2] = {av_cql_text(s->ks), av_cql_text(t->name)};
     struct av_cql_result *r = NULL;
-    int n = av_cass_columns(t->ds, cols);
+    int n = av_cass_table_columns(t, cols);
     char why[AV_ERRBUF_SIZE] = "";
     av_rc rc = AV_OK;
 
@@ -227,10 +302,10 @@ static av_rc prepare(struct av_cass *s, struct av_cql_prepared **p, struct av_bu
     return rc;
 }
 
-static void column_list(struct av_buf *b, const struct av_dataset *ds)
+static void column_list(struct av_buf *b, const struct av_cass_table *t)
 {
     const struct av_field *cols[AV_CASS_MAXCOLS];
-    int n = av_cass_columns(ds, cols);
+    int n = av_cass_table_columns(t, cols);
 
     for (int i = 0; i < n; i++)
         av_buf_printf(b, "%s%s", i ? ", " : "", cols[i]->name);
@@ -243,6 +318,44 @@ static void parent_match(struct av_buf *b, const struct av_dataset *ds)
         av_buf_printf(b, "%s%s = ?", k ? " AND " : "", av_ds_key(ds, k)->name);
 }
 
+/* INSERT of every column of t (then year, then the write timestamp when
+ * the table takes the client's). */
+static void insert_sql(struct av_buf *b, const char *ks, const struct av_cass_table *t)
+{
+    const struct av_field *cols[AV_CASS_MAXCOLS];
+    int n = av_cass_table_columns(t, cols);
+
+    av_buf_printf(b, "INSERT INTO %s.%s (", ks, t->name);
+    column_list(b, t);
+    av_buf_puts(b, t->year != AV_CY_NONE ? ", year) VALUES (" : ") VALUES (");
+    for (int i = 0; i < n + (t->year != AV_CY_NONE); i++)
+        av_buf_puts(b, i ? ", ?" : "?");
+    av_buf_puts(b, av_cass_client_ts(t) ? ") USING TIMESTAMP ?" : ")");
+}
+
+/* The weather's reads, one partition each: the columns of t WHERE every
+ * partition column = ? (year last), and a TIME key in [?, ?) or a DATE key
+ * in [?, ?] when it clusters. */
+static void select_sql(struct av_buf *b, const char *ks, const struct av_cass_table *t)
+{
+    int r = av_cass_range_key(t->ds);
+    const char *and = " WHERE ";
+
+    av_buf_puts(b, "SELECT ");
+    column_list(b, t);
+    av_buf_printf(b, "%s FROM %s.%s", t->year == AV_CY_POINTS ? ", year" : "", ks, t->name);
+    for (int k = 0; k < t->ds->nkeys; k++)
+        if (t->partition & (1u << k)) {
+            av_buf_printf(b, "%s%s = ?", and, tkey(t, k)->name);
+            and = " AND ";
+        }
+    if (t->year == AV_CY_PARTITION)
+        av_buf_puts(b, " AND year = ?");
+    if (r >= 0 && clusters(t, r))
+        av_buf_printf(b, " AND %s >= ? AND %s %s ?", tkey(t, r)->name, tkey(t, r)->name,
+                      tkey(t, r)->type == AV_FT_TIME ? "<" : "<=");
+}
+
 av_rc av_cass_prepare_all(struct av_cass *s, char *errbuf)
 {
     const struct av_cass_table *pt = &av_cass_tables[AV_CT_PROBLEMS];
@@ -253,17 +366,14 @@ av_rc av_cass_prepare_all(struct av_cass *s, char *errbuf)
 
     av_buf_init(&b, 0);
     for (int t = 0; rc == AV_OK && t < AV_CT_N; t++) {
-        const struct av_cass_table *x = &av_cass_tables[t];
-        const struct av_field *cols[AV_CASS_MAXCOLS];
-        int n = av_cass_columns(x->ds, cols);
         av_buf_reset(&b);
-        av_buf_printf(&b, "INSERT INTO %s.%s (", s->ks, x->name);
-        column_list(&b, x->ds);
-        av_buf_puts(&b, ") VALUES (");
-        for (int i = 0; i < n; i++)
-            av_buf_puts(&b, i ? ", ?" : "?");
-        av_buf_puts(&b, ") USING TIMESTAMP ?");
+        insert_sql(&b, s->ks, &av_cass_tables[t]);
         rc = prepare(s, &s->ins[t], &b, errbuf);
+    }
+    for (int t = AV_CT_WX_HOURLY; rc == AV_OK && t < AV_CT_N; t++) {
+        av_buf_reset(&b);
+        select_sql(&b, s->ks, &av_cass_tables[t]);
+        rc = prepare(s, &s->sel[t], &b, errbuf);
     }
     if (rc == AV_OK) {
         av_buf_reset(&b);
@@ -274,16 +384,15 @@ av_rc av_cass_prepare_all(struct av_cass *s, char *errbuf)
     if (rc == AV_OK) {
         av_buf_reset(&b);
         av_buf_puts(&b, "SELECT ");
-        column_list(&b, rt->ds);
+        column_list(&b, rt);
         av_buf_printf(&b, " FROM %s.%s WHERE %s = ? AND %s >= ? AND %s <= ? ORDER BY %s ASC",
-                      s->ks, rt->name, av_ds_key(rt->ds, rt->partition)->name, date, date,
-                      date);
+                      s->ks, rt->name, tkey(rt, AV_KEY_REGION)->name, date, date, date);
         rc = prepare(s, &s->sel_region, &b, errbuf);
     }
     if (rc == AV_OK) {
         av_buf_reset(&b);
         av_buf_puts(&b, "SELECT ");
-        column_list(&b, pt->ds);
+        column_list(&b, pt);
         av_buf_printf(&b, " FROM %s.%s WHERE ", s->ks, pt->name);
         parent_match(&b, pt->ds);
         rc = prepare(s, &s->sel_problems, &b, errbuf);

@@ -21,12 +21,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import synth  # noqa: E402
 from harness import BIN, DETAIL, ROOT, Replay, export, main, query, run, tmpdb  # noqa: E402
 
+# ports and data dirs: overridable, so two checkouts can test side by side
 CPORT = os.environ.get("AV_CASSANDRA_TEST_PORT", "19042")
-CENV = dict(os.environ, CASSANDRA_DEV_PORT=CPORT, CASSANDRA_DEV_STORAGE_PORT="17000",
-            CASSANDRA_DEV_DIR=os.path.join(ROOT, "build", "it", "cass-test"))
+CENV = dict(os.environ, CASSANDRA_DEV_PORT=CPORT,
+            CASSANDRA_DEV_STORAGE_PORT=os.environ.get("AV_CASSANDRA_TEST_STORAGE_PORT", "17000"),
+            CASSANDRA_DEV_DIR=os.environ.get("AV_CASSANDRA_TEST_DIR",
+                                             os.path.join(ROOT, "build", "it", "cass-test")))
 KPORT = os.environ.get("AV_KAFKA_TEST_PORT2", "19292")
 KENV = dict(os.environ, KAFKA_DEV_PORT=KPORT,
-            KAFKA_DEV_DIR=os.path.join(ROOT, "build", "it", "kafka-test2"))
+            KAFKA_DEV_DIR=os.environ.get("AV_KAFKA_TEST_DIR2",
+                                         os.path.join(ROOT, "build", "it", "kafka-test2")))
 HOSTS = "127.0.0.1:" + CPORT
 BROKERS = "127.0.0.1:" + KPORT
 AUTH = {"AVALANCHE_CASSANDRA_USER": "cassandra", "AVALANCHE_CASSANDRA_PASSWORD": "cassandra"}
@@ -372,6 +376,281 @@ def test_serve_reads_through_the_cassandra_sink():
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
+
+
+# ---------------------------------------------------------------- the weather
+# The replay server's Open-Meteo endpoints (SYNTHETIC values), its clock and
+# avalanche's (AV_FAKE_NOW) set to the same instant, as in test_weather.py.
+
+WX_NOW = "2023-03-20T12:00:00Z"
+LAG = "AVALANCHE_WEATHER_ARCHIVE_LAG_DAYS"
+
+
+def wx_now(now, delay=5):
+    R._call("POST", "/_control/openmeteo", {"now": now, "archive_delay_days": delay,
+                                            "snow_depth_delay_days": delay})
+
+
+def wx(*args, now=WX_NOW, env=None, sources="varsom,weather"):
+    """The arguments and environment of a weather run against the replay server."""
+    base = "http://127.0.0.1:%d/v1" % R.port
+    e = {"AV_FAKE_NOW": now}
+    e.update(env or {})
+    return (list(args) + ["--api-base", R.base, "-X", "weather.archive_base=" + base,
+                          "-X", "weather.forecast_base=" + base, "--sources", sources, *FAST], e)
+
+
+def both(*args, ks, now=WX_NOW, env=None, timeout=300):
+    """The same weather command into a SQLite file and into keyspace ks
+    (args hold --db twice: SQLite's and the Cassandra run's state file)."""
+    a, e = wx(*args, now=now, env=env)
+    sq = run(*[x[0] if isinstance(x, tuple) else x for x in a], env=e, check=0, timeout=timeout)
+    ca = cass(*[x[1] if isinstance(x, tuple) else x for x in a], ks=ks, env=e, check=0,
+              timeout=timeout)
+    return sq, ca
+
+
+def wx_exports(db, ks, *extra):
+    """(SQLite's, Cassandra's) export of each weather dataset and format."""
+    out = []
+    for ds in ("weather", "weather-hourly"):
+        for fmt in ("jsonl", "csv"):
+            out.append(((ds, fmt), export(db, ds, fmt, *extra),
+                        cass("export", ds, "--db", tmpdb(), "--format", fmt, *extra, ks=ks,
+                             check=0).stdout))
+    return out
+
+
+def stored(p):
+    """The weather summary line of a run: what it stored."""
+    return [x for x in p.stdout.splitlines() if x.startswith("weather:")]
+
+
+def wx_points(region):
+    return json.loads(run("regions", "--points", "--json", "--region", str(region),
+                          check=0).stdout)
+
+
+def test_weather_backfill_into_cassandra_exports_like_sqlite():
+    """A backfill with the weather (archive, then forecast from 03-13) of two
+    regions: every weather export from Cassandra is byte-identical to
+    SQLite's, again after a second run and after a reprocess from the raw
+    responses; the independent client sees the write timestamps of the rule."""
+    R.reset()
+    wx_now(WX_NOW)
+    ks, db, cdb = keyspace(), tmpdb(), tmpdb()
+    args = ("backfill", "--db", (db, cdb), "--region", "3022,3011", "--lang", "2", "--from",
+            "2022-12-20", "--to", "2023-03-22")
+    sq, ca = both(*args, ks=ks)
+    assert "5 warnings stored" in ca.stdout, ca.stdout + ca.stderr
+    assert stored(ca) == stored(sq) and "region-days stored" in stored(ca)[0], (sq.stdout,
+                                                                               ca.stdout)
+    assert ", 0 failed;" in stored(ca)[0], ca.stdout + ca.stderr
+    for what, want, got in wx_exports(db, ks):
+        assert got == want and len(want.splitlines()) > 90, (what, got[:300], want[:300])
+    assert cass("export", "warnings", "--db", cdb, ks=ks).stdout == export(db)
+    days = [json.loads(x) for x in export(db, "weather").splitlines()]
+    assert {d["source"] for d in days} == {"archive", "forecast"}, days[:2]
+    # the same again: nothing changes
+    both(*args, ks=ks)
+    for what, want, got in wx_exports(db, ks):
+        assert got == want, what
+    # rebuilt from SQLite's raw responses into a new keyspace
+    ks2 = keyspace()
+    p = cass("reprocess", "--db", db, ks=ks2)
+    assert "region-days" in p.stdout, p.stdout + p.stderr
+    for what, want, got in wx_exports(db, ks2):
+        assert got == want, what
+    # the oracle: one point-year partition, written at rank << 52 + fetch (us)
+    pt = wx_points(3022)[0]
+    rows = oracle("SELECT time, source, fetched_at, writetime(source) AS w, "
+                  "writetime(temperature_2m) AS wt FROM %s.weather_hourly_by_point WHERE "
+                  "region_id = 3022 AND latitude = %r AND longitude = %r AND year = 2023"
+                  % (ks, pt["latitude"], pt["longitude"]))
+    assert len(rows) == query(db, "select count(*) from weather_hourly where region_id = 3022 "
+                                  "and latitude = ? and longitude = ? and time >= '2023'",
+                              pt["latitude"], pt["longitude"])[0][0] > 24 * 70, len(rows)
+    for r in rows:
+        rank = {"archive": 2, "forecast": 1}[r["source"]]
+        fetched = dt.datetime.fromisoformat(r["fetched_at"]).replace(tzinfo=dt.timezone.utc)
+        assert r["w"] == (rank << 52) + round(fetched.timestamp() * 1000) * 1000, r
+        assert r["wt"] == r["w"], r
+    pts = oracle("SELECT latitude, longitude, year FROM %s.weather_points_by_region WHERE "
+                 "region_id = 3022" % ks)
+    assert {(p["latitude"], p["longitude"]) for p in pts} == \
+        {(p["latitude"], p["longitude"]) for p in wx_points(3022)}, pts
+    assert {p["year"] for p in pts} == {2022, 2023}, pts
+
+
+def _om_body(endpoint, now, lag):
+    """The replay server's body for region 3022's request for 2023-03-01 from
+    endpoint (learnt from a throwaway run), as JSON."""
+    R.reset()
+    wx_now(now)
+    a, e = wx("backfill", "--db", tmpdb(), "--region", "3022", "--from", "2023-03-01",
+              "--to", "2023-03-01", now=now, env={LAG: lag}, sources="weather")
+    run(*a, env=e, check=0)
+    path = [x["path"] for x in R.log() if "/v1/" + endpoint in x["path"]]
+    assert len(path) == 1, R.log()
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (R.port, path[0]), timeout=30) as r:
+        return json.loads(r.read())
+
+
+def test_weather_rules_on_the_real_node():
+    """The sequence of test_openmeteo.c's test_rules at one point and hour,
+    through the CLI (fetched_at = each run's clock; the bodies are the
+    server's with that hour's values replaced): archive over forecast in
+    both orders of arrival, the later fetch within a source, a null never
+    over a value. SQLite does the same; their exports agree but in one case
+    (step 4, see below)."""
+    d0 = dt.datetime(2023, 3, 10, tzinfo=dt.timezone.utc)
+
+    def at(minutes):
+        return (d0 + dt.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # a day the forecast serves with a lag of 92 days, the archive with 5
+    bodies = {"forecast": _om_body("forecast", at(0), "92"),
+              "archive": _om_body("archive", at(0), "5")}
+    hour = "2023-03-01T11:00"  # 12:00 local, at the request's first point
+    pt = wx_points(3022)[0]
+    R.reset()
+    ks, db, cdb = keyspace(), tmpdb(), tmpdb()
+    nan = None  # an absent value in the body (JSON null)
+    #        source      fetch  temperature   snow depth  -> expected at that hour
+    steps = [("forecast", 100, 1.5, 0.5, ("forecast", 100, 1.5, 0.5)),
+             ("forecast", 200, 1.25, 0.5, ("forecast", 200, 1.25, 0.5)),
+             ("archive", 150, 2.0, nan, ("archive", 150, 2.0, 0.5)),
+             ("forecast", 900, 3.0, 0.7, ("archive", 150, 2.0, 0.7)),
+             ("archive", 300, 0.1 + 0.2, 0.25, ("archive", 300, 0.1 + 0.2, 0.25)),
+             ("archive", 250, -7.0, 0.1, ("archive", 300, 0.1 + 0.2, 0.25)),
+             ("archive", 350, nan, 0.3, ("archive", 350, 0.1 + 0.2, 0.3))]
+    for n, (src, minutes, temp, snow, want) in enumerate(steps, 1):
+        body = json.loads(json.dumps(bodies[src]))
+        first = body[0] if isinstance(body, list) else body
+        i = first["hourly"]["time"].index(hour)
+        first["hourly"]["temperature_2m"][i] = temp
+        first["hourly"]["snow_depth"][i] = snow
+        wx_now(at(minutes))
+        for target in ("sqlite", "cassandra"):
+            R.faults([{"match": "/v1/" + src, "body": json.dumps(body)}])
+            a, e = wx("backfill", "--db", db if target == "sqlite" else cdb, "--region", "3022",
+                      "--from", "2023-03-01", "--to", "2023-03-01", now=at(minutes),
+                      env={LAG: "5" if src == "archive" else "92"}, sources="weather")
+            p = run(*a, env=e, check=0) if target == "sqlite" else cass(*a, ks=ks, env=e, check=0)
+            assert ", 0 failed;" in "".join(stored(p)), (n, target, p.stdout + p.stderr)
+            assert [x["fault"] for x in R.log() if "/v1/" in x["path"]][-1] == 0, R.log()
+        rng = ("--region", "3022", "--from", "2023-03-01", "--to", "2023-03-01")
+        sq = [json.loads(x) for x in export(db, "weather-hourly", "jsonl", *rng).splitlines()]
+        ca = [json.loads(x) for x in cass("export", "weather-hourly", "--db", cdb, *rng,
+                                          ks=ks).stdout.splitlines()]
+        assert len(ca) == len(sq) == 24 * len(wx_points(3022)), (len(ca), len(sq))
+        mine = [r for r in ca if r["time"] == hour + ":00.000Z" and
+                (r["latitude"], r["longitude"]) == (pt["latitude"], pt["longitude"])]
+        assert len(mine) == 1, (pt, ca[:2])
+        got = (mine[0]["source"], mine[0]["fetched_at"], mine[0]["temperature_2m"],
+               mine[0]["snow_depth"])
+        assert got == (want[0], at(want[1])[:-1] + ".000Z", want[2], want[3]), (n, got, want)
+        diff = [(x, y) for x, y in zip(sq, ca) if x != y]
+        if n == 4:
+            # The one difference: the archive (step 3) had no snow depth at
+            # that hour, so each forecast's is a candidate. Per value the
+            # later forecast (0.7) wins in Cassandra whatever the order;
+            # SQLite's upsert keeps what the row held when the archive came
+            # (0.5 from step 2), and would give 0.7 had step 4 come first.
+            assert all(x["time"] == hour + ":00.000Z" and
+                       {k for k in x if x[k] != y[k]} == {"snow_depth"} for x, y in diff), diff
+        else:
+            assert diff == [], (n, diff)
+            assert export(db, "weather", "csv") == cass("export", "weather", "--db", cdb,
+                                                        "--format", "csv", ks=ks).stdout, n
+    # the oracle: the temperature cell is the one of step 5 (step 7's was
+    # null: unset, not written), the snow depth step 7's
+    cell = oracle("SELECT temperature_2m AS t, snow_depth AS s, writetime(temperature_2m) AS "
+                  "wt, writetime(snow_depth) AS ws FROM %s.weather_hourly_by_point WHERE "
+                  "region_id = 3022 AND latitude = %r AND longitude = %r AND year = 2023 AND "
+                  "time = '2023-03-01 11:00:00+0000'" % (ks, pt["latitude"], pt["longitude"]))
+
+    def ts(minutes):
+        return (2 << 52) + int((d0 + dt.timedelta(minutes=minutes)).timestamp()) * 1000000
+
+    assert cell == [{"t": 0.1 + 0.2, "s": 0.3, "wt": ts(300), "ws": ts(350)}], cell
+    R.reset()
+
+
+def test_an_older_keyspace_gets_the_weather_tables():
+    """A keyspace of the build before the weather (its three tables only):
+    the sink adds the weather tables when it opens, and stores into them."""
+    R.reset()
+    wx_now(WX_NOW)
+    ks = keyspace()
+    oracle("CREATE KEYSPACE %s WITH replication = {'class': 'SimpleStrategy', "
+           "'replication_factor': 1}" % ks)
+    for t, key in V01_TABLES.items():
+        oracle("CREATE TABLE %s.%s (%s, PRIMARY KEY %s" % (ks, t, V01_WCOLS, key))
+    oracle(V01_PROBLEMS % ks)
+    db, cdb = tmpdb(), tmpdb()
+    sq, ca = both("run", "--db", (db, cdb), *RANGE, ks=ks)
+    assert "5 warnings stored" in ca.stdout and stored(ca) == stored(sq), ca.stdout + ca.stderr
+    tables = {r["table_name"] for r in oracle(
+        "SELECT table_name FROM system_schema.tables WHERE keyspace_name = '%s'" % ks)}
+    assert tables == {"warnings_by_region", "warnings_by_date", "problems_by_region",
+                      "weather_hourly_by_point", "weather_points_by_region",
+                      "weather_daily_by_region"}, tables
+    for what, want, got in wx_exports(db, ks):
+        assert got == want and want, what
+    assert cass("export", "warnings", "--db", cdb, ks=ks).stdout == export(db)
+
+
+def reads(ks):
+    """Partition reads and range scans per table of ks (the node's metrics)."""
+    out = {}
+    for kind in ("local_read_latency", "local_scan_latency"):
+        for r in oracle("SELECT table_name, count FROM system_views.%s WHERE keyspace_name = "
+                        "'%s' ALLOW FILTERING" % (kind, ks)):
+            out[(kind.split("_")[1], r["table_name"])] = r["count"]
+    return out
+
+
+def test_weather_export_of_a_range_reads_only_that_range():
+    """export weather / weather-hourly --region R --from D --to D: the rows of
+    D and nothing else, SQLite's bytes, and on the node one partition read
+    of the daily table, and for the hours one of the points table plus one
+    slice per point and UTC year (1 January local starts on 31 December
+    UTC: two years), no scan."""
+    R.reset()
+    wx_now(WX_NOW)
+    ks, db, cdb = keyspace(), tmpdb(), tmpdb()
+    both("backfill", "--db", (db, cdb), "--region", "3022,3011", "--lang", "2", "--from",
+         "2022-12-01", "--to", "2023-02-01", ks=ks)
+    one = ("--region", "3022", "--from", "2023-01-01", "--to", "2023-01-01")
+    npts = len(wx_points(3022))
+    for ds, want_rows, want_reads in (
+            ("weather", 1, {"weather_daily_by_region": 1}),
+            ("weather-hourly", 24 * npts, {"weather_points_by_region": 1,
+                                          "weather_hourly_by_point": 2 * npts})):
+        before = reads(ks)
+        got = cass("export", ds, "--db", cdb, *one, ks=ks).stdout
+        deadline = time.time() + 10
+        while True:  # the counters follow the answers closely, not atomically
+            after = reads(ks)
+            delta = {t: after[k] - before.get(k, 0) for k in after for t in [k[1]]
+                     if k[0] == "read" and after[k] != before.get(k, 0)}
+            scans = {k: v - before.get(k, 0) for k, v in after.items()
+                     if k[0] == "scan" and v != before.get(k, 0)}
+            if delta == want_reads or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        assert delta == want_reads and scans == {}, (ds, delta, scans)
+        rows = [json.loads(x) for x in got.splitlines()]
+        assert len(rows) == want_rows and {r["region_id"] for r in rows} == {3022}, rows[:2]
+        assert got == export(db, ds, "jsonl", *one), ds
+    hours = [json.loads(x)["time"] for x in cass("export", "weather-hourly", "--db", cdb, *one,
+                                                 ks=ks).stdout.splitlines()]
+    assert hours[0] == "2022-12-31T23:00:00.000Z" and hours[23] == "2023-01-01T22:00:00.000Z"
+    # and across the whole backfill, both regions (the region list from the
+    # points and daily tables)
+    for what, want, got in wx_exports(db, ks):
+        assert got == want, what
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]

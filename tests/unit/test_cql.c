@@ -133,6 +133,7 @@ static void test_values(void)
     CHECK_VALUE(av_cql_null(), 0xff, 0xff, 0xff, 0xff);
     v.type = AV_CQL_UNSET;
     CHECK_VALUE(v, 0xff, 0xff, 0xff, 0xfe);
+    CHECK_VALUE(av_cql_unset(), 0xff, 0xff, 0xff, 0xfe); /* [value] -2: unset */
     /* date: days since 1970-01-01 + 2^31, as an unsigned 32-bit number */
     CHECK_VALUE(av_cql_date(0), 0, 0, 0, 4, 0x80, 0, 0, 0);
     CHECK_VALUE(av_cql_date(-1), 0, 0, 0, 4, 0x7f, 0xff, 0xff, 0xff);
@@ -662,6 +663,7 @@ static void test_api_helpers(void)
     CHECK(av_cql_int(-5).type == AV_CQL_INT && av_cql_int(-5).u.i == -5);
     CHECK(av_cql_bool(7).u.i == 1);
     CHECK(av_cql_text(NULL).type == AV_CQL_NULL);
+    CHECK(av_cql_unset().type == AV_CQL_UNSET && av_cql_null().type == AV_CQL_NULL);
     CHECK(av_cql_text("ab").u.s.n == 2);
     CHECK(av_cql_date(-3).type == AV_CQL_DATE);
     CHECK(av_cql_double(0.25).u.d == 0.25);
@@ -936,6 +938,41 @@ static void test_fake_node(void)
         ops[1].nitems = 2; /* an EXECUTE of two statements: refused before sending */
         CHECK(av_cql_pipeline(c, ops, 2, err) == AV_EINVAL);
         CHECK(av_cql_pipeline(c, ops, 0, err) == AV_EINVAL);
+        av_cql_prepared_free(p);
+        av_cql_close(c);
+        CHECK_INT(fake_done(pid), 0);
+    }
+
+    /* unset values go out as [value] -2 in EXECUTE, BATCH and a pipelined
+     * BATCH (the weather leaves a null column untouched that way), next to
+     * a null (-1) and a value */
+    {
+        static const struct step unset[] = {
+            STEP(SUPPORTED), STEP(READY),
+            /* PREPARED with three int bind markers k, a, b */
+            STEP("\x84\0\0\0\x08\0\0\0\x31\0\0\0\x04\0\x02\xca\xfe\0\0\0\x01\0\0\0\x03"
+                 "\0\0\0\0\0\x01k\0\x01t\0\x01k\0\x09\0\x01" "a\0\x09\0\x01" "b\0\x09"
+                 "\0\0\0\x04\0\0\0\0"),
+            /* EXECUTE: id, ONE, flags values, 3 values */
+            STEP_EXPECT(VOID_RESULT, "\0\x02\xca\xfe\0\x01\x01\0\x03"
+                                     "\xff\xff\xff\xfe\xff\xff\xff\xff\0\0\0\x04\0\0\0\x01"),
+            /* BATCH unlogged, 1 statement: kind 1, id, 3 values */
+            STEP_EXPECT(VOID_RESULT, "\x01\0\x01\x01\0\x02\xca\xfe\0\x03"
+                                     "\xff\xff\xff\xfe\xff\xff\xff\xff\0\0\0\x04\0\0\0\x01"),
+            STEP_EXPECT("\x84\0\0\x01\x08\0\0\0\x04\0\0\0\x01",
+                        "\x01\0\x01\x01\0\x02\xca\xfe\0\x03\xff\xff\xff\xfe"),
+        };
+        struct av_cql_value three[3] = {av_cql_unset(), av_cql_null(), av_cql_int(1)};
+        struct av_cql_op op;
+
+        CHECK(fake_connect(unset, 6, NULL, 0, &c, &pid, err) == AV_OK);
+        CHECK(av_cql_prepare(c, "INSERT INTO t (k, a, b) VALUES (?, ?, ?)", &p, err) == AV_OK);
+        CHECK_INT(av_cql_prepared_params(p), 3);
+        CHECK(av_cql_execute(c, p, three, 3, AV_CQL_ONE, 0, NULL, 0, NULL, err) == AV_OK);
+        item = (struct av_cql_batch_item){p, three, 3};
+        CHECK(av_cql_batch(c, 1, &item, 1, AV_CQL_ONE, err) == AV_OK);
+        op = (struct av_cql_op){1, &item, 1, AV_CQL_ONE};
+        CHECK(av_cql_pipeline(c, &op, 1, err) == AV_OK);
         av_cql_prepared_free(p);
         av_cql_close(c);
         CHECK_INT(fake_done(pid), 0);

@@ -1,6 +1,7 @@
 /* test_schema.c - the Cassandra tables generated from the dataset
  * descriptions are the tables of avalanche 0.1.0 (3dfe610) plus the columns
- * added since: same keys, same clustering, same column types. (The SQLite
+ * added since: same keys, same clustering, same column types; and the
+ * weather tables added with schema 7. (The SQLite
  * side is checked by migrating a 0.1.0 file in test_store.c.) */
 #include <stdlib.h>
 
@@ -64,18 +65,61 @@ static int count_cols(const char *ddl)
     return n;
 }
 
+/* The weather tables (schema 7), whole: columns from weather_hourly and
+ * weather_daily in description order, double for F64, text for the source,
+ * and the UTC year bucketing the hours (a partition per point and year). */
+static const char *const wx_tables[] = {
+    "CREATE TABLE IF NOT EXISTS ks.weather_hourly_by_point (region_id int, latitude double, "
+    "longitude double, time timestamp, source text, fetched_at timestamp, temperature_2m "
+    "double, relative_humidity_2m double, precipitation double, rain double, snowfall double, "
+    "snow_depth double, wind_speed_10m double, wind_direction_10m double, wind_gusts_10m "
+    "double, freezing_level_height double, year int, PRIMARY KEY ((region_id, latitude, "
+    "longitude, year), time))",
+    "CREATE TABLE IF NOT EXISTS ks.weather_points_by_region (region_id int, latitude double, "
+    "longitude double, year int, PRIMARY KEY ((region_id), latitude, longitude, year))",
+    "CREATE TABLE IF NOT EXISTS ks.weather_daily_by_region (region_id int, date date, points "
+    "int, hours int, source text, temperature_2m_min double, temperature_2m_mean double, "
+    "temperature_2m_max double, precipitation_sum double, rain_sum double, snowfall_sum "
+    "double, snow_depth_mean double, wind_speed_10m_mean double, wind_speed_10m_max double, "
+    "wind_gusts_10m_max double, wind_direction_10m_dominant double, relative_humidity_2m_mean "
+    "double, freezing_level_height_mean double, computed_at timestamp, PRIMARY KEY "
+    "((region_id), date))",
+};
+
+static void weather_tables(void)
+{
+    for (int t = AV_CT_WX_HOURLY; t < AV_CT_N; t++) {
+        struct av_buf b;
+        av_buf_init(&b, 0);
+        av_cass_create_table(&b, "ks", &av_cass_tables[t]);
+        CHECK(b.data != NULL);
+        if (b.data != NULL)
+            CHECK_STR(b.data, wx_tables[t - AV_CT_WX_HOURLY]);
+        av_buf_free(&b);
+    }
+    CHECK_INT(av_cass_client_ts(&av_cass_tables[AV_CT_WX_HOURLY]), 1); /* rank and fetch */
+    CHECK_INT(av_cass_client_ts(&av_cass_tables[AV_CT_WX_POINTS]), 0);
+    CHECK_INT(av_cass_client_ts(&av_cass_tables[AV_CT_WX_DAILY]), 0);  /* the server's */
+    CHECK_INT(av_cass_client_ts(&av_cass_tables[AV_CT_BY_REGION]), 1); /* the publication */
+    /* the year bucket is the UTC year, also before 1970 */
+    CHECK_INT(av_cass_year(0), 1970);
+    CHECK_INT(av_cass_year(-1), 1969);
+    CHECK_INT(av_cass_year(1704067200000LL - 1), 2023); /* 2023-12-31T23:59:59.999Z */
+    CHECK_INT(av_cass_year(1704067200000LL), 2024);
+}
+
 void suite_schema(void)
 {
-    static const char *const keys[AV_CT_N] = {
+    static const char *const keys[AV_CT_PROBLEMS + 1] = {
         "PRIMARY KEY ((region_id), valid_date, lang)) WITH CLUSTERING ORDER BY "
         "(valid_date DESC, lang ASC)",
         "PRIMARY KEY ((valid_date), region_id, lang))",
         "PRIMARY KEY ((region_id), valid_date, lang, problem_id))",
     };
-    static const char *const names[AV_CT_N] = {"warnings_by_region", "warnings_by_date",
-                                               "problems_by_region"};
+    static const char *const names[AV_CT_PROBLEMS + 1] = {
+        "warnings_by_region", "warnings_by_date", "problems_by_region"};
 
-    for (int t = 0; t < AV_CT_N; t++) {
+    for (int t = 0; t <= AV_CT_PROBLEMS; t++) {
         struct av_buf b;
         const struct av_field *cols[AV_CASS_MAXCOLS];
         int problems = t == AV_CT_PROBLEMS;
@@ -99,4 +143,5 @@ void suite_schema(void)
     /* every table fits the sink's fixed arrays */
     for (int d = 0; av_datasets[d]; d++)
         CHECK(av_datasets[d]->nfields < AV_CASS_MAXCOLS);
+    weather_tables();
 }
