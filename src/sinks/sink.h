@@ -3,8 +3,8 @@
  *
  *   sqlite     (sqlite.c, sqlite_read.c)       every dataset, in the state
  *              store's SQLite file and inside its transactions
- *   cassandra  (cassandra.c, cassandra_read.c) warnings and problems, in
- *              query-first tables of a keyspace
+ *   cassandra  (cassandra.c, cassandra_read.c) warnings, problems and the
+ *              weather, in query-first tables of a keyspace
  *
  * Two families of records go through it: warnings with their children
  * (put/read: a struct av_warning) and flat datasets, the weather (put_rows/
