@@ -381,11 +381,14 @@ void av_wx_summary(const struct av_wx_run *w, char *line, size_t cap)
         snprintf(line, cap, "weather: nothing to fetch");
         return;
     }
+    /* produce hands the responses to Kafka: what they carry is sent, not
+     * stored yet */
     k = snprintf(line, cap,
                  "weather: %zu requests planned (weight %.1f), %ld sent (weight %.1f): %ld ok, "
-                 "%ld rejected, %ld failed; %ld hourly values, %ld region-days stored",
+                 "%ld rejected, %ld failed; %ld hourly values, %ld region-days %s",
                  w->n, w->weight, w->sent, w->used, w->ok, w->rejected, w->failed, w->hours,
-                 w->days);
+                 w->days,
+                 w->out && strcmp(w->out->ops->counts, "messages") == 0 ? "produced" : "stored");
     if (k > 0 && (size_t)k < cap && (w->stopped || left))
         snprintf(line + k, cap - (size_t)k, "; %zu left for the next run%s%s", left,
                  w->stop_why[0] ? ": " : "", w->stop_why);
