@@ -308,11 +308,16 @@ int av_wx_fetch(struct av_wx_run *w, struct av_raw_out *out, struct av_run_count
     urls = malloc((w->n ? w->n : 1) * sizeof(*urls));
     if (urls == NULL)
         return -1;
+    /* The minute's window: from its first request, 60 s; the hour's and
+     * the day's from api_usage (shared with every run of the UTC day). */
+    long long minute_start = 0;
+    double minute_used = 0;
+
     while (w->next < w->n && !av_stop && !w->fatal && !w->stopped) {
         av_ms now = av_now();
         double day_used, hour_used, batch = 0;
         size_t k = w->next;
-        long long batch_start = av_mono_ms();
+        const struct av_om_unit *u = &w->units[k];
         struct av_fetch_stats st = {0};
 
         if (used_since(w, now - now % 86400000LL, &day_used, err) != AV_OK ||
@@ -321,21 +326,16 @@ int av_wx_fetch(struct av_wx_run *w, struct av_raw_out *out, struct av_run_count
             snprintf(w->fatal_msg, sizeof(w->fatal_msg), "%s", err);
             break;
         }
-        while (k < w->n && batch + w->units[k].weight <= bmin &&
-               hour_used + batch + w->units[k].weight <= bhour &&
-               day_used + batch + w->units[k].weight <= bday)
-            batch += w->units[k++].weight;
-        if (k == w->next) { /* the next request does not fit the hour or the day */
-            const struct av_om_unit *u = &w->units[k];
+        if (day_used + u->weight > bday) { /* before any wait: nothing more today */
+            w->stopped = 1;
+            snprintf(w->stop_why, sizeof(w->stop_why),
+                     "today's weather budget is spent (%.1f of weather.budget_day = %.0f "
+                     "weighted calls, UTC day)",
+                     day_used, bday);
+            break;
+        }
+        if (hour_used + u->weight > bhour) {
             long long to_hour = 3600000LL - now % 3600000LL + 1000;
-            if (day_used + u->weight > bday) {
-                w->stopped = 1;
-                snprintf(w->stop_why, sizeof(w->stop_why),
-                         "today's weather budget is spent (%.1f of weather.budget_day = %.0f "
-                         "weighted calls, UTC day)",
-                         day_used, bday);
-                break;
-            }
             if (to_hour > wait_max) {
                 w->stopped = 1;
                 snprintf(w->stop_why, sizeof(w->stop_why),
@@ -350,6 +350,20 @@ int av_wx_fetch(struct av_wx_run *w, struct av_raw_out *out, struct av_run_count
             wait_until(av_mono_ms() + to_hour);
             continue;
         }
+        if (minute_start && av_mono_ms() - minute_start >= 60000) {
+            minute_start = 0; /* a new minute */
+            minute_used = 0;
+        }
+        if (minute_used + u->weight > bmin) { /* the next minute */
+            wait_until(minute_start + 60000);
+            continue;
+        }
+        if (minute_start == 0)
+            minute_start = av_mono_ms();
+        while (k < w->n && minute_used + batch + w->units[k].weight <= bmin &&
+               hour_used + batch + w->units[k].weight <= bhour &&
+               day_used + batch + w->units[k].weight <= bday)
+            batch += w->units[k++].weight;
         for (size_t i = w->next; i < k; i++)
             urls[i - w->next] = w->units[i].url;
         w->base = w->next;
@@ -358,13 +372,12 @@ int av_wx_fetch(struct av_wx_run *w, struct av_raw_out *out, struct av_run_count
             w->fatal = 1;
             snprintf(w->fatal_msg, sizeof(w->fatal_msg), "%s", err);
         }
+        minute_used += batch;
         stats->requests += st.requests;
         stats->retries += st.retries;
         stats->failures += st.failures;
         stats->bytes += st.bytes;
         w->next = k;
-        if (w->next < w->n && !w->stopped && !w->fatal && !av_stop) /* the next minute */
-            wait_until(batch_start + 60000);
     }
     free(urls);
     if (w->fatal)

@@ -335,6 +335,20 @@ def test_the_day_budget_stops_cleanly_and_the_next_run_resumes():
         export(clean, "weather", "csv", "--to", "2023-03-12")
 
 
+def test_requests_are_paced_to_the_minute_budget():
+    """Three requests of weight 5 with 12 a minute: two now, the third a
+    minute after the first (the run waits; it never sends more)."""
+    reset()
+    db = tmpdb()
+    t0 = time.time()
+    p = wx("run", "--db", db, "--region", "3022,3011,3010", "-X", "weather.budget_minute=12",
+           check=0, timeout=180)
+    took = time.time() - t0
+    assert len(wx_log()) == 3 and "3 ok" in p.stdout, (wx_log(), p.stdout)
+    assert 59.5 <= took < 120, took
+    assert abs(usage()["weight"] - 15.0) < 1e-9, usage()
+
+
 def test_killed_mid_backfill_then_rerun_equals_a_clean_run():
     reset()
     db, clean = tmpdb(), tmpdb()
@@ -395,6 +409,7 @@ TESTS = [
     test_503_and_a_truncated_200_are_retried,
     test_an_answer_that_is_not_weather_is_rejected_whole,
     test_the_day_budget_stops_cleanly_and_the_next_run_resumes,
+    test_requests_are_paced_to_the_minute_budget,
     test_killed_mid_backfill_then_rerun_equals_a_clean_run,
     test_points_per_region_and_requests_per_region,
 ]

@@ -19,6 +19,7 @@ void suite_export(void);
 void suite_schedule(void);
 void suite_cql(void);
 void suite_openmeteo(void);
+void suite_wxcomplete(void);
 void suite_points(void);
 void suite_wxdaily(void);
 void suite_wxchart(void);
@@ -86,6 +87,7 @@ int main(void)
     suite_schedule();
     suite_cql();
     suite_openmeteo();
+    suite_wxcomplete();
     suite_points();
     suite_wxdaily();
     suite_wxchart();
