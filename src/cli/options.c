@@ -81,6 +81,7 @@ const char av_cli_usage[] =
     "  --brokers H:P      Kafka bootstrap servers (stream.brokers); -X kafka.KEY=V\n"
     "                     passes any librdkafka setting\n"
     "  --topic T, --group G   topic (avalanche.raw) and consumer group\n"
+    "  --weather-topic T  the weather's topic (stream.weather_topic, avalanche.weather)\n"
     "  --until-idle       process: exit when the group has consumed the whole topic\n"
     "  --sink sqlite|cassandra   where clean warnings go (run, backfill, process,\n"
     "                     reprocess) or come from (export); store.sink\n"
@@ -120,6 +121,7 @@ int av_cli_parse(struct av_cli *c, int argc, char **argv)
         {"--sources", "plan.sources"},
         {"--concurrency", "fetch.concurrency"}, {"--chunk-days", "plan.chunk_days"},
         {"--brokers", "stream.brokers"},  {"--topic", "stream.topic"},
+        {"--weather-topic", "stream.weather_topic"},
         {"--group", "stream.group"},      {"--sink", "store.sink"},
         {"--cassandra-hosts", "cassandra.hosts"}, {"--keyspace", "cassandra.keyspace"},
         {"--listen", "serve.listen"},

@@ -228,6 +228,14 @@ def test_weather_through_kafka_equals_embedded_run():
             got = export(db, ds, fmt)
             assert got == export(emb, ds, fmt) and got.count("\n") > 1, (ds, fmt)
     assert query(db, "select count(*) from weather_daily")[0][0] == 15
+    # status shows the group's lag on both topics: nothing left
+    s = json.loads(run("status", "--db", db, "--json", "--brokers", BROKERS, "--topic", t,
+                       "--weather-topic", wtopic(t), "--group", "g-" + t, check=0).stdout)
+    assert s["kafka"]["lag"] == 0 and s["kafka"]["weather"]["topic"] == wtopic(t), s
+    assert s["kafka"]["weather"]["lag"] == 0 and s["kafka"]["weather"]["partitions"], s
+    txt = run("status", "--db", db, "--brokers", BROKERS, "--topic", t, "--weather-topic",
+              wtopic(t), "--group", "g-" + t, check=0).stdout
+    assert "on %s (weather):" % wtopic(t) in txt, txt
     # read again by another group into the same store: nothing changes
     before = export(db, "weather-hourly")
     process(db, t, "g2-" + t)
