@@ -133,6 +133,25 @@ static int date_param(const struct av_http_req *req, const char *name, int64_t *
     return 1;
 }
 
+/* The front page's date=YYYY-MM-DD (else *day is left as it is) and
+ * lang=1|2 (else *lang is left 0): 1 absent or good, 0 bad (answered 400). */
+static int front_params(const struct av_http_req *req, int64_t *day, int *lang,
+                        struct av_http_resp *r)
+{
+    long v;
+    int rc;
+
+    if (!date_param(req, "date", day, r))
+        return 0;
+    if ((rc = av_param_int(av_http_query(req, "lang"), 1, 2, &v)) < 0) {
+        av_api_error(r, 400, "lang must be 1 or 2", "lang");
+        return 0;
+    }
+    if (rc == 1)
+        *lang = (int)v;
+    return 1;
+}
+
 /* after=REGION:YYYY-MM-DD:LANG, the key of the last warning of a page:
  * 1 absent or good, 0 bad. */
 static int after_param(const char *v, struct av_query *q)
@@ -446,7 +465,7 @@ void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp 
     struct av_api *a = ud;
     const char *p = req->path;
     int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-    int post = strcmp(req->method, "POST") == 0, region = 0;
+    int post = strcmp(req->method, "POST") == 0, region = 0, lang = 0;
     struct av_api_slot *s;
     int64_t day;
 
@@ -468,8 +487,13 @@ void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp 
         return;
     }
     day = av_oslo_today();
-    if (strcmp(p, "/") == 0 && get && !date_param(req, "date", &day, r))
+    if (strcmp(p, "/") == 0 && get && !front_params(req, &day, &lang, r))
         return;
+    if (region) { /* the region page's day; none asked: the latest stored */
+        day = INT64_MIN;
+        if (!date_param(req, "date", &day, r))
+            return;
+    }
     if (!get || (strcmp(p, "/metrics") != 0 && strcmp(p, "/api/regions") != 0 &&
                  strcmp(p, "/api/runs") != 0 && strcmp(p, "/") != 0 && region == 0)) {
         if (strcmp(p, "/api/runs") == 0 || strcmp(p, "/metrics") == 0 ||
@@ -488,9 +512,9 @@ void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp 
     else if (strcmp(p, "/api/runs") == 0)
         api_runs(s, req, r);
     else if (region)
-        av_region_page(&s->sink, region, r);
+        av_region_page_day(&s->sink, region, day, r);
     else
-        av_dashboard(s->store, &s->sink, day, r);
+        av_dashboard(s->store, &s->sink, day, lang, r);
     slot_give(a, s);
 }
 

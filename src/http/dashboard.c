@@ -10,6 +10,7 @@
 #include "../sinks/sink.h"
 #include "../sinks/store.h"
 #include "../model/regions.h"
+#include "dash_region.h"
 #include "region_shapes.h"
 #include "wx_chart.h"
 
@@ -33,8 +34,7 @@ static void esc(struct av_buf *b, const char *s)
 }
 
 struct grid {
-    int64_t first;
-    signed char level[AV_MAX_REGIONS][AV_DASH_DAYS]; /* -1 = nothing stored */
+    struct av_dash_grid cells; /* the levels of the window (dash_front.h) */
     char last[AV_MAX_REGIONS][AV_DATE_LEN];
 };
 
@@ -61,11 +61,9 @@ static int region_index(int id)
 static int fill(void *ud, const struct av_warning *w)
 {
     struct grid *g = ud;
-    int ri = region_index(w->region_id);
-    int64_t d = w->valid_date - g->first;
 
-    if (ri >= 0 && d >= 0 && d < AV_DASH_DAYS && g->level[ri][d] < 0)
-        g->level[ri][d] = (signed char)w->danger_level;
+    av_dash_grid_put(&g->cells, region_index(w->region_id), w->valid_date, w->lang,
+                     w->danger_level);
     return 0;
 }
 
@@ -126,6 +124,9 @@ static void page_head(struct av_buf *b, const char *title)
                 "height:14px;margin:0 4px 0 10px;vertical-align:middle;border:1px solid #999}"
                 "#map path{stroke:#333;stroke-width:.5}#map a:hover path{stroke-width:2}"
                 ".cols{display:flex;gap:2em;flex-wrap:wrap}"
+                ".sw{display:inline-block;width:12px;height:12px;margin-right:6px;"
+                "vertical-align:middle;border:1px solid #999}"
+                ".heat th.sel{background:#333;color:#fff}"
                 "</style></head><body>\n");
 }
 
@@ -133,7 +134,6 @@ static void page_head(struct av_buf *b, const char *title)
 static void map_svg(struct av_buf *b, struct grid *g, int64_t day)
 {
     char d[AV_DATE_LEN];
-    int64_t k = day - g->first;
 
     av_date_format(day, d);
     av_buf_printf(b, "<div><h2>Map, %s</h2><svg id=\"map\" xmlns=\"http://www.w3.org/2000/svg\""
@@ -142,19 +142,78 @@ static void map_svg(struct av_buf *b, struct grid *g, int64_t day)
     for (int i = 0; i < av_region_shapes_count; i++) {
         const struct av_region_shape *sh = &av_region_shapes[i];
         const struct av_region *reg = av_region_find(sh->id);
-        int ri = region_index(sh->id);
-        int l = ri >= 0 && k >= 0 && k < AV_DASH_DAYS ? g->level[ri][k] : -1;
+        int lang, l = av_dash_grid_at(&g->cells, region_index(sh->id), day, &lang);
         av_buf_printf(b, "<a href=\"/region/%d\"><path data-region=\"%d\" data-level=\"%d\" "
-                         "fill=\"%s\" d=\"%s\"><title>%d ",
-                      sh->id, sh->id, l, colour_of(l), sh->path,
-                      sh->id);
+                         "fill=\"%s\" data-lang=\"%d\" d=\"%s\"><title>%d ",
+                      sh->id, sh->id, l, colour_of(l), lang, sh->path, sh->id);
         esc(b, reg ? reg->name : "");
         av_buf_printf(b, ": %s</title></path></a>\n", name_of(l));
     }
-    av_buf_puts(b, "</svg></div>\n");
+    av_buf_puts(b, "</svg>\n");
 }
 
-void av_dashboard(struct av_store *s, struct av_sink *sink, int64_t map_day,
+/* Under the map: how many regions are at each level on `day`, as a table
+ * with the level's colour and name (the colour is never the only cue). */
+static void day_counts(struct av_buf *b, const struct grid *g, int64_t day)
+{
+    int n[7], with = av_dash_grid_counts(&g->cells, av_regions_count(), day, n);
+    char d[AV_DATE_LEN];
+
+    av_date_format(day, d);
+    av_buf_printf(b, "<table id=\"counts\" data-date=\"%s\"><caption>Regions per danger "
+                     "level, %s</caption><tr><th>danger level</th><th>regions</th></tr>\n",
+                  d, d);
+    for (int l = 0; l <= 5; l++)
+        av_buf_printf(b, "<tr data-level=\"%d\"><td><span class=\"sw\" style=\"background:%s\">"
+                         "</span>%s</td><td>%d</td></tr>\n",
+                      l, level_colour[l], level_name[l], n[l]);
+    av_buf_printf(b, "<tr data-level=\"-1\"><td>no warning stored</td><td>%d</td></tr>"
+                     "<tr><th>with a warning</th><th>%d</th></tr></table></div>\n",
+                  n[6], with);
+}
+
+/* A link to the front page for `day` (or, dated = 0, today's: no date),
+ * keeping lang. */
+static void day_link(struct av_buf *b, int dated, int64_t day, int lang, const char *rel,
+                     const char *text)
+{
+    char d[AV_DATE_LEN];
+
+    av_buf_puts(b, "<a href=\"/");
+    if (dated) {
+        av_date_format(day, d);
+        av_buf_printf(b, "?date=%s", d);
+    }
+    if (lang)
+        av_buf_printf(b, "%slang=%d", dated ? "&amp;" : "?", lang);
+    av_buf_printf(b, "\"%s%s%s>%s</a>", rel ? " rel=\"" : "", rel ? rel : "", rel ? "\"" : "",
+                  text);
+}
+
+/* The day shown and links to the day before, the day after and today;
+ * a neighbour outside the dates ?date= accepts gets no link. */
+static void day_nav(struct av_buf *b, int64_t day, int64_t today, int lang)
+{
+    char d[AV_DATE_LEN], t[AV_DATE_LEN + 8];
+    int64_t back;
+
+    av_date_format(day, d);
+    av_buf_printf(b, "<p id=\"days\">Showing <strong>%s</strong>%s", d,
+                  day == today ? " (today)" : "");
+    for (int step = -1; step <= 1; step += 2) {
+        av_date_format(day + step, d);
+        if (av_date_parse(d, &back) != AV_OK || back != day + step)
+            continue;
+        snprintf(t, sizeof(t), step < 0 ? "&larr; %s" : "%s &rarr;", d);
+        av_buf_puts(b, " · ");
+        day_link(b, 1, day + step, lang, step < 0 ? "prev" : "next", t);
+    }
+    av_buf_puts(b, " · ");
+    day_link(b, 0, today, lang, NULL, "today");
+    av_buf_puts(b, "</p>\n");
+}
+
+void av_dashboard(struct av_store *s, struct av_sink *sink, int64_t map_day, int lang,
                   struct av_http_resp *r)
 {
     struct grid *g = calloc(1, sizeof(*g));
@@ -164,12 +223,15 @@ void av_dashboard(struct av_store *s, struct av_sink *sink, int64_t map_day,
     char err[AV_ERRBUF_SIZE], d[AV_DATE_LEN];
     int64_t today = av_oslo_today();
 
-    if (g == NULL)
+    if (g == NULL) {
+        r->status = 500;
+        r->type = "text/plain; charset=utf-8";
+        av_buf_puts(b, "out of memory\n");
         return;
-    memset(g->level, -1, sizeof(g->level));
-    g->first = today - (AV_DASH_DAYS - 3);
-    q.from = g->first;
-    q.to = g->first + AV_DASH_DAYS - 1;
+    }
+    av_dash_grid_init(&g->cells, map_day, lang);
+    q.from = g->cells.first; /* one bounded read: the window, both languages */
+    q.to = g->cells.first + AV_DASH_DAYS - 1;
     if (av_sink_read(sink, &q, fill, g, err) != AV_OK ||
         av_store_each_state(s, last_date, g, err) != AV_OK) {
         r->status = 500;
@@ -188,19 +250,26 @@ void av_dashboard(struct av_store *s, struct av_sink *sink, int64_t map_day,
     for (int l = 0; l <= 5; l++)
         av_buf_printf(b, "<span style=\"background:%s\"></span>%s", level_colour[l],
                       level_name[l]);
-    av_buf_puts(b, "</p>\n<div class=\"cols\">");
+    av_buf_puts(b, "</p>\n");
+    day_nav(b, map_day, today, lang);
+    av_buf_puts(b, "<div class=\"cols\">");
     map_svg(b, g, map_day);
-    av_buf_puts(b, "<div><h2>Last weeks</h2><table class=\"heat\" id=\"heatmap\"><tr><th>region</th>");
+    day_counts(b, g, map_day);
+    av_date_format(g->cells.first, d);
+    av_buf_printf(b, "<div><h2>%s weeks</h2><p>%s to ", map_day == today ? "Last" : "Three", d);
+    av_date_format(g->cells.first + AV_DASH_DAYS - 1, d);
+    av_buf_printf(b, "%s</p><table class=\"heat\" id=\"heatmap\"><tr><th>region</th>", d);
     for (int k = 0; k < AV_DASH_DAYS; k++) {
-        av_date_format(g->first + k, d);
-        av_buf_printf(b, "<th title=\"%s\">%s</th>", d, d + 8);
+        av_date_format(g->cells.first + k, d);
+        av_buf_printf(b, "<th title=\"%s\"%s>%s</th>", d,
+                      g->cells.first + k == map_day ? " class=\"sel\"" : "", d + 8);
     }
     av_buf_puts(b, "</tr>\n");
     for (int i = 0; i < av_regions_count(); i++) {
         const struct av_region *reg = av_region_at(i);
         int any = 0;
         for (int k = 0; k < AV_DASH_DAYS; k++)
-            any |= g->level[i][k] >= 0;
+            any |= g->cells.level[i][k] >= 0;
         if (!reg->active && !any)
             continue;
         av_buf_printf(b, "<tr data-region=\"%d\"><td><a href=\"/region/%d\">%d ", reg->id,
@@ -208,8 +277,8 @@ void av_dashboard(struct av_store *s, struct av_sink *sink, int64_t map_day,
         esc(b, reg->name);
         av_buf_puts(b, "</a></td>");
         for (int k = 0; k < AV_DASH_DAYS; k++) {
-            int l = g->level[i][k];
-            av_date_format(g->first + k, d);
+            int l = g->cells.level[i][k];
+            av_date_format(g->cells.first + k, d);
             if (l < 0)
                 av_buf_printf(b, "<td class=\"c\" data-date=\"%s\"></td>", d);
             else
@@ -571,6 +640,11 @@ static void wx_section(struct av_buf *b, struct av_sink *sink, const struct av_q
 
 void av_region_page(struct av_sink *sink, int region_id, struct av_http_resp *r)
 {
+    av_region_page_day(sink, region_id, AV_DAY_LATEST, r);
+}
+
+void av_region_page_day(struct av_sink *sink, int region_id, int64_t day, struct av_http_resp *r)
+{
     const struct av_region *reg = av_region_find(region_id);
     struct av_buf *b = &r->body, hist;
     int64_t today = av_oslo_today();
@@ -605,6 +679,11 @@ void av_region_page(struct av_sink *sink, int region_id, struct av_http_resp *r)
     av_buf_puts(b, "<p><a href=\"/\">all regions</a></p><h1>");
     esc(b, title);
     av_buf_printf(b, "</h1><p>type %c%s</p>\n", reg->type, reg->active ? ", active" : "");
+    {
+        char derr[AV_ERRBUF_SIZE]; /* err still holds the history's error */
+        if (av_region_day(b, sink, reg, day, derr) != AV_OK)
+            r->status = 500;
+    }
     wx_section(b, sink, &q, chart, title, today, r);
     av_buf_puts(b, "<h2>Last 60 days and forecast</h2>"
                    "<table id=\"history\"><tr><th>date</th><th>lang</th><th>danger level</th>"

@@ -8,22 +8,31 @@
 
 #include <stdint.h>
 
+#include "dash_front.h"
 #include "http.h"
 
 struct av_store;
 struct av_sink;
 
-#define AV_DASH_DAYS 21 /* heatmap: today - 18 .. today + 2 */
-
-/* The dashboard; map_day = the day the map shows (days; usually today).
- * Warnings come from the sink, freshness and runs from the state store. */
-void av_dashboard(struct av_store *s, struct av_sink *sink, int64_t map_day,
+/* The front page for `day` (days; today when none is asked): the map
+ * coloured by each region's level that day, the count of regions at each
+ * level, the heatmap over day - 18 .. day + 2 (dash_front.h), links to the
+ * day before, the day after and today; freshness and the last runs stay
+ * relative to today. lang 1|2 = the language wanted (0 = not asked: 1,
+ * and links without it); a region-day stored in one language only shows
+ * that one. Warnings come from the sink (one read of the window),
+ * freshness and runs from the state store. */
+void av_dashboard(struct av_store *s, struct av_sink *sink, int64_t day, int lang,
                   struct av_http_resp *r);
-/* A page per region, over today - 60 .. today + 2: a chart of the daily
+/* A page per region, over today - 60 .. today + 2: a link to the full
+ * warning of the latest stored day, a chart of the daily
  * weather (precipitation, snowfall, temperature) with each day's danger
  * level, then the warnings with their problems. Without weather (none
  * stored, or a sink that does not keep it) a one-line note replaces the
- * chart; a read error of either part makes the answer a 500. */
+ * chart; a read error of any part makes the answer a 500. */
 void av_region_page(struct av_sink *sink, int region_id, struct av_http_resp *r);
+/* The same page for /region/ID?date=D: the link is replaced by the full
+ * warning of day D with a rose per avalanche problem (dash_region.h). */
+void av_region_page_day(struct av_sink *sink, int region_id, int64_t day, struct av_http_resp *r);
 
 #endif

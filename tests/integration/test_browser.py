@@ -106,6 +106,57 @@ def test_dashboard_renders_regions_heatmap_and_map():
     assert orange > 300 and yellow > 300 and green > 50, (orange, yellow, green)
 
 
+def test_dashboard_for_a_past_day_colours_the_map():
+    """serve's today is 2023-06-15, months after the fixture's days: the page
+    for 2023-03-02 colours region 3022 with that day's level (2, yellow), the
+    page for today leaves it grey."""
+    import json
+    import time
+    import urllib.request
+    db = tmpdb()
+    # stored without a fake clock: its run is newer than serve's today, so
+    # serve does not catch up (nothing but the fixture in the database)
+    run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+        "--from", "2023-03-01", "--to", "2023-03-05", "--no-progress", check=0)
+    proc = subprocess.Popen([BIN, "serve", "--db", db, "--api-base", R.base, "--region",
+                             "3022", "--lang", "2", "--listen", "127.0.0.1:0", "--no-progress",
+                             "-X", "serve.schedule=03:00"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=dict(os.environ, AV_FAKE_NOW="2023-06-15T12:00:00Z"))
+    try:
+        base = proc.stdout.readline().split()[-1].rstrip("/")
+        deadline = time.time() + 60
+        while True:
+            with urllib.request.urlopen(base + "/healthz", timeout=10) as r:
+                if json.loads(r.read())["next_run"] is not None:
+                    break
+            assert time.time() < deadline, "serve never decided its next run"
+            time.sleep(0.05)
+        dom = chromium("--enable-logging=stderr", "--v=0", "--dump-dom",
+                       base + "/?date=2023-03-02")
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        assert console_messages(dom.stderr) == [], console_messages(dom.stderr)
+        html = dom.stdout
+        assert html.count('<path data-region="') == 46
+        assert '<path data-region="3022" data-level="2" fill="#ffff00"' in html
+        assert '<a href="/?date=2023-03-01" rel="prev">' in html
+        assert '<tr data-level="2"><td><span class="sw" style="background:#ffff00"></span>' \
+            '2 moderate</td><td>1</td></tr>' in html
+        os.makedirs(ART, exist_ok=True)
+        yellow = {}
+        for name, path in (("past", "/?date=2023-03-02"), ("today", "/")):
+            shot = os.path.join(ART, "dashboard-%s.png" % name)
+            p = chromium("--screenshot=" + shot, "--window-size=1400,1100", base + path)
+            assert p.returncode == 0 and os.path.exists(shot), p.stderr[-2000:]
+            yellow[name] = png_pixels(shot).get(bytes.fromhex("ffff00"), 0)
+        # today: the legend swatch and the counts' swatch; the past day adds
+        # the region on the map and its heatmap cells
+        assert yellow["past"] > yellow["today"] + 1000, yellow
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
 def test_region_page_renders_history():
     dom = chromium("--dump-dom", SERVE + "/region/3022")
     assert dom.returncode == 0, dom.stderr[-2000:]
@@ -132,6 +183,31 @@ def test_region_page_renders_the_weather_chart_without_console_errors():
     snow = px.get(bytes.fromhex("9ad0f5"), 0)    # the snowfall bars and swatch
     orange = px.get(bytes.fromhex("ff9900"), 0)  # level 3 in the band and the table
     assert precip > 300 and snow > 300 and orange > 100, (precip, snow, orange)
+
+
+def test_region_day_renders_its_roses_without_console_errors():
+    """/region/3022?date=2023-03-02: the full warning with one avalanche rose
+    per problem (2 that day), as the browser builds it, and their coloured
+    segments on the screenshot."""
+    path = SERVE + "/region/3022?date=2023-03-02"
+    dom = chromium("--enable-logging=stderr", "--v=0", "--dump-dom", path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert console_messages(dom.stderr) == [], console_messages(dom.stderr)
+    html = dom.stdout
+    assert html.count('<figure class="rose"') == 2, html[:3000]
+    # 01111000 above 1000 m and 00011110 below 1000 m: 4 + 4 coloured segments
+    assert html.count('data-filled="1"') == 8
+    assert 'data-aspect="NE" data-band="0" data-filled="1"' in html
+    assert 'data-aspect="SW" data-band="1" data-filled="1"' in html
+    assert "Aspects: NE,E,SE,S; elevation: above 1000 m." in html
+    os.makedirs(ART, exist_ok=True)
+    shot = os.path.join(ART, "region-day-roses.png")
+    p = chromium("--enable-logging=stderr", "--v=0", "--screenshot=" + shot,
+                 "--window-size=900,1600", path)
+    assert p.returncode == 0 and os.path.exists(shot), p.stderr[-2000:]
+    assert console_messages(p.stderr) == [], console_messages(p.stderr)
+    blue = png_pixels(shot).get(bytes.fromhex("1f4e99"), 0)  # the exposed segments
+    assert blue > 500, blue
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]

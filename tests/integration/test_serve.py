@@ -721,6 +721,308 @@ def test_a_tampered_weather_row_still_renders_within_bounds():
         assert code == 0, err[-2000:]
 
 
+# ------------------------------------------------- the front page, any date
+
+LATER = {"AV_FAKE_NOW": "2023-06-15T12:00:00Z"}  # long after the fixture's days
+
+
+def front_map(html):
+    """{region: (level, lang, fill)} from the front page's map paths."""
+    import re
+    return {int(m[0]): (int(m[1]), int(m[3]), m[2]) for m in re.findall(
+        r'<path data-region="(\d+)" data-level="(-?\d+)" fill="(#[0-9a-f]{6})" '
+        r'data-lang="(\d)"', html)}
+
+
+def front_counts(html):
+    """{level: regions} from the counts table (level -1: no warning stored)."""
+    import re
+    table = html.split('<table id="counts"')[1].split("</table>")[0]
+    return {int(m[0]): int(m[1]) for m in re.findall(
+        r'<tr data-level="(-?\d+)"><td>.*?</td><td>(\d+)</td></tr>', table)}
+
+
+def heat_days(html):
+    import re
+    head = html.split('<table class="heat" id="heatmap">')[1].split("</tr>")[0]
+    return re.findall(r'<th title="(\d{4}-\d\d-\d\d)"', head)
+
+
+def fixture_db():
+    """The recorded fixture's five days (region 3022, lang 2) in a database."""
+    db = tmpdb()
+    run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+        "--from", "2023-03-01", "--to", "2023-03-05", "--no-progress", check=0)
+    levels = {w["valid_date"]: w["danger_level"] for w in map(
+        json.loads, run("export", "warnings", "--db", db).stdout.splitlines())}
+    assert sorted(levels) == ["2023-03-0%d" % d for d in range(1, 6)], levels
+    return db, levels
+
+
+def test_front_page_for_a_past_day_moves_map_heatmap_and_counts():
+    db, levels = fixture_db()
+    colour = ["#d9d9d9", "#ccff66", "#ffff00", "#ff9900", "#ff0000", "#000000"]
+    s = Serve(db, extra=["-X", "serve.schedule=03:00"], now=LATER)
+    try:
+        # today (2023-06-15) has nothing: the map is grey, as before
+        code, _, html = s.get("/")
+        assert code == 200, html[:500]
+        assert front_map(html)[3022] == (-1, 0, "#ffffff"), front_map(html)[3022]
+        assert heat_days(html)[18] == "2023-06-15" and front_counts(html)[-1] == 46
+        assert "<strong>2023-06-15</strong> (today)" in html
+        code, _, html = s.get("/?date=2023-03-02")
+        assert code == 200, html[:500]
+        m = front_map(html)
+        lv = levels["2023-03-02"]
+        assert len(m) == 46 and m[3022] == (lv, 2, colour[lv]), m[3022]
+        assert all(v[0] == -1 for k, v in m.items() if k != 3022)
+        # the window: the 18 days before the day, the day, the 2 after it
+        first = dt.date(2023, 2, 12)
+        want = [(first + dt.timedelta(days=k)).isoformat() for k in range(21)]
+        assert heat_days(html) == want, heat_days(html)
+        assert '<th title="2023-03-02" class="sel">' in html
+        row = html.split('<tr data-region="3022">')[1].split("</tr>")[0]
+        for d in ("2023-03-01", "2023-03-02", "2023-03-03", "2023-03-04"):
+            assert 'data-date="%s" data-level="%d"' % (d, levels[d]) in row, (d, row)
+        assert "2023-03-05" not in row  # after the window
+        counts = front_counts(html)
+        assert counts == {**{k: 0 for k in range(6)}, lv: 1, -1: 45}, counts
+        assert "<strong>2023-03-02</strong> ·" in html  # not today
+        assert '<a href="/?date=2023-03-01" rel="prev">' in html
+        assert '<a href="/?date=2023-03-03" rel="next">' in html
+        assert '<a href="/">today</a>' in html
+        # the next day: everything moves by one
+        code, _, html = s.get("/?date=2023-03-03")
+        assert front_map(html)[3022][0] == levels["2023-03-03"]
+        assert heat_days(html)[0] == "2023-02-13" and heat_days(html)[-1] == "2023-03-05"
+        # only lang 2 is stored: asking for lang 1 shows it, the links keep lang
+        code, _, html = s.get("/?date=2023-03-02&lang=1")
+        assert code == 200 and front_map(html)[3022] == (lv, 2, colour[lv])
+        assert '<a href="/?date=2023-03-01&amp;lang=1" rel="prev">' in html
+        assert '<a href="/?lang=1">today</a>' in html
+        code, _, html = s.get("/?date=2023-03-02&lang=2")
+        assert code == 200 and front_map(html)[3022] == (lv, 2, colour[lv])
+        assert "<script" not in html
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
+def test_front_page_refuses_a_bad_date_or_lang():
+    db = tmpdb()
+    open(db, "w").close()  # an empty database file
+    s = Serve(db, extra=["-X", "serve.schedule=03:00"])
+    try:
+        for path, param in (("/?date=2023-02-30", "date"), ("/?date=x", "date"),
+                            ("/?date=2023-3-02", "date"), ("/?date=1899-12-31", "date"),
+                            ("/?date=2023-03-02%00", "date"), ("/?lang=3", "lang"),
+                            ("/?lang=0", "lang"), ("/?lang=01", "lang"), ("/?lang=%00", "lang"),
+                            ("/?date=2023-03-02&lang=x", "lang")):
+            code, ctype, body = s.get(path)
+            assert code == 400 and "json" in ctype, (path, code, body[:300])
+            assert json.loads(body)["parameter"] == param, (path, body)
+        code, _, html = s.get("/?date=2023-03-02&lang=2")
+        assert code == 200 and sum(front_counts(html).values()) == 46
+        # the first and last days ?date= takes: no link past them
+        code, _, html = s.get("/?date=1900-01-01")
+        assert code == 200 and 'rel="prev"' not in html and \
+            '<a href="/?date=1900-01-02" rel="next">' in html
+        code, _, html = s.get("/?date=2200-12-31")
+        assert code == 200 and 'rel="next"' not in html and \
+            '<a href="/?date=2200-12-30" rel="prev">' in html
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
+def test_front_page_picks_the_language_asked_when_both_are_stored():
+    """SYNTHETIC warnings in both languages whose levels differ by language."""
+    data = tempfile.mkdtemp(prefix="av-synth-")
+    regions = sorted(synth.REGIONS)[:3]
+    synth.write_jsonl(os.path.join(data, "synthetic_langs.jsonl"), regions,
+                      dt.date(2023, 1, 1), 7, langs=(1, 2))
+    srv = Replay(data)
+    db = tmpdb()
+    try:
+        run("run", "--db", db, "--api-base", srv.base, "--region",
+            ",".join(map(str, regions)), "--lang", "both", "--from", "2023-01-01",
+            "--to", "2023-01-07", "--no-progress", check=0)
+    finally:
+        srv.stop()
+    level = {(w["region_id"], w["valid_date"], w["lang"]): w["danger_level"] for w in map(
+        json.loads, run("export", "warnings", "--db", db).stdout.splitlines())}
+    assert len(level) == 3 * 7 * 2, len(level)
+    # a day on which some region's level differs between the languages
+    day = next(d for (r, d, lang) in sorted(level)
+               if lang == 1 and level[r, d, 1] != level[r, d, 2])
+    s = Serve(db, extra=["-X", "serve.schedule=03:00"])
+    try:
+        for q, lang in (("", 1), ("&lang=1", 1), ("&lang=2", 2)):
+            code, _, html = s.get("/?date=" + day + q)
+            assert code == 200, html[:500]
+            m = front_map(html)
+            for r in regions:
+                assert m[r][:2] == (level[r, day, lang], lang), (q, r, m[r])
+            counts = front_counts(html)
+            for lv in range(6):
+                assert counts[lv] == sum(level[r, day, lang] == lv for r in regions), \
+                    (q, counts)
+            assert counts[-1] == 46 - 3
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
+def fixture_day(day):
+    """The fixture's warning of one day (YYYY-MM-DD)."""
+    with open(DETAIL, encoding="utf-8") as f:
+        return [w for w in json.load(f) if w["ValidFrom"].startswith(day)][0]
+
+
+def roses(page):
+    """Each avalanche rose of a page: its figure parsed as XML, the aspects
+    and bands of its coloured segments, and its caption."""
+    import html as html_
+    import re
+    out = []
+    for m in re.finditer(r'<figure class="rose".*?</figure>', page, re.S):
+        fig = ET.fromstring(m.group(0))  # well formed, or this raises
+        segs = [e for e in fig.iter(SVG + "path") if e.get("class") == "seg"]
+        on = [e for e in segs if e.get("data-filled") == "1"]
+        for e in segs:
+            assert e.find(SVG + "title") is not None and e.get("data-aspect")
+        out.append({"aspects": {e.get("data-aspect") for e in on},
+                    "bands": {int(e.get("data-band")) for e in on},
+                    "nbands": int(fig.get("data-bands")), "segs": len(segs),
+                    "caption": html_.unescape("".join(fig.find("figcaption").itertext()))})
+    return out
+
+
+def region_day_db():
+    db = tmpdb()
+    run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+        "--from", "2023-03-01", "--to", "2023-03-05", "--no-progress", check=0)
+    return db
+
+
+def test_region_day_shows_the_full_warning_with_a_rose_per_problem():
+    """/region/3022?date=2023-03-02: that day's texts as in the fixture, and
+    one rose per avalanche problem whose coloured aspects are the
+    problem's ValidExpositions, in the bands its ExposedHeightFill says."""
+    import html as html_
+    import re
+    names = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"]
+    want = fixture_day("2023-03-02")
+    s = Serve(region_day_db(), extra=["-X", "serve.schedule=03:00"])
+    try:
+        code, ctype, page = s.get("/region/3022?date=2023-03-02")
+        assert code == 200 and ctype.startswith("text/html"), page[:2000]
+        assert "<h2>Warning for 2023-03-02</h2>" in page
+        def same(a, b):  # the transform trims the texts' trailing spaces
+            return " ".join(a.split()) == " ".join(b.split())
+        m = re.search(r'<p class="main-message">(.*?)</p>', page, re.S)
+        assert m and same(html_.unescape(m.group(1).replace("<br>", "\n")), want["MainText"])
+        for cls, key in (("danger-assessment", "AvalancheDanger"),
+                         ("snow-surface", "SnowSurface"),
+                         ("weak-layers", "CurrentWeaklayers")):
+            if want.get(key):
+                m = re.search(r'<p class="%s">(.*?)</p>' % cls, page, re.S)
+                assert m and same(html_.unescape(m.group(1).replace("<br>", "\n")), want[key]), cls
+        probs = sorted(want["AvalancheProblems"], key=lambda p: p["AvalancheProblemId"])
+        got = roses(page)
+        assert len(got) == len(probs) == 2, got
+        for r, p in zip(got, probs):
+            exp = {names[i] for i, c in enumerate(p["ValidExpositions"]) if c == "1"}
+            assert r["aspects"] == exp, (r, p["ValidExpositions"])
+            h1 = p["ExposedHeight1"]
+            fill = p["ExposedHeightFill"]
+            assert (r["nbands"], r["bands"]) == {1: (2, {0}), 2: (2, {1})}[fill], (r, fill)
+            assert r["segs"] == 8 * r["nbands"]
+            where = "above" if fill == 1 else "below"
+            assert "elevation: %s %d m" % (where, h1) in r["caption"], r["caption"]
+            assert p["AvalancheProblemTypeName"] in page
+            assert p["AvalCauseName"] in page and p["DestructiveSizeExtName"] in page
+            assert p["AvalProbabilityName"] in page
+            assert p["AvalTriggerSensitivityName"].strip() in page
+        advices = re.search(r'<ul class="advices">(.*?)</ul>', page, re.S)
+        assert advices and advices.group(1).count("<li>") == len(want["AvalancheAdvices"]) == 3
+        assert 'id="mountain-weather"' in page
+        assert '<a id="varsom-link" href="https://www.varsom.no/snoskredvarsling/varsel/' \
+            'Trollheimen/2023-03-02">' in page
+        assert '<a id="day-prev" href="/region/3022?date=2023-03-01">' in page
+        assert '<a id="day-next" href="/region/3022?date=2023-03-03">' in page
+        assert 'id="day-note"' not in page
+        # the history and the chart's note are still there below
+        assert page.count('<tr data-date="2023-03-0') == 5
+        # a day with one problem only
+        assert len(roses(s.get("/region/3022?date=2023-03-04")[2])) == 1
+        # no date: the page as before, with a link to the latest stored day
+        code, _, page = s.get("/region/3022")
+        assert code == 200 and "<figure" not in page
+        assert '<p id="day-latest">' in page and 'href="/region/3022?date=2023-03-05"' in page
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
+def test_region_day_tampered_rows_are_bounded_and_escaped():
+    """Rows changed outside avalanche: markup in the texts, an unknown fill,
+    aspects that are no aspects, a height no mountain has. The page escapes
+    every text and the roses say in words what they leave out."""
+    db = region_day_db()
+    c = sqlite3.connect(db)
+    c.execute("PRAGMA ignore_check_constraints = 1")
+    c.execute("UPDATE warning SET main_text = '<script>alert(1)</script> & \"x\"', "
+              "snow_surface = '<img src=x onerror=alert(2)>' WHERE valid_date = '2023-03-02'")
+    c.execute("UPDATE problem SET exposed_height_fill = 99, problem_type_name = '<b>bold</b>' "
+              "WHERE valid_date = '2023-03-02' AND problem_id = 1")
+    c.execute("UPDATE problem SET aspects = 'XX,YY', exposed_height_1 = 123456 "
+              "WHERE valid_date = '2023-03-02' AND problem_id = 2")
+    c.commit()
+    c.close()
+    s = Serve(db, extra=["-X", "serve.schedule=03:00"])
+    try:
+        code, _, page = s.get("/region/3022?date=2023-03-02")
+        assert code == 200, page[:2000]
+        assert "<script>" not in page and "<img" not in page and "<b>bold" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;" in page
+        got = roses(page)
+        assert len(got) == 2, got
+        # fill 99: the aspects only (one band), with a note in words
+        assert got[0]["nbands"] == 1 and got[0]["aspects"] == {"NE", "E", "SE", "S"}, got[0]
+        assert "the elevation code is unknown: aspects only" in got[0]["caption"]
+        # aspects unreadable: nothing coloured, said so; 123456 m: aspects only
+        assert got[1]["aspects"] == set() and got[1]["nbands"] == 1, got[1]
+        assert got[1]["caption"].startswith("Aspects unknown."), got[1]["caption"]
+        assert "out of range" in got[1]["caption"]
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
+def test_region_day_bad_dates_and_days_without_a_warning():
+    s = Serve(region_day_db(), extra=["-X", "serve.schedule=03:00"])
+    try:
+        for bad in ("2023-02-30", "2023-3-02", "20230302", "x", "2023-03-02%00", "%202023-03-02",
+                    "2023-03-02T00:00", "+2023-03-02", "2023-13-01", "%FF"):
+            code, ctype, body = s.get("/region/3022?date=" + bad)
+            assert code == 400 and ctype == "application/json", (bad, code, body)
+            assert json.loads(body)["parameter"] == "date", (bad, body)
+        assert s.get("/region/3022?date=")[0] == 200  # empty = absent
+        code, _, page = s.get("/region/3022?date=2023-02-01")
+        assert code == 200, page[:2000]
+        assert '<p id="day-note">No warning is stored for this region on 2023-02-01.</p>' in page
+        assert "<figure" not in page
+        assert '<a id="day-next" href="/region/3022?date=2023-02-02">' in page
+        code, _, page = s.get("/region/3011?date=2023-03-02")  # nothing stored for 3011
+        assert code == 200 and 'id="day-note"' in page
+        assert s.get("/region/3011")[0] == 200
+        assert 'No warning is stored for this region yet.' in s.get("/region/3011")[2]
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 if __name__ == "__main__":

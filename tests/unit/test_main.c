@@ -23,6 +23,8 @@ void suite_wxcomplete(void);
 void suite_points(void);
 void suite_wxdaily(void);
 void suite_wxchart(void);
+void suite_dash_front(void);
+void suite_rose(void);
 
 char *t_read_file(const char *path, size_t *len)
 {
@@ -91,6 +93,8 @@ int main(void)
     suite_points();
     suite_wxdaily();
     suite_wxchart();
+    suite_dash_front();
+    suite_rose();
     printf("unit: %d passed, %d failed\n", t_checks - t_failed, t_failed);
     return t_failed != 0;
 }
