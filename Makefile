@@ -8,12 +8,17 @@
 #   make tsan       build build/tsan/ (ThreadSanitizer; serve has threads)
 #   make fuzz       libFuzzer targets with clang (build/fuzz/)
 #   make docs       regenerate docs/datasets.md from the dataset descriptions
+#   make install    binary, man page, systemd units, example configuration and
+#                   bash completion under $(DESTDIR)$(PREFIX) (default /usr/local)
+#   make uninstall  remove exactly what install put there (same PREFIX, DESTDIR)
 
 VERSION := 0.1.0
 CC ?= cc
 BUILD ?= build
 SAN ?=
 OPT ?= -O2 -g
+PREFIX ?= /usr/local
+DESTDIR ?=
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
                -Wno-missing-field-initializers -DAV_VERSION=\"$(VERSION)\"
@@ -38,7 +43,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all run test check unit asan tsan deps fuzz clean format bench docs
+.PHONY: all run test check unit asan tsan deps fuzz clean format bench docs install uninstall
 
 all: $(BUILD)/avalanche
 
@@ -88,6 +93,35 @@ docs: all
 FORMAT_FILES ?= $(filter-out src/http/region_shapes.c,$(SRC) $(wildcard src/*/*.h) $(UNIT_SRC))
 format:
 	clang-format -i $(if $(FILES),$(FILES),$(FORMAT_FILES))
+
+# Install under $(DESTDIR)$(PREFIX); the systemd units' ExecStart names the
+# installed binary, the example configuration is `avalanche help-config`.
+# BUILD=DIR installs the build in DIR (remade there only if out of date).
+BINDIR := $(PREFIX)/bin
+MAN1DIR := $(PREFIX)/share/man/man1
+UNITDIR := $(PREFIX)/lib/systemd/system
+EXDOCDIR := $(PREFIX)/share/doc/avalanche
+COMPDIR := $(PREFIX)/share/bash-completion/completions
+UNITS := $(notdir $(wildcard contrib/systemd/*.service contrib/systemd/*.timer))
+
+install: $(BUILD)/avalanche
+	install -D -m 755 $(BUILD)/avalanche $(DESTDIR)$(BINDIR)/avalanche
+	install -d $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(EXDOCDIR) $(DESTDIR)$(COMPDIR)
+	gzip -9n < doc/avalanche.1 > $(DESTDIR)$(MAN1DIR)/avalanche.1.gz
+	chmod 644 $(DESTDIR)$(MAN1DIR)/avalanche.1.gz
+	for u in $(UNITS); do \
+	    sed -E 's|^(ExecStart=)[^ ]*/avalanche |\1$(BINDIR)/avalanche |' contrib/systemd/$$u \
+	        > $(DESTDIR)$(UNITDIR)/$$u && chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(BUILD)/avalanche help-config > $(DESTDIR)$(EXDOCDIR)/avalanche.conf.example
+	chmod 644 $(DESTDIR)$(EXDOCDIR)/avalanche.conf.example
+	install -m 644 contrib/bash-completion/avalanche $(DESTDIR)$(COMPDIR)/avalanche
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/avalanche $(DESTDIR)$(MAN1DIR)/avalanche.1.gz \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+	    $(DESTDIR)$(EXDOCDIR)/avalanche.conf.example $(DESTDIR)$(COMPDIR)/avalanche
+	[ ! -d $(DESTDIR)$(EXDOCDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(EXDOCDIR)
 
 clean:
 	rm -rf build
