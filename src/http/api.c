@@ -152,6 +152,43 @@ static int front_params(const struct av_http_req *req, int64_t *day, int *lang,
     return 1;
 }
 
+/* The season page: /season/YYYY-YY (not of that shape: 404; of that
+ * shape but no season: 400 "season") with lang=1|2, or /?season=YYYY-YY
+ * (the same page; front_params checks its lang). *year stays 0 for any
+ * other path: 1 not a season or good, 0 answered. */
+static int season_route(const struct av_http_req *req, const char *p, int *year, int *lang,
+                        struct av_http_resp *r)
+{
+    static const char bad[] = "season must be YYYY-YY, the second year the first + 1 "
+                              "(2022-23), 1900-01 to 2198-99";
+    long v;
+    int rc;
+
+    if (strcmp(p, "/") == 0) {
+        if (av_param_season(av_http_query(req, "season"), year) < 0) {
+            av_api_error(r, 400, bad, "season");
+            return 0;
+        }
+        return 1;
+    }
+    if (strncmp(p, "/season/", 8) != 0)
+        return 1;
+    if ((rc = av_param_season_path(p, year)) <= 0) {
+        if (rc == 0)
+            av_api_error(r, 404, "no such season: use /season/YYYY-YY", NULL);
+        else
+            av_api_error(r, 400, bad, "season");
+        return 0;
+    }
+    if ((rc = av_param_int(av_http_query(req, "lang"), 1, 2, &v)) < 0) {
+        av_api_error(r, 400, "lang must be 1 or 2", "lang");
+        return 0;
+    }
+    if (rc == 1)
+        *lang = (int)v;
+    return 1;
+}
+
 /* after=REGION:YYYY-MM-DD:LANG, the key of the last warning of a page:
  * 1 absent or good, 0 bad. */
 static int after_param(const char *v, struct av_query *q)
@@ -465,7 +502,7 @@ void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp 
     struct av_api *a = ud;
     const char *p = req->path;
     int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-    int post = strcmp(req->method, "POST") == 0, region = 0, lang = 0;
+    int post = strcmp(req->method, "POST") == 0, region = 0, lang = 0, season = 0;
     struct av_api_slot *s;
     int64_t day;
 
@@ -489,13 +526,16 @@ void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp 
     day = av_oslo_today();
     if (strcmp(p, "/") == 0 && get && !front_params(req, &day, &lang, r))
         return;
+    if (get && !season_route(req, p, &season, &lang, r))
+        return;
     if (region) { /* the region page's day; none asked: the latest stored */
         day = INT64_MIN;
         if (!date_param(req, "date", &day, r))
             return;
     }
     if (!get || (strcmp(p, "/metrics") != 0 && strcmp(p, "/api/regions") != 0 &&
-                 strcmp(p, "/api/runs") != 0 && strcmp(p, "/") != 0 && region == 0)) {
+                 strcmp(p, "/api/runs") != 0 && strcmp(p, "/") != 0 && region == 0 &&
+                 season == 0)) {
         if (strcmp(p, "/api/runs") == 0 || strcmp(p, "/metrics") == 0 ||
             strcmp(p, "/api/warnings") == 0 || strcmp(p, "/") == 0)
             av_api_error(r, 405, "method not allowed", NULL);
@@ -513,6 +553,8 @@ void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp 
         api_runs(s, req, r);
     else if (region)
         av_region_page_day(&s->sink, region, day, r);
+    else if (season)
+        av_season_page(&s->sink, season, lang, r);
     else
         av_dashboard(s->store, &s->sink, day, lang, r);
     slot_give(a, s);

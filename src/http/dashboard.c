@@ -210,6 +210,14 @@ static void day_nav(struct av_buf *b, int64_t day, int64_t today, int lang)
     }
     av_buf_puts(b, " · ");
     day_link(b, 0, today, lang, NULL, "today");
+    { /* the season of the day shown (the current one for today) */
+        int sy = av_season_of(day);
+        char sn[AV_SEASON_NAME_LEN];
+        av_season_name(sy, sn);
+        if (sy >= AV_SEASON_MIN && sy <= AV_SEASON_MAX)
+            av_buf_printf(b, " · <a id=\"season-link\" href=\"/season/%s%s\">season %s</a>",
+                          sn, lang == 2 ? "?lang=2" : lang == 1 ? "?lang=1" : "", sn);
+    }
     av_buf_puts(b, "</p>\n");
 }
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "dash_front.h"
+#include "dash_season.h"
 #include "http.h"
 
 struct av_store;
@@ -34,5 +35,14 @@ void av_region_page(struct av_sink *sink, int region_id, struct av_http_resp *r)
 /* The same page for /region/ID?date=D: the link is replaced by the full
  * warning of day D with a rose per avalanche problem (dash_region.h). */
 void av_region_page_day(struct av_sink *sink, int region_id, int64_t day, struct av_http_resp *r);
+/* The season page (/season/YYYY-YY, dash_season.c) of the season starting
+ * in `year` (AV_SEASON_MIN..AV_SEASON_MAX, else 404): every catalog region
+ * x every day of 1 Oct .. 30 Jun (dash_season.h), each cell with a warning
+ * coloured, its level as text and title, linked to /region/ID?date=D;
+ * an SVG of stacked bars of the regions at each level per day; links to
+ * the previous and next season. lang as for av_dashboard. One read of
+ * the season from the sink; a read error or a page that does not fit is
+ * a 500. */
+void av_season_page(struct av_sink *sink, int year, int lang, struct av_http_resp *r);
 
 #endif

@@ -94,6 +94,39 @@ int av_param_region_path(const char *path)
     return (int)id;
 }
 
+/* Exactly "DDDD-DD" (digits only, no sign, nothing after). */
+static int season_shape(const char *v)
+{
+    return strlen(v) == 7 && strspn(v, "0123456789") == 4 && v[4] == '-' &&
+           strspn(v + 5, "0123456789") == 2;
+}
+
+/* v of season_shape(): 1 a season (*first_year set), else -1. */
+static int season_value(const char *v, int *first_year)
+{
+    int y = (v[0] - '0') * 1000 + (v[1] - '0') * 100 + (v[2] - '0') * 10 + (v[3] - '0');
+    int next = (v[5] - '0') * 10 + (v[6] - '0');
+
+    if (y < AV_SEASON_MIN || y > AV_SEASON_MAX || (y + 1) % 100 != next)
+        return -1;
+    *first_year = y;
+    return 1;
+}
+
+int av_param_season(const char *v, int *first_year)
+{
+    if (v == NULL || *v == '\0')
+        return 0;
+    return season_shape(v) ? season_value(v, first_year) : -1;
+}
+
+int av_param_season_path(const char *path, int *first_year)
+{
+    if (strncmp(path, "/season/", 8) != 0 || !season_shape(path + 8))
+        return 0;
+    return season_value(path + 8, first_year);
+}
+
 av_rc av_param_listen(const char *listen, char *host, size_t cap, int *port, char *errbuf)
 {
     const char *colon = strrchr(listen, ':');

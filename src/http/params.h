@@ -33,6 +33,22 @@ int av_param_after(const char *v, int *region, int64_t *date, int *lang);
 /* "/region/ID": the id of a catalog region, else 0. */
 int av_param_region_path(const char *path);
 
+/* Seasons: 1 Oct of the first year to 30 Jun of the next, named
+ * "YYYY-YY" ("2022-23"; "1999-00"). First years AV_SEASON_MIN..
+ * AV_SEASON_MAX, so both years lie in 1900-2199. */
+#define AV_SEASON_MIN 1900
+#define AV_SEASON_MAX 2198
+
+/* "YYYY-YY", the second year the first + 1 (mod 100), the first in
+ * AV_SEASON_MIN..AV_SEASON_MAX: *first_year, tri-state. */
+int av_param_season(const char *v, int *first_year);
+
+/* "/season/YYYY-YY": 1 a season (*first_year set); 0 not of that shape
+ * (exactly 4 digits, '-', 2 digits after the prefix: the caller answers
+ * 404); -1 of that shape but not a season ("2022-24", "1899-00": 400
+ * naming "season"). */
+int av_param_season_path(const char *path, int *first_year);
+
 /* "ADDR:PORT": an IPv4 address and a port 0-65535 (digits only). */
 av_rc av_param_listen(const char *listen, char *host, size_t cap, int *port, char *errbuf);
 

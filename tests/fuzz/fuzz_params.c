@@ -1,8 +1,8 @@
 /* fuzz_params.c - fuzz target: bytes -> what `serve` parses from the
  * network (src/http/params.c): the request target split as a path and a
  * query string (parameters arrive percent-decoded, so the bytes are the
- * values), the paging cursor, dates, integers, the region path, and the
- * bytes as a --listen address. Besides the sanitizers, every value a
+ * values), the paging cursor, dates, integers, the region and season
+ * paths, and the bytes as a --listen address. Besides the sanitizers, every value a
  * parser accepts must be canonical: formatting it gives back the input
  * (no sign, no leading zeros, no out-of-range id can alias a region), and
  * accepted text has no NUL and decodes as UTF-8.
@@ -43,6 +43,14 @@ static void one_value(const char *v)
         if (strcmp(d, v) != 0)
             abort();
     }
+    {
+        int y;
+        if (av_param_season(v, &y) == 1) {
+            snprintf(back, sizeof(back), "%04d-%02d", y, (y + 1) % 100);
+            if (strcmp(back, v) != 0)
+                abort();
+        }
+    }
     if (av_param_after(v, &region, &day, &lang) == 1) {
         av_date_format(day, d);
         snprintf(back, sizeof(back), "%d:%s:%d", region, d, lang);
@@ -75,6 +83,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             snprintf(back, sizeof(back), "/region/%d", id);
             if (av_region_find(id) == NULL || strcmp(back, s) != 0)
                 abort();
+        }
+        {
+            int y, r = av_param_season_path(s, &y);
+            if (r == 1) { /* a season path spells its season canonically */
+                snprintf(back, sizeof(back), "/season/%04d-%02d", y, (y + 1) % 100);
+                if (y < 1900 || y > 2198 || strcmp(back, s) != 0)
+                    abort();
+            }
         }
         for (p = q; p && *p;) {
             char *amp = strchr(p, '&'), *eq;

@@ -210,6 +210,32 @@ def test_region_day_renders_its_roses_without_console_errors():
     assert blue > 500, blue
 
 
+def test_season_page_renders_without_console_errors():
+    """/season/2022-23: every region x day of the season, the fixture's five
+    days coloured, and their stacked bars, as the browser builds them."""
+    path = SERVE + "/season/2022-23"
+    dom = chromium("--enable-logging=stderr", "--v=0", "--dump-dom", path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert console_messages(dom.stderr) == [], console_messages(dom.stderr)
+    html = dom.stdout
+    assert html.count('<tr data-region="') == 46
+    assert html.count("<th data-date=") == 273
+    assert html.count(' data-level="') == 5 + 5  # the cells and their bars
+    assert html.count('<g class="day"') == 5
+    assert 'data-date="2023-03-03" data-level="3" data-lang="2" style="background:#ff9900' \
+        in html
+    assert '<a href="/region/3022?date=2023-03-03" title="2023-03-03: 3 considerable">3</a>' \
+        in html
+    os.makedirs(ART, exist_ok=True)
+    shot = os.path.join(ART, "season.png")
+    p = chromium("--enable-logging=stderr", "--v=0", "--screenshot=" + shot,
+                 "--window-size=3400,1300", path)
+    assert p.returncode == 0 and os.path.exists(shot), p.stderr[-2000:]
+    assert console_messages(p.stderr) == [], console_messages(p.stderr)
+    orange = png_pixels(shot).get(bytes.fromhex("ff9900"), 0)  # cells, bars, legends
+    assert orange > 250, orange
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 if __name__ == "__main__":

@@ -1023,6 +1023,159 @@ def test_region_day_bad_dates_and_days_without_a_warning():
         assert code == 0, err[-2000:]
 
 
+SEASON_REGIONS = (3003, 3006, 3007)  # the SYNTHETIC season's regions (not 3022)
+
+
+def season_db():
+    """The recorded fixture's five days (3022, lang 2) plus a SYNTHETIC
+    season: SEASON_REGIONS in lang 1 over every day of 2022-23
+    (tests/integration/synth.py, fetched through a replay server)."""
+    db, levels = fixture_db()
+    data = tempfile.mkdtemp(prefix="av-synth-")
+    synth.write_jsonl(os.path.join(data, "synthetic_season.jsonl"), SEASON_REGIONS,
+                      dt.date(2022, 10, 1), 273, langs=(1,))
+    srv = Replay(data)
+    try:
+        run("run", "--db", db, "--api-base", srv.base, "--region",
+            ",".join(map(str, SEASON_REGIONS)), "--lang", "1", "--from", "2022-10-01",
+            "--to", "2023-06-30", "--no-progress", check=0)
+    finally:
+        srv.stop()
+    return db, levels
+
+
+def season_bars(html):
+    """{date: {level: regions}} from the stacked bars' SVG."""
+    import re
+    svg = html.split('<svg id="season-bars"')[1].split("</svg>")[0]
+    return {d: {int(lv): int(n) for lv, n in re.findall(
+        r'<rect data-level="(\d)" data-n="(\d+)"', g)}
+        for d, g in re.findall(r'<g class="day" data-date="([0-9-]{10})">(.*?)</g>', svg)}
+
+
+def season_rows(html):
+    """{region: [cell html, ...]} from the season table's body."""
+    import re
+    body = html.split('<table class="season" id="season">')[1].split("<tbody>")[1]
+    return {int(r): re.findall(r"<td[^>]*>.*?</td>", row) for r, row in re.findall(
+        r'<tr data-region="(\d+)">(.*?)</tr>', body.split("</tbody>")[0])}
+
+
+def test_season_page_draws_every_region_and_day_with_counts_per_day():
+    db, levels = season_db()
+    colour = ["#d9d9d9", "#ccff66", "#ffff00", "#ff9900", "#ff0000", "#000000"]
+    rows = query(db, "SELECT region_id, valid_date, lang, danger_level FROM warning "
+                     "WHERE valid_date BETWEEN '2022-10-01' AND '2023-06-30'")
+    assert len(rows) == 3 * 273 + 5, len(rows)
+    # no region-day in both languages here, so a per-day count is the oracle
+    assert len({(r, d) for r, d, _, _ in rows}) == len(rows)
+    want = {}
+    for d, lv, n in query(db, "SELECT valid_date, danger_level, COUNT(*) FROM warning "
+                              "WHERE valid_date BETWEEN '2022-10-01' AND '2023-06-30' "
+                              "GROUP BY valid_date, danger_level"):
+        want.setdefault(d, {})[lv] = n
+    days = [(dt.date(2022, 10, 1) + dt.timedelta(days=k)).isoformat() for k in range(273)]
+    s = Serve(db, extra=["-X", "serve.schedule=03:00"], now=LATER)
+    try:
+        wait_scheduled(s.base)
+        code, ctype, html = s.get("/season/2022-23")
+        assert code == 200 and ctype.startswith("text/html"), (code, html[:500])
+        assert "<script" not in html and "<h1>Season 2022-23</h1>" in html
+        assert 'data-from="2022-10-01" data-to="2023-06-30" data-days="273"' in html
+        # the day axis: 273 days, the month axis: Oct 2022 .. Jun 2023
+        import re
+        head = html.split('<table class="season" id="season">')[1].split("<tbody>")[0]
+        assert re.findall(r'<th data-date="([0-9-]{10})"', head) == days
+        months = re.findall(r'<th class="m" colspan="(\d+)">(\w+ \d{4})</th>', head)
+        assert [m for _, m in months] == ["Oct 2022", "Nov 2022", "Dec 2022", "Jan 2023",
+                                          "Feb 2023", "Mar 2023", "Apr 2023", "May 2023",
+                                          "Jun 2023"], months
+        assert sum(int(n) for n, _ in months) == 273
+        # a row per catalog region, in catalog order, each with 273 cells
+        catalog = [g["id"] for g in json.loads(s.get("/api/regions")[2])]
+        table = season_rows(html)
+        assert list(table) == catalog and len(catalog) == 46, list(table)
+        assert all(len(cells) == 273 for cells in table.values())
+        assert '<a href="/region/3022">3022 Trollheimen</a>' in html
+        # the fixture's five cells: coloured, the level as text and title, linked
+        for d, lv in levels.items():
+            cell = table[3022][days.index(d)]
+            assert ('data-date="%s" data-level="%d" data-lang="2" style="background:%s;' %
+                    (d, lv, colour[lv])) in cell, cell
+            assert '<a href="/region/3022?date=%s" title="%s: ' % (d, d) in cell, cell
+            assert cell.endswith(">%d</a></td>" % lv), cell
+        assert sum(c != "<td></td>" for c in table[3022]) == 5
+        for r in SEASON_REGIONS:
+            assert all(c != "<td></td>" for c in table[r]), r
+        assert all(c == "<td></td>" for r in catalog if r not in SEASON_REGIONS + (3022,)
+                   for c in table[r])
+        # the stacked bars: per day, the regions at each level = a sqlite count
+        bars = season_bars(html)
+        assert sorted(bars) == days, len(bars)
+        for d in days:
+            assert bars[d] == want.get(d, {}), (d, bars[d], want.get(d))
+        assert html.count('<text class="month"') == 9
+        legend = html.split('<g class="legend"')[1].split("</g>")[0]
+        assert all(c in legend for c in colour) and "3 considerable" in legend
+        # the links: seasons around it, the front page, a cell's day page
+        assert '<a href="/season/2021-22" rel="prev">' in html
+        assert '<a href="/season/2023-24" rel="next">' in html
+        assert s.get("/region/3022?date=2023-03-02")[0] == 200
+        # ?lang=2: the fixture is lang 2 already, lang 1 shown where alone
+        code, _, html2 = s.get("/season/2022-23?lang=2")
+        assert code == 200 and '<a href="/season/2021-22?lang=2" rel="prev">' in html2
+        assert season_bars(html2) == bars and 'data-lang="1"' in html2
+        # /?season= is the same page; the front page links to its season
+        code, _, same = s.get("/?season=2022-23")
+        assert code == 200 and same == html
+        code, _, front = s.get("/")
+        assert code == 200 and '<a id="season-link" href="/season/2022-23">' in front
+        code, _, front = s.get("/?date=2022-12-24&lang=2")
+        assert '<a id="season-link" href="/season/2022-23?lang=2">' in front
+        # a leap season has 274 days, an empty one no bars
+        code, _, html = s.get("/season/2023-24")
+        assert code == 200 and 'data-days="274"' in html and not season_bars(html)
+        assert all(len(c) == 274 for c in season_rows(html).values())
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
+def test_season_page_refuses_bad_seasons_and_langs():
+    db = tmpdb()
+    open(db, "w").close()  # an empty database file
+    s = Serve(db, extra=["-X", "serve.schedule=03:00"])
+    try:
+        # of the shape YYYY-YY but no season: 400 naming it
+        for path in ("/season/2022-24", "/season/2022-22", "/season/1899-00",
+                     "/season/2199-00", "/?season=2022-24", "/?season=22-23",
+                     "/?season=2022-23x", "/?season=%202022-23", "/?season=2022-23%00"):
+            code, ctype, body = s.get(path)
+            assert code == 400 and "json" in ctype, (path, code, body[:300])
+            assert json.loads(body)["parameter"] == "season", (path, body)
+        # not a season path at all: 404
+        for path in ("/season/22-23", "/season/2022-23x", "/season/", "/season",
+                     "/season/2022-23/", "/season/+022-23", "/season/2022%2D23x"):
+            code, ctype, body = s.get(path)
+            assert code == 404 and "json" in ctype, (path, code, body[:300])
+        for path in ("/season/2022-23?lang=3", "/season/2022-23?lang=0",
+                     "/?season=2022-23&lang=3"):
+            code, _, body = s.get(path)
+            assert code == 400 and json.loads(body)["parameter"] == "lang", (path, body)
+        assert s.get("/season/2022-23", method="POST")[0] == 404
+        # the first and last seasons: no link past them
+        code, _, html = s.get("/season/1900-01")
+        assert code == 200 and 'rel="prev"' not in html and \
+            '<a href="/season/1901-02" rel="next">' in html
+        code, _, html = s.get("/season/2198-99?lang=1")
+        assert code == 200 and 'rel="next"' not in html and \
+            '<a href="/season/2197-98?lang=1" rel="prev">' in html
+        assert s.get("/season/1999-00")[0] == 200
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ OTHER_SENSE = {
     "src/http/api.c": ({"lang", "text"}, "the query parameter lang, a MIME type"),
     "src/http/metrics.c": ({"lang", "endpoint", "text"}, "Prometheus labels, a MIME type"),
     "src/http/dashboard.c": ({"lang", "text"}, "HTML attributes, CSS, MIME types"),
+    "src/http/dash_season.c": ({"lang", "text"}, "the query parameter lang, SVG text elements"),
     "src/http/rose.c": ({"aspects", "text"}, "the rose's SVG (text-anchor, data-aspects-known) "
                         "and its notes in words"),
     "src/cql/cql_wire.c": ({"text"}, "CQL type names in error messages"),

@@ -25,6 +25,7 @@ void suite_wxdaily(void);
 void suite_wxchart(void);
 void suite_dash_front(void);
 void suite_rose(void);
+void suite_season(void);
 
 char *t_read_file(const char *path, size_t *len)
 {
@@ -95,6 +96,7 @@ int main(void)
     suite_wxchart();
     suite_dash_front();
     suite_rose();
+    suite_season();
     printf("unit: %d passed, %d failed\n", t_checks - t_failed, t_failed);
     return t_failed != 0;
 }
