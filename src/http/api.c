@@ -519,6 +519,15 @@ void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp 
         api_warnings(a, req, r);
         return;
     }
+    if (strcmp(p, "/quality") == 0) { /* the data-quality page (dash_quality.c) */
+        if (!get)
+            av_api_error(r, 405, "method not allowed", NULL);
+        else if ((s = slot_take(a, r)) != NULL) {
+            av_quality_page(s->store, &s->sink, r);
+            slot_give(a, s);
+        }
+        return;
+    }
     if (strncmp(p, "/region/", 8) == 0 && get && (region = av_param_region_path(p)) == 0) {
         av_api_error(r, 404, "no such region", NULL);
         return;

@@ -218,7 +218,7 @@ static void day_nav(struct av_buf *b, int64_t day, int64_t today, int lang)
             av_buf_printf(b, " · <a id=\"season-link\" href=\"/season/%s%s\">season %s</a>",
                           sn, lang == 2 ? "?lang=2" : lang == 1 ? "?lang=1" : "", sn);
     }
-    av_buf_puts(b, "</p>\n");
+    av_buf_puts(b, " · <a id=\"quality-link\" href=\"/quality\">data quality</a></p>\n");
 }
 
 void av_dashboard(struct av_store *s, struct av_sink *sink, int64_t map_day, int lang,

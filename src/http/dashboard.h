@@ -44,5 +44,12 @@ void av_region_page_day(struct av_sink *sink, int region_id, int64_t day, struct
  * the season from the sink; a read error or a page that does not fit is
  * a 500. */
 void av_season_page(struct av_sink *sink, int year, int lang, struct av_http_resp *r);
+/* The data-quality page (/quality, dash_quality.c): coverage per region
+ * and season (the last AV_QUALITY_SEASONS; "-" when the sink is not the
+ * SQLite one), the holes, the rejects by stage and reason with a sample,
+ * freshness per source and region (stale only in season), the last runs
+ * with duration, requests and retries. Reads the state store only, each
+ * read bounded; a read error or a page that does not fit is a 500. */
+void av_quality_page(struct av_store *s, struct av_sink *sink, struct av_http_resp *r);
 
 #endif

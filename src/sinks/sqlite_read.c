@@ -416,3 +416,116 @@ av_rc av_store_run_totals(struct av_store *s, struct av_run_totals *t, char *err
     sqlite3_finalize(st);
     return rc;
 }
+
+/* ---- the data-quality page (/quality) ---- */
+
+av_rc av_store_each_reject_group(struct av_store *s, int limit,
+                                 int (*fn)(void *ud, const struct av_reject_group *g), void *ud,
+                                 char *errbuf)
+{
+    sqlite3_stmt *st;
+    int r;
+    av_rc rc = AV_OK;
+
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT g.stage, g.reason, g.n, g.seen, g.last, "
+            "  (SELECT substr(CAST(x.raw AS BLOB), 1, ?2) FROM rejected x "
+            "   WHERE x.stage = g.stage AND x.reason = g.reason ORDER BY x.id LIMIT 1) "
+            "FROM (SELECT stage, reason, count(*) AS n, sum(seen) AS seen, "
+            "      max(last_seen) AS last FROM rejected GROUP BY stage, reason "
+            "      ORDER BY n DESC, stage, reason LIMIT ?1) g",
+            -1, &st, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "query rejects");
+    sqlite3_bind_int(st, 1, limit);
+    sqlite3_bind_int(st, 2, AV_REJECT_SAMPLE_MAX);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        struct av_reject_group g = {
+            .stage = ctext(st, 0),
+            .reason = ctext(st, 1),
+            .rows = (long)sqlite3_column_int64(st, 2),
+            .seen = (long)sqlite3_column_int64(st, 3),
+            .last_seen = ctext(st, 4),
+            .sample = (const char *)sqlite3_column_blob(st, 5),
+            .sample_len = (size_t)sqlite3_column_bytes(st, 5),
+        };
+        if (fn(ud, &g) != 0)
+            break;
+    }
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = av_sqlite_err(s, errbuf, "read rejects");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+av_rc av_store_each_coverage(struct av_store *s, int first_season, int limit,
+                             int (*fn)(void *ud, int region_id, int season, long days), void *ud,
+                             char *errbuf)
+{
+    const char *date = av_ds_key(&av_ds_warning, AV_KEY_DATE)->name;
+    char sql[768], from[AV_DATE_LEN];
+    sqlite3_stmt *st;
+    int r;
+    av_rc rc = AV_OK;
+
+    /* the column's name from the description (the lint keeps it there) */
+    snprintf(sql, sizeof(sql),
+             "SELECT region_id, CAST(substr(%s, 1, 4) AS INTEGER) - "
+             "  (CAST(substr(%s, 6, 2) AS INTEGER) < 10) AS season, count(DISTINCT %s) "
+             "FROM %s WHERE %s >= ?1 AND substr(%s, 6, 2) IN "
+             "('12', '01', '02', '03', '04', '05') "
+             "GROUP BY region_id, season ORDER BY region_id, season LIMIT ?2",
+             date, date, date, av_ds_warning.table, date, date);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "query coverage");
+    av_date_format(av_days_from_civil(first_season, 12, 1), from);
+    sqlite3_bind_text(st, 1, from, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, limit);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(ud, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1),
+               (long)sqlite3_column_int64(st, 2)) != 0)
+            break;
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = av_sqlite_err(s, errbuf, "read coverage");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+av_rc av_store_each_run_io(struct av_store *s, int limit,
+                           int (*fn)(void *ud, const struct av_run_row *r), void *ud, char *errbuf)
+{
+    sqlite3_stmt *st;
+    int r;
+    av_rc rc = AV_OK;
+
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, kind, status, started_at, ended_at, error, args, "
+                           "units_total, units_ok, units_failed, warnings_stored, requests, "
+                           "retries FROM run ORDER BY id DESC LIMIT ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "query runs");
+    sqlite3_bind_int(st, 1, limit);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        struct av_run_row row = {
+            .id = sqlite3_column_int64(st, 0),
+            .kind = ctext(st, 1),
+            .status = ctext(st, 2),
+            .started_at = ctext(st, 3),
+            .ended_at = ctext(st, 4),
+            .error = ctext(st, 5),
+            .args = ctext(st, 6),
+        };
+        row.c.units_total = sqlite3_column_int(st, 7);
+        row.c.units_ok = sqlite3_column_int(st, 8);
+        row.c.units_failed = sqlite3_column_int(st, 9);
+        row.c.warnings_stored = sqlite3_column_int64(st, 10);
+        row.c.requests = sqlite3_column_int64(st, 11);
+        row.c.retries = sqlite3_column_int64(st, 12);
+        if (fn(ud, &row) != 0)
+            break;
+    }
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = av_sqlite_err(s, errbuf, "read runs");
+    sqlite3_finalize(st);
+    return rc;
+}

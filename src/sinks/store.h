@@ -188,4 +188,37 @@ struct av_run_totals {
 };
 av_rc av_store_run_totals(struct av_store *s, struct av_run_totals *t, char *errbuf);
 
+/* ---- the data-quality page (sqlite_read.c) ---- */
+
+/* Rejects grouped by (stage, reason), most rows first, at most limit
+ * groups: rows, times seen (sum of seen), the latest last_seen, and the
+ * raw text of the group's first row cut to AV_REJECT_SAMPLE_MAX bytes
+ * (bytes, may end inside a UTF-8 sequence; not NUL-terminated). The
+ * strings live until fn returns; fn returning non-zero stops. */
+#define AV_REJECT_SAMPLE_MAX 200
+struct av_reject_group {
+    const char *stage, *reason, *last_seen;
+    long rows, seen;
+    const char *sample; /* NULL when the row kept no text */
+    size_t sample_len;
+};
+av_rc av_store_each_reject_group(struct av_store *s, int limit,
+                                 int (*fn)(void *ud, const struct av_reject_group *g),
+                                 void *ud, char *errbuf);
+/* Days with a warning (any language) stored in the SQLite sink's warning
+ * table, per (region, season) from the season starting in first_season
+ * on, counting only 1 Dec .. 31 May (season = the year of its December).
+ * One GROUP BY, at most limit rows, in (region, season) order. Only
+ * meaningful when the sink is the SQLite one (another sink leaves the
+ * table empty). */
+av_rc av_store_each_coverage(struct av_store *s, int first_season, int limit,
+                             int (*fn)(void *ud, int region_id, int season, long days),
+                             void *ud, char *errbuf);
+/* The last limit runs, newest first, as av_store_each_run but with
+ * c.requests and c.retries (units_rejected and the unchanged/rejected
+ * warning counts are left 0). */
+av_rc av_store_each_run_io(struct av_store *s, int limit,
+                           int (*fn)(void *ud, const struct av_run_row *r), void *ud,
+                           char *errbuf);
+
 #endif

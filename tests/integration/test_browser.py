@@ -236,6 +236,29 @@ def test_season_page_renders_without_console_errors():
     assert orange > 250, orange
 
 
+def test_quality_page_renders_without_console_errors():
+    """/quality: coverage, holes, rejects, freshness (the warnings' and the
+    weather archive's last days) and the last runs, as the browser builds
+    them."""
+    path = SERVE + "/quality"
+    dom = chromium("--enable-logging=stderr", "--v=0", "--dump-dom", path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert console_messages(dom.stderr) == [], console_messages(dom.stderr)
+    html = dom.stdout
+    for t in ("coverage-table", "holes-table", "rejects-table", "fresh-table", "runs-table"):
+        assert '<table id="%s">' % t in html, t
+    cov = html.split('<table id="coverage-table">')[1].split("</table>")[0]
+    assert cov.count('<tr data-region="') == 46
+    assert 'data-region="3022" data-lang="2" data-stale="0"' in html
+    assert 'data-region="3022" data-lang="0" data-stale="0"' in html  # the weather archive
+    os.makedirs(ART, exist_ok=True)
+    shot = os.path.join(ART, "quality.png")
+    p = chromium("--enable-logging=stderr", "--v=0", "--screenshot=" + shot,
+                 "--window-size=1400,1100", path)
+    assert p.returncode == 0 and os.path.exists(shot), p.stderr[-2000:]
+    assert console_messages(p.stderr) == [], console_messages(p.stderr)
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 if __name__ == "__main__":

@@ -1176,6 +1176,101 @@ def test_season_page_refuses_bad_seasons_and_langs():
         assert code == 0, err[-2000:]
 
 
+def quality_db():
+    """The recorded fixture's five days (3022, lang 2), a hole (a chunk the
+    replay server answers 404) and a reject (a body that is not JSON)."""
+    db, _ = fixture_db()
+    fast = ["-X", "fetch.backoff_ms=50", "-X", "fetch.backoff_max_ms=200", "--no-progress"]
+    R.reset()
+    try:
+        R.faults([{"match": "/3022/2/2023-02-20/2023-02-21", "status": 404, "body": "{}"}])
+        run("backfill", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+            "--from", "2023-02-20", "--to", "2023-02-21", "--chunk-days", "2", *fast, check=1)
+        R.faults([{"body": "not json <&>"}])
+        run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+            "--from", "2023-03-01", "--to", "2023-03-05", *fast, check=1)
+    finally:
+        R.reset()
+    return db
+
+
+def quality_rows(html, table):
+    import re
+    body = html.split('<table id="%s">' % table)[1].split("</table>")[0]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row)
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("<tbody>")[1])]
+
+
+def quality_fresh(html):
+    import re
+    body = html.split('<table id="fresh-table">')[1].split("</table>")[0]
+    return {(int(r), int(lang)): (int(st), cells) for r, lang, st, cells in re.findall(
+        r'<tr class="[a-z]*" data-region="(\d+)" data-lang="(\d)" data-stale="(\d)">(.*?)</tr>',
+        body)}
+
+
+def test_quality_page_shows_coverage_holes_rejects_freshness_and_runs():
+    db = quality_db()
+    holes = query(db, "SELECT region_id, lang, endpoint, from_date, to_date FROM fetch_hole "
+                      "ORDER BY from_date")
+    # the 404 chunk, and the range whose body was rejected (a hole too)
+    assert holes == [(3022, 2, "detail", "2023-02-20", "2023-02-21"),
+                     (3022, 2, "detail", "2023-03-01", "2023-03-05")], holes
+    rej = query(db, "SELECT stage, reason, count(*) FROM rejected GROUP BY stage, reason")
+    assert len(rej) == 1 and rej[0][0] == "parse", rej
+    # in season (2023-03-03): 3022 has today, not stale
+    s = Serve(db, extra=["-X", "serve.schedule=03:00"])
+    try:
+        code, ctype, html = s.get("/quality")
+        assert code == 200 and ctype.startswith("text/html"), html[:500]
+        assert "<script" not in html and "http://" not in html.replace(
+            'xmlns="http://www.w3.org/2000/svg"', "")
+        cov = html.split('<table id="coverage-table">')[1].split("</table>")[0]
+        row = cov.split('<tr data-region="3022">')[1].split("</tr>")[0]
+        # 2022-23 is the current season on 2023-03-03: 1 Dec .. 3 Mar = 93 days
+        assert '<td data-season="2022-23" data-stored="5" data-expected="93">5 / 93</td>' \
+            in row, row
+        assert '<td data-season="2021-22" data-stored="0" data-expected="182">0 / 182</td>' \
+            in row, row
+        assert "the last 5 seasons" in html and "1 Dec &ndash; 31 May" in html
+        assert ["3022", "2", "varsom detail", "2023-02-20", "2023-02-21", "2"] == \
+            quality_rows(html, "holes-table")[0][:6], quality_rows(html, "holes-table")
+        assert len(quality_rows(html, "holes-table")) == 2 and \
+            '<p id="holes-count" data-n="2">2 holes.</p>' in html
+        rows = quality_rows(html, "rejects-table")
+        assert len(rows) == 1, rows
+        stage, reason, n = rows[0][0], rows[0][1], rows[0][2]
+        assert (stage, n) == ("parse", "1"), rows
+        import html as H
+        assert H.unescape(reason) == rej[0][1], (reason, rej)
+        assert '<code class="sample">not json &lt;&amp;&gt;</code>' in rows[0][5], rows[0][5]
+        fresh = quality_fresh(html)
+        assert fresh[(3022, 2)][0] == 0 and '<td class="last">2023-03-05</td>' in \
+            fresh[(3022, 2)][1], fresh
+        runs = quality_rows(html, "runs-table")
+        assert len(runs) >= 3 and all(r[4].endswith(" s") for r in runs), runs
+        assert int(runs[0][7]) >= 1, runs  # requests of the last run
+        code, _, front = s.get("/")
+        assert '<a id="quality-link" href="/quality">data quality</a>' in front
+        assert s.get("/quality", method="POST")[0] == 405
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+    # in season and behind (2023-03-20): stale; out of season (2023-06-15): not
+    for now, stale, label in (({"AV_FAKE_NOW": "2023-03-20T12:00:00Z"}, 1, "stale"),
+                              (LATER, 0, "out of season")):
+        s = Serve(db, extra=["-X", "serve.schedule=03:00"], now=now)
+        try:
+            code, _, html = s.get("/quality")
+            assert code == 200, html[:500]
+            st, cells = quality_fresh(html)[(3022, 2)]
+            assert st == stale and "<td>%s</td>" % label in cells, (now, cells)
+            assert ('class="stale" data-region="3022"' in html) == bool(stale)
+        finally:
+            code, err = s.stop()
+            assert code == 0, err[-2000:]
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 if __name__ == "__main__":

@@ -35,7 +35,9 @@ OTHER_SENSE = {
                                 "Kafka headers of the raw envelope; the api.endpoint key"),
     "src/cli/cmd_process.c": ({"lang", "endpoint"}, "Kafka headers read back"),
     "src/sources/varsom.c": ({"lang", "endpoint"}, "configuration keys plan.lang, api.endpoint"),
-    "src/cli/options.c": ({"lang", "endpoint"}, "the flags --lang, --endpoint and their help"),
+    "src/cli/options.c": ({"lang", "endpoint", "text"},
+                          "the flags --lang, --endpoint, --log-format text|json and their help"),
+    "src/core/log.c": ({"text"}, "the log.format choice text"),
     "src/cli/common.c": ({"lang"}, "the plan.lang key"),
     "src/cli/cmd_run.c": ({"lang", "endpoint"}, "log lines"),
     "src/cli/cmd_status.c": ({"lang", "region_id"},
@@ -44,6 +46,9 @@ OTHER_SENSE = {
     "src/http/metrics.c": ({"lang", "endpoint", "text"}, "Prometheus labels, a MIME type"),
     "src/http/dashboard.c": ({"lang", "text"}, "HTML attributes, CSS, MIME types"),
     "src/http/dash_season.c": ({"lang", "text"}, "the query parameter lang, SVG text elements"),
+    "src/http/dash_quality.c": ({"lang", "endpoint", "text"},
+                                "column headers and data-lang of the state tables' rows "
+                                "(fetch_state, fetch_hole), MIME types"),
     "src/http/rose.c": ({"aspects", "text"}, "the rose's SVG (text-anchor, data-aspects-known) "
                         "and its notes in words"),
     "src/cql/cql_wire.c": ({"text"}, "CQL type names in error messages"),

@@ -20,6 +20,7 @@ void suite_schedule(void);
 void suite_cql(void);
 void suite_openmeteo(void);
 void suite_wxcomplete(void);
+void suite_quality(void);
 void suite_points(void);
 void suite_wxdaily(void);
 void suite_wxchart(void);
@@ -97,6 +98,7 @@ int main(void)
     suite_dash_front();
     suite_rose();
     suite_season();
+    suite_quality();
     printf("unit: %d passed, %d failed\n", t_checks - t_failed, t_failed);
     return t_failed != 0;
 }
