@@ -34,6 +34,7 @@ struct av_cli {
     int limit;
     int until_idle;
     int points; /* regions --points: the weather points instead of the catalog */
+    int check;  /* status --check: one Nagios line, exit 0/1/2/3 (src/pipeline/check.h) */
     int region_given, lang_given; /* --region / --lang on the command line */
     char args[512]; /* the command line, for run history */
     /* set by av_cmd_run: whether the run got its row, and why it failed */

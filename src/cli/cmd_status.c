@@ -1,7 +1,8 @@
 /* cmd_status.c - `status` (state per region and lang, rejects, last runs,
  * the consumer group's lag with --brokers) and `regions` (the built-in
  * catalog, or with --points the weather points of the regions). Text for
- * people, --json for tools (the HTTP API's shapes). */
+ * people, --json for tools (the HTTP API's shapes), --check for monitoring
+ * (the facts gathered here, judged by src/pipeline/check.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "../core/json.h"
 #include "../model/points.h"
 #include "../model/regions.h"
+#include "../pipeline/check.h"
 #include "../sinks/sink.h"
 #include "../sinks/store.h"
 #include "../sinks/store_json.h"
@@ -286,6 +288,165 @@ static int kafka_lag(struct av_cli *cli, char *err)
     return 0;
 }
 
+/* ---- status --check: gather the facts, print the verdict ---- */
+
+struct ck_ctx {
+    struct av_check_region regions[AV_MAX_REGIONS];
+    int nregions;
+    int64_t wx_last;
+    int wx_region;
+    long holes;
+    int hole_region;
+    int64_t hole_from, hole_to;
+    char run_status[16], run_error[AV_ERRBUF_SIZE];
+    long long run_id;
+};
+
+static struct av_check_region *ck_region(struct ck_ctx *c, int id)
+{
+    for (int i = 0; i < c->nregions; i++)
+        if (c->regions[i].region_id == id)
+            return &c->regions[i];
+    return NULL; /* not one of the regions checked (plan.regions) */
+}
+
+static int ck_state(void *ud, const struct av_state_row *r)
+{
+    struct ck_ctx *c = ud;
+    struct av_check_region *reg = ck_region(c, r->region_id);
+    int64_t d;
+
+    if (reg == NULL || r->last_date == NULL || av_date_parse(r->last_date, &d) != AV_OK)
+        return 0;
+    if (r->lang != 0) {
+        if (d > reg->last_date)
+            reg->last_date = d;
+    } else if (r->endpoint && strcmp(r->endpoint, "archive") == 0) {
+        if (c->wx_last < 0 || d < c->wx_last) {
+            c->wx_last = d;
+            c->wx_region = r->region_id;
+        }
+    }
+    return 0;
+}
+
+static int ck_hole(void *ud, const struct av_hole *h)
+{
+    struct ck_ctx *c = ud;
+
+    if (ck_region(c, h->region_id) == NULL)
+        return 0;
+    if (c->holes++ == 0) {
+        c->hole_region = h->region_id;
+        c->hole_from = h->from;
+        c->hole_to = h->to;
+    }
+    return 0;
+}
+
+/* The latest run that has ended (one in progress says nothing yet). */
+static int ck_run(void *ud, const struct av_run_row *r)
+{
+    struct ck_ctx *c = ud;
+
+    if (c->run_status[0] != '\0' || strcmp(r->status, "running") == 0)
+        return 0;
+    snprintf(c->run_status, sizeof(c->run_status), "%s", r->status);
+    snprintf(c->run_error, sizeof(c->run_error), "%s", r->error ? r->error : "");
+    c->run_id = (long long)r->id;
+    return 0;
+}
+
+static int ck_unknown(const char *why)
+{
+    printf("AVALANCHE UNKNOWN - %s\n", why);
+    return AV_CHECK_UNKNOWN;
+}
+
+/* The consumer group's lag summed over both topics (the weather's only when
+ * the broker knows it). */
+static int ck_lag(struct av_cli *cli, long long *total, char *err)
+{
+    static struct av_kafka_lag lag[256];
+    const char *topics[2] = {av_conf_str(&cli->conf, "stream.topic"),
+                             av_conf_str(&cli->conf, "stream.weather_topic")};
+    char werr[AV_ERRBUF_SIZE];
+
+    *total = 0;
+    for (int t = 0; t < 2; t++) {
+        int n = 0;
+        if (av_kafka_lag(&cli->conf, topics[t], lag, 256, &n, t ? werr : err) != AV_OK) {
+            if (t == 0)
+                return 1;
+            break;
+        }
+        for (int i = 0; i < n; i++)
+            *total += (long long)lag[i].lag;
+    }
+    return 0;
+}
+
+static int check_status(struct av_cli *cli)
+{
+    static struct ck_ctx c;
+    struct av_check_limits lim;
+    struct av_check_facts f;
+    struct av_store *store;
+    char err[AV_ERRBUF_SIZE], why[AV_ERRBUF_SIZE + 64], msg[2048];
+    int ids[AV_MAX_REGIONS], nids = 0, level;
+
+    memset(&c, 0, sizeof(c));
+    c.wx_last = -1;
+    lim.stale_hours = (int)av_conf_int(&cli->conf, "check.stale_hours");
+    lim.archive_lag_days = (int)av_conf_int(&cli->conf, "weather.archive_lag_days");
+    lim.weather_behind_days = (int)av_conf_int(&cli->conf, "check.weather_behind_days");
+    lim.max_lag = av_conf_int(&cli->conf, "check.max_lag");
+    if (av_check_mmdd(av_conf_str(&cli->conf, "check.season_start"), &lim.season_start) ||
+        av_check_mmdd(av_conf_str(&cli->conf, "check.season_end"), &lim.season_end))
+        return ck_unknown("check.season_start and check.season_end want MM-DD");
+    if (av_regions_select(av_conf_str(&cli->conf, "plan.regions"), ids, &nids, err) != AV_OK)
+        return ck_unknown(err);
+    for (int i = 0; i < nids; i++) {
+        c.regions[i].region_id = ids[i];
+        c.regions[i].last_date = -1;
+    }
+    c.nregions = nids;
+    if (av_cli_need_db(cli) != AV_EXIT_OK || av_cli_open(cli, &store, NULL) != AV_EXIT_OK) {
+        snprintf(why, sizeof(why), "cannot open the database %s",
+                 av_conf_str(&cli->conf, "store.path"));
+        return ck_unknown(why);
+    }
+    if (av_store_each_state(store, ck_state, &c, err) != AV_OK ||
+        av_store_each_hole(store, 0, 0, NULL, ck_hole, &c, err) != AV_OK ||
+        av_store_each_run(store, 20, ck_run, &c, err) != AV_OK) {
+        av_cli_close(store, NULL);
+        return ck_unknown(err);
+    }
+    av_cli_close(store, NULL);
+    memset(&f, 0, sizeof(f));
+    f.now = av_now();
+    f.today = av_oslo_today();
+    f.regions = c.regions;
+    f.nregions = c.nregions;
+    f.wx_last_complete = c.wx_last;
+    f.wx_region = c.wx_region;
+    f.run_status = c.run_status[0] ? c.run_status : NULL;
+    f.run_error = c.run_error[0] ? c.run_error : NULL;
+    f.run_id = c.run_id;
+    f.holes = c.holes;
+    f.hole_region = c.hole_region;
+    f.hole_from = c.hole_from;
+    f.hole_to = c.hole_to;
+    f.lag = -1;
+    if (av_conf_str(&cli->conf, "stream.brokers")[0] != '\0' && ck_lag(cli, &f.lag, err) != 0) {
+        snprintf(why, sizeof(why), "consumer lag unknown: %s", err);
+        return ck_unknown(why);
+    }
+    level = (int)av_check_eval(&f, &lim, msg, sizeof(msg));
+    printf("%s\n", msg);
+    return level;
+}
+
 int av_cmd_status(struct av_cli *cli)
 {
     struct av_store *store;
@@ -295,8 +456,11 @@ int av_cmd_status(struct av_cli *cli)
     char err[AV_ERRBUF_SIZE], nws[24] = "-", nps[24] = "-";
     long nw = -1, np = -1, nr = 0;
     struct av_raw_stats raw = {0, 0, 0};
-    int code = av_cli_need_db(cli);
+    int code;
 
+    if (cli->check)
+        return check_status(cli);
+    code = av_cli_need_db(cli);
     if (code == AV_EXIT_OK)
         code = av_cli_open(cli, &store, &sink);
     if (code != AV_EXIT_OK)

@@ -10,6 +10,7 @@
 #include "../core/log.h"
 #include "../core/tz.h"
 #include "../model/points.h"
+#include "../pipeline/check.h"
 #include "../pipeline/ingest.h"
 #include "../sinks/cassandra.h"
 #include "../sinks/sink.h"
@@ -26,7 +27,8 @@
 
 const struct av_opt *const av_cli_opts[] = {
     av_varsom_opts, av_fetch_opts, av_store_opts, av_sink_opts, av_ingest_opts, av_kafka_opts,
-    av_serve_opts, av_cassandra_opts, av_points_opts, av_openmeteo_opts, NULL,
+    av_serve_opts, av_cassandra_opts, av_points_opts, av_openmeteo_opts, av_log_opts,
+    av_check_opts, NULL,
 };
 
 const char av_cli_usage[] =
@@ -49,6 +51,10 @@ const char av_cli_usage[] =
     "  datasets [--json|--markdown] every dataset's fields, types and meaning\n"
     "  status [--json]              per-region state, rejects and the last runs\n"
     "                               (and the consumer group's lag with --brokers)\n"
+    "  status --check               one Nagios-style line; exit 0 OK, 1 WARNING,\n"
+    "                               2 CRITICAL, 3 UNKNOWN (also any usage error of\n"
+    "                               --check: its 2 always means CRITICAL); settings\n"
+    "                               check.* (avalanche help-config)\n"
     "  produce --brokers H:P [--topic T] [run's options]\n"
     "                               plan and fetch like run, then write one Kafka\n"
     "                               message per warning (streaming mode)\n"
@@ -89,6 +95,8 @@ const char av_cli_usage[] =
     "  --keyspace K       Cassandra keyspace (cassandra.keyspace)\n"
     "  --progress / --no-progress   force the progress bar on or off\n"
     "  -q, --quiet / -v, --verbose\n"
+    "  --log-format text|json   log lines as text (default) or one JSON object each\n"
+    "                     (log.format)\n"
     "\n"
     "exit status: 0 ok, 1 something failed (see the summary), 2 usage or\n"
     "configuration error, 3 interrupted.\n";
@@ -122,6 +130,7 @@ int av_cli_parse(struct av_cli *c, int argc, char **argv)
         {"--concurrency", "fetch.concurrency"}, {"--chunk-days", "plan.chunk_days"},
         {"--brokers", "stream.brokers"},  {"--topic", "stream.topic"},
         {"--weather-topic", "stream.weather_topic"},
+        {"--log-format", "log.format"},
         {"--group", "stream.group"},      {"--sink", "store.sink"},
         {"--cassandra-hosts", "cassandra.hosts"}, {"--keyspace", "cassandra.keyspace"},
         {"--listen", "serve.listen"},
@@ -233,6 +242,8 @@ int av_cli_parse(struct av_cli *c, int argc, char **argv)
             c->markdown = 1;
         } else if (strcmp(a, "--points") == 0) {
             c->points = 1;
+        } else if (strcmp(a, "--check") == 0) {
+            c->check = 1;
         } else if (strcmp(a, "--csv-raw") == 0) {
             c->csv_raw = 1;
         } else if (strcmp(a, "--force") == 0) {
@@ -266,10 +277,18 @@ int av_cli_parse(struct av_cli *c, int argc, char **argv)
         goto out;
     }
     av_log_set_level(quiet ? AV_LOG_WARN : verbose ? AV_LOG_DEBUG : AV_LOG_INFO);
-    av_log_set_stamps(!isatty(STDERR_FILENO));
+    /* the journal stamps its lines itself: no second timestamp there */
+    av_log_set_stamps(!isatty(STDERR_FILENO) && !av_log_stderr_is_journal());
+    av_log_set_format(strcmp(av_conf_str(&c->conf, "log.format"), "json") == 0 ? AV_LOG_JSON
+                                                                               : AV_LOG_TEXT);
+    av_log_set_command(c->cmd);
     return -1;
 out:
     av_conf_free(&c->conf);
+    /* status --check speaks Nagios: 2 is CRITICAL there, a usage error UNKNOWN */
+    for (int k = 1; rc == AV_EXIT_USAGE && k < argc; k++)
+        if (strcmp(argv[k], "--check") == 0)
+            rc = AV_CHECK_UNKNOWN;
     return rc;
 }
 

@@ -138,11 +138,22 @@ static long delay_for(struct fetcher *f, int attempt, long retry_after_s)
     return (long)d;
 }
 
+/* The URL as messages name it: from the Varsom path on, and without a
+ * query (a weather request's lists of points would crowd out the reason;
+ * the caller names the request). Returns url itself or a static buffer:
+ * fetches run on one thread. */
 static const char *short_url(const char *url)
 {
-    const char *p = strstr(url, "/AvalancheWarningByRegion/");
+    static char name[160];
+    const char *p = strstr(url, "/AvalancheWarningByRegion/"), *q;
 
-    return p ? p + 1 : url;
+    if (p)
+        return p + 1;
+    q = strchr(url, '?');
+    if (q == NULL)
+        return url;
+    snprintf(name, sizeof(name), "%.*s", (int)(q - url), url);
+    return name;
 }
 
 /* Bytes of url worth naming in a message: a query (a weather request's

@@ -759,6 +759,124 @@ def test_datasets_doc_is_generated_from_the_descriptions():
         "docs/datasets.md is stale: run `make docs`"
 
 
+def check_fixture_run(db, now, check=0):
+    """fixture_run with AV_FAKE_NOW = now."""
+    return run("run", "--db", db, "--api-base", R.base, *RANGE, *FAST,
+               env={"AV_FAKE_NOW": now}, check=check)
+
+
+def status_check(db, *extra, now=None, check=None):
+    """status --check for region 3022 (what fixture_run stores); now = AV_FAKE_NOW."""
+    return run("status", "--check", "--db", db, "--region", "3022", *extra,
+               env={"AV_FAKE_NOW": now} if now else None, check=check)
+
+
+def test_status_check_ok_stale_in_season_and_out_of_season():
+    R.reset()
+    db = tmpdb()
+    check_fixture_run(db, "2023-03-04T12:00:00Z")  # stores 03-01 .. 03-05
+    p = status_check(db, now="2023-03-04T12:00:00Z", check=0)
+    assert p.stdout.startswith("AVALANCHE OK - ") and p.stdout.count("\n") == 1, p.stdout
+    assert "| regions=1 stale=0 holes=0" in p.stdout, p.stdout
+    # two days after the last stored day: 03-05 ended at 23:00Z, 37 h before
+    p = status_check(db, now="2023-03-07T12:00:00Z", check=2)
+    assert p.stdout.startswith(
+        "AVALANCHE CRITICAL - region 3022 stale 37 h (check.stale_hours 36)"), p.stdout
+    assert p.stdout.count("\n") == 1, p.stdout
+    # the threshold is a setting, and so is the season
+    status_check(db, "-X", "check.stale_hours=48", now="2023-03-07T12:00:00Z", check=0)
+    p = status_check(db, now="2023-06-10T12:00:00Z", check=0)
+    assert p.stdout.startswith("AVALANCHE OK - ") and "out of season" in p.stdout, p.stdout
+    p = status_check(db, "-X", "check.season_start=11-01", "-X", "check.season_end=03-06",
+                     now="2023-03-07T12:00:00Z", check=0)
+    assert "out of season" in p.stdout, p.stdout
+    # Nagios' UNKNOWN (3) for what keeps the check from running; 2 stays CRITICAL
+    p = status_check(db, "-X", "check.season_end=5-31", check=3)
+    assert p.stdout.startswith("AVALANCHE UNKNOWN - check.season_start"), p.stdout
+    run("status", "--check", "--db", db, "--no-such-flag", check=3)
+    run("status", "--db", db, "--no-such-flag", check=2)  # without --check: as ever
+    p = run("status", "--check", "--db", tmpdb(), check=3)
+    assert p.stdout.startswith("AVALANCHE UNKNOWN - cannot open the database"), p.stdout
+    assert "--check" in run("--help", check=0).stdout
+
+
+def test_status_check_failed_run_is_critical():
+    R.reset()
+    db = tmpdb()
+    now = "2023-03-04T12:00:00Z"
+    check_fixture_run(db, now)
+    R.faults([{"status": 404, "body": "{\"Message\":\"gone\"}", "times": -1}])
+    check_fixture_run(db, now, check=1)
+    R.faults([])
+    status = query(db, "select status from run order by id desc limit 1")[0][0]
+    assert status == "failed", status
+    p = status_check(db, now=now, check=2)
+    assert p.stdout.startswith("AVALANCHE CRITICAL - last run 2 failed: "), p.stdout
+    # a good run afterwards clears it
+    check_fixture_run(db, now)
+    status_check(db, now=now, check=0)
+
+
+def test_status_check_hole_is_a_warning():
+    R.reset()
+    R.faults([{"match": "/3022/2/2023-03-01/2023-03-02", "status": 404, "body": "{}"}])
+    db = tmpdb()
+    run("backfill", "--db", db, "--api-base", R.base, *RANGE, "--chunk-days", "2", *FAST,
+        env={"AV_FAKE_NOW": "2023-03-04T12:00:00Z"}, check=1)
+    R.faults([])
+    p = status_check(db, now="2023-03-04T12:00:00Z", check=1)
+    assert p.stdout.startswith("AVALANCHE WARNING - "), p.stdout
+    assert "1 hole (region 3022 2023-03-01..2023-03-02 not stored)" in p.stdout, p.stdout
+    assert "holes=1" in p.stdout, p.stdout
+
+
+
+def test_log_format_json_is_one_object_per_line():
+    """--log-format json: every stderr line is a JSON object with time,
+    level, component, message and fields; quotes and bytes survive."""
+    R.reset()
+    R.faults([{"match": "/Detail/3022/2/2023-03-01", "status": 404}])
+    db = tmpdb()
+    p = fixture_run(db, "--log-format", "json", check=1)
+    lines = [x for x in p.stderr.splitlines() if x.strip()]
+    assert lines, p.stderr
+    objs = [json.loads(x) for x in lines]
+    for o in objs:
+        assert set(o) == {"time", "level", "component", "message", "fields"}, o
+        assert o["time"].endswith("Z") and o["fields"]["command"] == "run", o
+        assert isinstance(o["fields"]["pid"], int)
+    assert any(o["level"] == "info" and o["component"] == "run" for o in objs), objs
+    assert any(o["level"] == "error" and "404" in o["message"] for o in objs), objs
+    # the same setting from the configuration
+    p = fixture_run(tmpdb(), "-X", "log.format=json", check=0)
+    assert p.stderr.strip() and all(json.loads(x) for x in p.stderr.splitlines() if x.strip())
+    # text stays the default
+    p = fixture_run(tmpdb(), check=0)
+    assert "avalanche: info: run:" in p.stderr and not p.stderr.lstrip().startswith("{")
+
+
+def test_under_the_journal_lines_carry_the_priority_and_no_timestamp():
+    """JOURNAL_STREAM naming our stderr (systemd): no second timestamp, a
+    syslog priority prefix per line; without it a file gets timestamps."""
+    R.reset()
+    db = tmpdb()
+    with tempfile.TemporaryFile() as err:
+        st = os.fstat(err.fileno())
+        env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+        subprocess.run([BIN, "run", "--db", db, "--api-base", R.base, *RANGE, *FAST],
+                       stdout=subprocess.DEVNULL, stderr=err, env=env, timeout=120, check=True)
+        err.seek(0)
+        text = err.read().decode()
+    assert text.startswith("<6>avalanche: info: "), text
+    assert all(x.startswith("<") for x in text.splitlines() if x), text
+    with tempfile.TemporaryFile() as err:  # a file that is not the journal
+        env = dict(os.environ, JOURNAL_STREAM="1:1")
+        subprocess.run([BIN, "run", "--db", tmpdb(), "--api-base", R.base, *RANGE, *FAST],
+                       stdout=subprocess.DEVNULL, stderr=err, env=env, timeout=120, check=True)
+        err.seek(0)
+        text = err.read().decode()
+    assert text[:4].isdigit() and " avalanche: info: " in text.splitlines()[0], text
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 if __name__ == "__main__":

@@ -20,13 +20,14 @@ void suite_schedule(void);
 void suite_cql(void);
 void suite_openmeteo(void);
 void suite_wxcomplete(void);
-void suite_quality(void);
 void suite_points(void);
 void suite_wxdaily(void);
 void suite_wxchart(void);
 void suite_dash_front(void);
 void suite_rose(void);
 void suite_season(void);
+void suite_check(void);
+void suite_quality(void);
 
 char *t_read_file(const char *path, size_t *len)
 {
@@ -98,6 +99,7 @@ int main(void)
     suite_dash_front();
     suite_rose();
     suite_season();
+    suite_check();
     suite_quality();
     printf("unit: %d passed, %d failed\n", t_checks - t_failed, t_failed);
     return t_failed != 0;
