@@ -337,7 +337,7 @@ void av_quality_page(struct av_store *s, struct av_sink *sink, struct av_http_re
                   "<th>warnings stored</th><th>requests</th><th>retries</th><th>error</th>"
                   "</tr></thead><tbody>\n",
                   MAX_RUNS);
-    if (av_store_each_run_io(s, MAX_RUNS, run_row, b, err) != AV_OK) {
+    if (av_store_each_run(s, MAX_RUNS, run_row, b, err) != AV_OK) {
         plain(r, 500, "store error: ", err);
         return;
     }

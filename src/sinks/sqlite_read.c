@@ -281,8 +281,8 @@ av_rc av_store_each_run(struct av_store *s, int limit,
     if (sqlite3_prepare_v2(s->db,
                            "SELECT id, kind, status, started_at, ended_at, error, args, "
                            "units_total, units_ok, units_rejected, units_failed, "
-                           "warnings_stored, warnings_unchanged, warnings_rejected "
-                           "FROM run ORDER BY id DESC LIMIT ?1",
+                           "warnings_stored, warnings_unchanged, warnings_rejected, "
+                           "requests, retries FROM run ORDER BY id DESC LIMIT ?1",
                            -1, &st, NULL) != SQLITE_OK)
         return av_sqlite_err(s, errbuf, "query runs");
     sqlite3_bind_int(st, 1, limit);
@@ -303,6 +303,8 @@ av_rc av_store_each_run(struct av_store *s, int limit,
         row.c.warnings_stored = sqlite3_column_int64(st, 11);
         row.c.warnings_unchanged = sqlite3_column_int64(st, 12);
         row.c.warnings_rejected = sqlite3_column_int64(st, 13);
+        row.c.requests = sqlite3_column_int64(st, 14);
+        row.c.retries = sqlite3_column_int64(st, 15);
         if (fn(ud, &row) != 0)
             break;
     }
@@ -487,45 +489,6 @@ av_rc av_store_each_coverage(struct av_store *s, int first_season, int limit,
             break;
     if (r != SQLITE_ROW && r != SQLITE_DONE)
         rc = av_sqlite_err(s, errbuf, "read coverage");
-    sqlite3_finalize(st);
-    return rc;
-}
-
-av_rc av_store_each_run_io(struct av_store *s, int limit,
-                           int (*fn)(void *ud, const struct av_run_row *r), void *ud, char *errbuf)
-{
-    sqlite3_stmt *st;
-    int r;
-    av_rc rc = AV_OK;
-
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, kind, status, started_at, ended_at, error, args, "
-                           "units_total, units_ok, units_failed, warnings_stored, requests, "
-                           "retries FROM run ORDER BY id DESC LIMIT ?1",
-                           -1, &st, NULL) != SQLITE_OK)
-        return av_sqlite_err(s, errbuf, "query runs");
-    sqlite3_bind_int(st, 1, limit);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        struct av_run_row row = {
-            .id = sqlite3_column_int64(st, 0),
-            .kind = ctext(st, 1),
-            .status = ctext(st, 2),
-            .started_at = ctext(st, 3),
-            .ended_at = ctext(st, 4),
-            .error = ctext(st, 5),
-            .args = ctext(st, 6),
-        };
-        row.c.units_total = sqlite3_column_int(st, 7);
-        row.c.units_ok = sqlite3_column_int(st, 8);
-        row.c.units_failed = sqlite3_column_int(st, 9);
-        row.c.warnings_stored = sqlite3_column_int64(st, 10);
-        row.c.requests = sqlite3_column_int64(st, 11);
-        row.c.retries = sqlite3_column_int64(st, 12);
-        if (fn(ud, &row) != 0)
-            break;
-    }
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        rc = av_sqlite_err(s, errbuf, "read runs");
     sqlite3_finalize(st);
     return rc;
 }

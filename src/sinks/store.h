@@ -214,11 +214,5 @@ av_rc av_store_each_reject_group(struct av_store *s, int limit,
 av_rc av_store_each_coverage(struct av_store *s, int first_season, int limit,
                              int (*fn)(void *ud, int region_id, int season, long days),
                              void *ud, char *errbuf);
-/* The last limit runs, newest first, as av_store_each_run but with
- * c.requests and c.retries (units_rejected and the unchanged/rejected
- * warning counts are left 0). */
-av_rc av_store_each_run_io(struct av_store *s, int limit,
-                           int (*fn)(void *ud, const struct av_run_row *r), void *ud,
-                           char *errbuf);
 
 #endif
