@@ -2,6 +2,7 @@
  * parsing into struct av_cli with the precedence defaults < --config file
  * < AVALANCHE_* environment < flags, and `help-config`. Usage errors are
  * printed here and end in AV_EXIT_USAGE. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,11 +47,12 @@ const char av_cli_usage[] =
     "  backfill --from D --to D     fetch history, with a progress bar on a terminal\n"
     "  reprocess                    rebuild the clean tables from stored raw responses\n"
     "  export DATASET --format jsonl|csv [--out FILE]\n"
-    "                               DATASET is warnings, problems, advices or\n"
-    "                               mountain_weather (see `avalanche datasets`)\n"
+    "                               DATASET is warnings, problems, advices,\n"
+    "                               mountain_weather, weather or weather-hourly\n"
+    "                               (see `avalanche datasets`)\n"
     "  datasets [--json|--markdown] every dataset's fields, types and meaning\n"
-    "  status [--json]              per-region state, rejects and the last runs\n"
-    "                               (and the consumer group's lag with --brokers)\n"
+    "  status [--json] [--limit N]  per-region state, rejects and the last N runs\n"
+    "                               (10; and the consumer group's lag with --brokers)\n"
     "  status --check               one Nagios-style line; exit 0 OK, 1 WARNING,\n"
     "                               2 CRITICAL, 3 UNKNOWN (also any usage error of\n"
     "                               --check: its 2 always means CRITICAL); settings\n"
@@ -80,7 +82,8 @@ const char av_cli_usage[] =
     "  --concurrency N    transfers at once (fetch.concurrency)\n"
     "  --chunk-days N     days per request (plan.chunk_days)\n"
     "  -X KEY=VALUE       set any configuration key, e.g. -X fetch.retries=2\n"
-    "  --format, --out    export format and file (default stdout)\n"
+    "  --format, --out    export format and file (default stdout); -o FILE = --out\n"
+    "  --limit N          status: how many of the last runs to show (1-10000, 10)\n"
     "  --csv-raw          CSV cells exactly as stored: no leading ' before a\n"
     "                     cell starting with = + - @ (spreadsheet formula guard)\n"
     "  --json             status, regions and datasets as JSON\n"
@@ -233,7 +236,16 @@ int av_cli_parse(struct av_cli *c, int argc, char **argv)
         } else if (strcmp(a, "--limit") == 0) {
             if (!need_arg(argc, argv, i))
                 goto out;
-            c->limit = atoi(argv[++i]);
+            char *end;
+            long n;
+            errno = 0;
+            n = strtol(argv[++i], &end, 10);
+            if (errno != 0 || end == argv[i] || *end != '\0' || n < 1 || n > 10000) {
+                fprintf(stderr, "avalanche: --limit wants a number of runs 1-10000, got \"%s\"\n",
+                        argv[i]);
+                goto out;
+            }
+            c->limit = (int)n;
         } else if (strcmp(a, "--until-idle") == 0) {
             c->until_idle = 1;
         } else if (strcmp(a, "--json") == 0) {

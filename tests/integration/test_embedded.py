@@ -378,6 +378,19 @@ def test_status_reports_state_rejects_and_runs():
     assert "Trollheimen" in text and "2023-03-05" in text
 
 
+def test_status_limit_picks_the_number_of_runs_and_is_checked():
+    R.reset()
+    db = tmpdb()
+    fixture_run(db)
+    fixture_run(db)
+    runs = lambda *a: json.loads(run("status", "--db", db, "--json", *a, check=0).stdout)["runs"]
+    assert len(runs()) == 2
+    assert len(runs("--limit", "1")) == 1
+    for bad in ("0", "-1", "3x", "", "10001"):
+        p = run("status", "--db", db, "--limit", bad)
+        assert p.returncode == 2 and "--limit" in p.stderr and "1-10000" in p.stderr, (bad, p.stderr)
+
+
 def test_default_plan_uses_state_overlap_and_horizon():
     R.reset()
     db = tmpdb()
