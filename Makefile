@@ -11,6 +11,7 @@
 #   make install    binary, man page, systemd units, example configuration and
 #                   bash completion under $(DESTDIR)$(PREFIX) (default /usr/local)
 #   make uninstall  remove exactly what install put there (same PREFIX, DESTDIR)
+#   make deb        Debian package build/deb/avalanche_<version>-1_<arch>.deb (mk/deb.mk)
 
 VERSION := 0.1.0
 CC ?= cc
@@ -43,7 +44,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all run test check unit asan tsan deps fuzz clean format bench docs install uninstall
+.PHONY: all run test check unit asan tsan deps fuzz clean format bench docs install uninstall deb
 
 all: $(BUILD)/avalanche
 
@@ -125,3 +126,5 @@ uninstall:
 
 clean:
 	rm -rf build
+
+include mk/deb.mk

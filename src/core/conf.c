@@ -368,28 +368,37 @@ void av_conf_each_extra(const struct av_conf *c, const char *section,
             fn(c->v[k].name, c->v[k].str, ud);
 }
 
+/* Sections in the order they first appear (modules register their keys
+ * in several tables: plan.* comes from the planner and from the points),
+ * each printed once with all of its keys. */
 void av_conf_describe(const struct av_conf *c, void *file)
 {
     FILE *f = file;
-    const char *last = "";
 
-    for (int k = 0; k < c->n; k++) {
-        const struct av_opt *o = c->v[k].opt;
-        if (o == NULL)
+    for (int s = 0; s < c->n; s++) {
+        const struct av_opt *head = c->v[s].opt;
+        int seen = 0;
+        if (head == NULL)
             continue;
-        if (strcmp(o->section, last) != 0) {
-            fprintf(f, "\n[%s]\n", o->section);
-            last = o->section;
-        }
-        if (strcmp(o->name, "*") == 0) {
-            fprintf(f, "# %s.* : %s\n", o->section, o->help);
+        for (int p = 0; p < s && !seen; p++)
+            seen = c->v[p].opt != NULL && strcmp(c->v[p].opt->section, head->section) == 0;
+        if (seen)
             continue;
+        fprintf(f, "\n[%s]\n", head->section);
+        for (int k = s; k < c->n; k++) {
+            const struct av_opt *o = c->v[k].opt;
+            if (o == NULL || strcmp(o->section, head->section) != 0)
+                continue;
+            if (strcmp(o->name, "*") == 0) {
+                fprintf(f, "# %s.* : %s\n", o->section, o->help);
+                continue;
+            }
+            fprintf(f, "# %s", o->help);
+            if (o->type == AV_OPT_INT)
+                fprintf(f, " (%lld..%lld)", o->min, o->max);
+            else if (o->type == AV_OPT_ENUM)
+                fprintf(f, " (%s)", o->choices);
+            fprintf(f, "\n%s = %s\n", o->name, o->def);
         }
-        fprintf(f, "# %s", o->help);
-        if (o->type == AV_OPT_INT)
-            fprintf(f, " (%lld..%lld)", o->min, o->max);
-        else if (o->type == AV_OPT_ENUM)
-            fprintf(f, " (%s)", o->choices);
-        fprintf(f, "\n%s = %s\n", o->name, o->def);
     }
 }

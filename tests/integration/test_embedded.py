@@ -648,6 +648,8 @@ def test_env_overrides_and_help():
     assert "AvalancheWarningByRegion" not in run("--help", check=0).stdout
     conf = run("help-config", check=0).stdout  # a valid, sectioned config file
     assert "\n[store]\n" in conf and "\npath = avalanche.db\n" in conf, conf
+    sections = [l for l in conf.splitlines() if l.startswith("[")]
+    assert len(sections) == len(set(sections)), sections  # each section once
 
 
 def test_kill_9_midway_then_rerun_matches_clean_run():
