@@ -4,6 +4,7 @@
 #   make run        install what is missing, build, run the pipeline (embedded)
 #   make test       install what is missing, build, run the whole test suite
 #                   (unit + integration, then again under ASan/UBSan)
+#   make test-cluster  the Cassandra tests on a 3-node cluster (not in make test)
 #   make asan       build build/asan/ (sanitizers)
 #   make tsan       build build/tsan/ (ThreadSanitizer; serve has threads)
 #   make fuzz       libFuzzer targets with clang (build/fuzz/)
@@ -33,7 +34,7 @@ ifeq ($(SAN),thread)
 endif
 CFLAGS := $(CFLAGS_BASE) $(OPT) $(CFLAGS_SAN) -pthread $(EXTRA_CFLAGS)
 LDFLAGS := $(CFLAGS_SAN) -pthread $(EXTRA_LDFLAGS)
-LDLIBS := -lcurl -lsqlite3 -lrdkafka -lmicrohttpd -lm
+LDLIBS := -lcurl -lsqlite3 -lrdkafka -lmicrohttpd -lzstd -lm
 
 SRC := $(sort $(wildcard src/*/*.c))
 LIB_SRC := $(filter-out src/cli/%,$(SRC))
@@ -44,7 +45,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all run test check unit asan tsan deps fuzz clean format bench docs install uninstall deb
+.PHONY: all run test check test-cluster unit asan tsan deps fuzz clean format bench docs install uninstall deb
 
 all: $(BUILD)/avalanche
 
@@ -79,6 +80,13 @@ tsan:
 test check:
 	@scripts/install-deps --test
 	@tests/run
+
+# Cassandra on a 3-node cluster on this machine (~5 min, three JVMs): not
+# part of `make test`; needs what `make test` installs.
+test-cluster: all
+	@scripts/install-deps --test
+	AV_SHARED="$${AV_SHARED:-$$(cd .. && pwd)/shared}" AVALANCHE_BIN=$(BUILD)/avalanche \
+	    python3 tests/integration/test_cluster.py
 
 fuzz:
 	$(MAKE) -f tests/fuzz/Makefile

@@ -6,7 +6,8 @@ SYNTHETIC corpus, in one invocation (ratios, not absolute numbers, are what
 to compare across machines).
 
     bench/bench.py [--warnings 100000] [--out build/bench/results.json]
-                   [--baseline OLD_BINARY [--repeat N]] [--kafka [--cassandra]]
+                   [--baseline OLD_BINARY] [--duckdb] [--repeat N] [--workers N]
+                   [--kafka [--cassandra]]
 
 Measures wall time, user+sys CPU and peak RSS (getrusage of the child via
 os.wait4) for each step; warnings/s = corpus warnings / wall seconds;
@@ -20,6 +21,12 @@ group and keyspace.
 results.json then gets "compare": step -> {before, after (medians over the
 N repetitions), ratio_wall (after / before median wall)}; "steps" holds the
 after medians and the steps run once (produce, python loader: after binary).
+
+With --duckdb (issue 13), the reprocess step is interleaved the same way
+with bench/duckdb_load.py (DuckDB's read_json CTAS of the corpus, 2
+threads; label "duckdb", run by AV_DUCKDB_PYTHON, the venv bench/run
+makes), and its entry in "compare" gets ratio_vs_duckdb (after / duckdb
+median wall). build/avalanche can be another binary with AVALANCHE_BIN.
 """
 import argparse
 import json
@@ -31,8 +38,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, ".."))
-BUILD = os.path.join(ROOT, "build", "bench")
-BIN = os.path.join(ROOT, "build", "avalanche")
+BUILD = os.environ.get("AV_BENCH_DIR") or os.path.join(ROOT, "build", "bench")
+BIN = os.environ.get("AVALANCHE_BIN") or os.path.join(ROOT, "build", "avalanche")
+# The DuckDB comparator's interpreter (bench/run makes the venv).
+DUCKDB_PY = os.environ.get("AV_DUCKDB_PYTHON") or os.path.expanduser(
+    "~/.cache/avalanche/duckdb-venv/bin/python")
 
 
 def run_measured(args, env=None):
@@ -102,11 +112,25 @@ def compare(name, make_args, bins, repeat, meta, mb):
         res[label] = record(med[label], statistics.median(cpus), statistics.median(rsss),
                             meta, mb)
         res[label]["wall_s_each"] = [round(w, 2) for w in walls]
-    res["ratio_wall"] = round(med["after"] / med["before"], 3)
+    if "before" in med:
+        res["ratio_wall"] = round(med["after"] / med["before"], 3)
+    if "duckdb" in med:
+        res["ratio_vs_duckdb"] = round(med["after"] / med["duckdb"], 3)
     return res
 
 
 def print_compare(compared, repeat):
+    for name, c in compared.items():
+        if "duckdb" in c:
+            d, a = c["duckdb"], c["after"]
+            print("\n%s vs DuckDB (median of %d): %.2f s / %.2f s wall = %.3f, cpu %.2f / "
+                  "%.2f s, peak RSS %.1f / %.1f MB" % (name, repeat, a["wall_s"], d["wall_s"],
+                                                       c["ratio_vs_duckdb"], a["cpu_s"],
+                                                       d["cpu_s"], a["peak_rss_mb"],
+                                                       d["peak_rss_mb"]))
+    compared = {k: v for k, v in compared.items() if "before" in v}
+    if not compared:
+        return
     print("\nbefore vs after (median of %d; ratio = after / before wall):" % repeat)
     print("%-24s %10s %10s %6s %9s %9s %9s %9s" % ("step", "wall bef.", "wall aft.", "ratio",
                                                    "cpu bef.", "cpu aft.", "RSS bef.",
@@ -139,15 +163,22 @@ def main():
                          "interleaved, with build/avalanche (\"after\")")
     ap.add_argument("--repeat", type=int, default=1,
                     help="with --baseline: runs of each compared step per binary (median)")
+    ap.add_argument("--duckdb", action="store_true",
+                    help="also load the corpus with DuckDB (bench/duckdb_load.py, 2 threads), "
+                         "interleaved with reprocess")
+    ap.add_argument("--workers", type=int, metavar="N",
+                    help="reprocess.workers of the after binary (default: its own, one per CPU)")
     a = ap.parse_args()
-    if a.repeat < 1 or (a.repeat != 1 and not a.baseline):
-        ap.error("--repeat N needs --baseline and N >= 1")
+    if a.repeat < 1 or (a.repeat != 1 and not (a.baseline or a.duckdb)):
+        ap.error("--repeat N needs --baseline or --duckdb and N >= 1")
     if a.baseline:
         a.baseline = os.path.abspath(a.baseline)
         if not os.access(a.baseline, os.X_OK):
             ap.error("--baseline %s: not an executable file" % a.baseline)
     # Compared steps run for both binaries; the others once with build/avalanche.
     bins = [("before", a.baseline), ("after", BIN)] if a.baseline else None
+    # reprocess and the DuckDB load, side by side (and the baseline's reprocess)
+    rbins = (bins or [("after", BIN)]) + [("duckdb", DUCKDB_PY)] if a.duckdb else bins
     stamp = int(time.time())
     os.makedirs(BUILD, exist_ok=True)
     corpus = os.path.join(BUILD, "synthetic_corpus_%d.json" % a.warnings)
@@ -200,9 +231,17 @@ def main():
                 warnings_only(binary)
 
         def reprocess(label, binary, i):  # rebuilds in one transaction: may repeat on one db
-            return [binary, "reprocess", "--db", db_path("bench", label), "--no-progress"]
+            if label == "duckdb":
+                return [binary, os.path.join(HERE, "duckdb_load.py"), corpus,
+                        os.path.join(BUILD, "duckdb.db"), "--threads", "2"]
+            if label == "after" and a.workers is not None:
+                return [binary, "reprocess", "--db", db_path("bench", label), "--no-progress",
+                        "-X", "reprocess.workers=%d" % a.workers]
+            # without --baseline the db is bench.db (label None), also with --duckdb
+            return [binary, "reprocess", "--db",
+                    db_path("bench", label if bins else None), "--no-progress"]
 
-        steps = [("avalanche run", True, run), ("avalanche reprocess", True, reprocess)]
+        steps = [("avalanche run", True, run), ("avalanche reprocess", "r", reprocess)]
         if a.kafka:
             kenv = dict(os.environ, KAFKA_DEV_PORT="19192",
                         KAFKA_DEV_DIR=os.path.join(BUILD, "kafka"))
@@ -252,9 +291,12 @@ def main():
                 return [sys.executable, os.path.join(HERE, "py_loader.py"), corpus, pydb]
 
             steps.append(("python loader", False, python))
+        if rbins and "compare" not in results:
+            results["compare"] = {}
         for name, compared, make_args in steps:
-            if bins and compared:
-                c = results["compare"][name] = compare(name, make_args, bins, a.repeat, meta, mb)
+            use = rbins if compared == "r" else bins
+            if use and compared:
+                c = results["compare"][name] = compare(name, make_args, use, a.repeat, meta, mb)
                 results["steps"][name] = {k: v for k, v in c["after"].items()
                                           if k != "wall_s_each"}
                 continue
@@ -264,15 +306,21 @@ def main():
             print("%-20s %7.2f s wall %7.2f s cpu %8d warnings/s %7.1f MB/s  peak RSS %7.1f MB"
                   % (name, wall, cpu, r["warnings_per_s"], r["mb_per_s"], r["peak_rss_mb"]),
                   flush=True)
+        for label in (["before", "after"] if bins else [None]):
+            results["db_mb" + ("_" + label if label else "")] = round(
+                os.path.getsize(db_path("bench", label)) / 1e6, 1)
+        print("database: " + ", ".join("%s %.1f MB" % (k, v) for k, v in results.items()
+                                       if k.startswith("db_mb")))
         stored = count_warnings(db_path("bench", "after" if bins else None))
         results["warnings_stored"] = int(stored or 0)
         print("stored by avalanche: %s warnings" % stored)
+        if rbins:
+            print_compare(results["compare"], a.repeat)
         if bins:
             before = count_warnings(db_path("bench", "before"))
             results["warnings_stored_before"] = int(before or 0)
             print("stored by the baseline: %s warnings%s" %
                   (before, "" if before == stored else "  (DIFFERS from after)"))
-            print_compare(results["compare"], a.repeat)
     finally:
         srv.terminate()
         srv.wait()

@@ -29,6 +29,8 @@ struct av_cli {
     const char *dataset;
     int json, markdown;
     int csv_raw; /* --csv-raw: no formula guard in CSV text cells */
+    int history; /* export --history: every publication of each warning */
+    int64_t as_of; /* export --as-of: a UTC instant in ms; INT64_MIN = not given */
     int force;   /* --force: a --from before plan.earliest */
     int progress; /* -1 auto (TTY), 0 off, 1 on */
     int limit;

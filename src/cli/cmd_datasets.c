@@ -61,9 +61,12 @@ static void notes(const struct av_field *f, char *out, size_t cap)
 
 static void markdown(void)
 {
-    for (int d = 0; av_datasets[d]; d++) {
-        const struct av_dataset *ds = av_datasets[d];
-        printf("## %s\n\n%s SQLite table `%s`.", ds->name, ds->doc, ds->table);
+    for (int d = 0; av_datasets_described[d]; d++) {
+        const struct av_dataset *ds = av_datasets_described[d];
+        if (ds->table)
+            printf("## %s\n\n%s SQLite table `%s`.", ds->name, ds->doc, ds->table);
+        else
+            printf("## %s\n\n%s Not stored.", ds->name, ds->doc);
         if (ds->nest)
             printf(" JSONL records carry their %s as an array `%s` (without the key fields, "
                    "`[]` when none); CSV rows count them in `%s`.",
@@ -81,7 +84,7 @@ static void markdown(void)
             }
             printf(" |\n");
         }
-        if (av_datasets[d + 1])
+        if (av_datasets_described[d + 1])
             putchar('\n');
     }
 }
@@ -92,10 +95,11 @@ static void json(void)
 
     av_buf_init(&b, 0);
     av_buf_putc(&b, '[');
-    for (int d = 0; av_datasets[d]; d++) {
-        const struct av_dataset *ds = av_datasets[d];
-        av_buf_printf(&b, "%s{\"name\":\"%s\",\"table\":\"%s\",\"doc\":", d ? "," : "",
-                      ds->name, ds->table);
+    for (int d = 0; av_datasets_described[d]; d++) {
+        const struct av_dataset *ds = av_datasets_described[d];
+        av_buf_printf(&b, "%s{\"name\":\"%s\",\"table\":%s%s%s,\"doc\":", d ? "," : "",
+                      ds->name, ds->table ? "\"" : "", ds->table ? ds->table : "null",
+                      ds->table ? "\"" : "");
         av_json_quote(&b, ds->doc);
         av_buf_puts(&b, ",\"fields\":[");
         for (int i = 0; i < ds->nfields; i++) {
@@ -125,9 +129,10 @@ int av_cmd_datasets(struct av_cli *c)
     } else if (c->json) {
         json();
     } else {
-        for (int d = 0; av_datasets[d]; d++) {
-            const struct av_dataset *ds = av_datasets[d];
-            printf("%s%s (table %s): %s\n", d ? "\n" : "", ds->name, ds->table, ds->doc);
+        for (int d = 0; av_datasets_described[d]; d++) {
+            const struct av_dataset *ds = av_datasets_described[d];
+            printf("%s%s (%s%s): %s\n", d ? "\n" : "", ds->name,
+                   ds->table ? "table " : "not stored", ds->table ? ds->table : "", ds->doc);
             for (int i = 0; i < ds->nfields; i++) {
                 const struct av_field *f = &ds->fields[i];
                 char tmp[32], extra[96];

@@ -1,8 +1,10 @@
 /* cmd_export.c - `export DATASET --format jsonl|csv`: any dataset the
  * configured sink keeps (`avalanche datasets`), read back through the sink
- * and formatted by export.c. Writes to stdout, or to --out: a file
- * atomically (a temp file renamed on success; through a symlink to its
- * target), a FIFO or character device directly. */
+ * and formatted by export.c. warnings and problems also as published at
+ * an instant (--as-of T) or with every publication (--history), from the
+ * sink's publication history (av_sink_read_history). Writes to stdout, or
+ * to --out: a file atomically (a temp file renamed on success; through a
+ * symlink to its target), a FIFO or character device directly. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,12 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../export/features.h"
 #include "../model/regions.h"
 #include "../sinks/export.h"
 #include "../sinks/sink.h"
 #include "../sinks/store.h"
 #include "../transforms/weather_daily.h"
 #include "cli.h"
+#include "export_doc.h"
 
 static int each(void *ud, const struct av_warning *w)
 {
@@ -25,6 +29,11 @@ static int each(void *ud, const struct av_warning *w)
 static int each_rec(void *ud, const void *rec)
 {
     return av_export_record(ud, rec) != 0;
+}
+
+static int each_feature(void *ud, const struct av_feature *f)
+{
+    return av_export_record(ud, f) != 0;
 }
 
 /* A flat dataset keyed by a UTC hour (weather-hourly): --from/--to are
@@ -134,13 +143,19 @@ int av_cmd_export(struct av_cli *cli)
     enum av_format fmt;
     FILE *out = stdout;
     av_rc rc;
+    enum av_doc doc = av_doc_kind(cli->dataset); /* caaml, geojson: export_doc.h */
 
+    if (doc)
+        ds = &av_ds_warning;
+    if (cli->dataset && strcmp(cli->dataset, av_ds_features.name) == 0)
+        ds = &av_ds_features; /* computed: src/export/features.h */
     if (ds == NULL) {
         fprintf(stderr, "avalanche: export needs a dataset: warnings, problems, advices, "
-                        "mountain_weather, weather or weather-hourly (avalanche datasets)\n");
+                        "mountain_weather, weather, weather-hourly, features (avalanche "
+                        "datasets), caaml or geojson\n");
         return AV_EXIT_USAGE;
     }
-    if (cli->format == NULL || strcmp(cli->format, "jsonl") == 0)
+    if (doc || cli->format == NULL || strcmp(cli->format, "jsonl") == 0)
         fmt = AV_FMT_JSONL;
     else if (strcmp(cli->format, "csv") == 0)
         fmt = AV_FMT_CSV;
@@ -148,7 +163,30 @@ int av_cmd_export(struct av_cli *cli)
         fprintf(stderr, "avalanche: --format \"%s\": use jsonl or csv\n", cli->format);
         return AV_EXIT_USAGE;
     }
+    if (ds == &av_ds_version) {
+        fprintf(stderr, "avalanche: %s is read through its warnings: export warnings (or "
+                        "problems) --history, or --as-of T\n", ds->name);
+        return AV_EXIT_USAGE;
+    }
+    if (ds == &av_ds_features && cli->history) {
+        fprintf(stderr, "avalanche: --history does not apply to export features (each row "
+                        "is one version: the latest, or with --as-of T the one published "
+                        "by T)\n");
+        return AV_EXIT_USAGE;
+    }
+    if ((cli->history || cli->as_of != INT64_MIN) && ds != &av_ds_features &&
+        (doc || (ds != &av_ds_warning && ds != &av_ds_problem) ||
+         (cli->history && cli->as_of != INT64_MIN))) {
+        fprintf(stderr, "avalanche: %s\n",
+                cli->history && cli->as_of != INT64_MIN
+                    ? "--history and --as-of exclude each other: every version, or the one "
+                      "published by T"
+                    : "--history and --as-of apply to export warnings and export problems");
+        return AV_EXIT_USAGE;
+    }
     code = query_from_flags(cli, &q, ids);
+    if (code == AV_EXIT_OK && doc)
+        code = av_cli_doc_query(cli, doc, &q);
     if (code != AV_EXIT_OK)
         return code;
     if (cli->out && strcmp(cli->out, "-") != 0 &&
@@ -163,7 +201,7 @@ int av_cmd_export(struct av_cli *cli)
     if (code != AV_EXIT_OK)
         return code;
     code = AV_EXIT_FAIL;
-    if (!av_sink_keeps(&sink, ds)) {
+    if (ds != &av_ds_features && !av_sink_keeps(&sink, ds)) {
         fprintf(stderr, "avalanche: the %s sink does not keep %s; export them from the SQLite "
                         "store (--sink sqlite)\n",
                 av_sink_name(&sink), ds->name);
@@ -188,9 +226,20 @@ int av_cmd_export(struct av_cli *cli)
             goto out;
         }
     }
+    if (doc) {
+        rc = av_cli_doc_write(doc, &sink, &q, out, &e.rows, err);
+        goto written;
+    }
     av_export_init(&e, out, ds, fmt);
     e.csv_raw = cli->csv_raw;
-    if (ds->parent == NULL && ds != &av_ds_warning) { /* a flat dataset: the weather */
+    if (cli->history)
+        e.extra = &av_ds_version; /* version, first_seen, superseded_at (publish_time) */
+    if (ds == &av_ds_features) { /* computed from the history and the hourly weather */
+        rc = av_features_read(&sink, &q, cli->as_of, each_feature, &e, err);
+    } else if (cli->history || cli->as_of != INT64_MIN) { /* the publication history */
+        rc = av_sink_read_history(&sink, &q, cli->history ? AV_NULL_MS : cli->as_of, each, &e,
+                                  err);
+    } else if (ds->parent == NULL && ds != &av_ds_warning) { /* a flat dataset: the weather */
         if (ds->rule == AV_RULE_RANKED)
             hour_range(&q);
         rc = av_sink_read_rows(&sink, ds, &q, each_rec, &e, err);
@@ -201,6 +250,7 @@ int av_cmd_export(struct av_cli *cli)
         rc = av_export_finish(&e, err);
     else
         av_buf_free(&e.line); /* a failed read writes nothing more */
+written:
     if (out != stdout) {
         if (fclose(out) != 0 && rc == AV_OK)
             rc = av_fail(err, AV_EIO, "writing %s: %s", tmp, strerror(errno));

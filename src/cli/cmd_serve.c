@@ -40,6 +40,12 @@ const struct av_opt av_serve_opts[] = {
      "how often the consumer group's lag is fetched for /metrics (with --brokers)"},
     {"serve", "token", AV_OPT_STR, "", 0, 0, NULL,
      "bearer token for POST /api/runs (AVALANCHE_SERVE_TOKEN); empty = refused"},
+    {"serve", "cache_mb", AV_OPT_INT, "64", 0, 65536, NULL,
+     "memory for answers computed once per data change (pages, /metrics; at most 512 "
+     "of them, each at most a quarter of it); 0 = every request computes its answer"},
+    {"serve", "cache_ttl_ms", AV_OPT_INT, "5000", 0, 86400000, NULL,
+     "how long such an answer is kept at most when store.sink is not sqlite (another "
+     "process's writes there are not seen); 0 = not kept"},
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 

@@ -48,8 +48,14 @@ const char av_cli_usage[] =
     "  reprocess                    rebuild the clean tables from stored raw responses\n"
     "  export DATASET --format jsonl|csv [--out FILE]\n"
     "                               DATASET is warnings, problems, advices,\n"
-    "                               mountain_weather, weather or weather-hourly\n"
-    "                               (see `avalanche datasets`)\n"
+    "                               mountain_weather, weather, weather-hourly or\n"
+    "                               features (one row per region and day for\n"
+    "                               modelling, only what was known at publish\n"
+    "                               time; see `avalanche datasets`)\n"
+    "  export caaml|geojson --date D [--out FILE]\n"
+    "                               a CAAMLv6 bulletin collection (EAWS; also\n"
+    "                               --from/--to) or a GeoJSON map of the regions\n"
+    "                               with the day's warnings; one --lang 1|2\n"
     "  datasets [--json|--markdown] every dataset's fields, types and meaning\n"
     "  status [--json] [--limit N]  per-region state, rejects and the last N runs\n"
     "                               (10; and the consumer group's lag with --brokers)\n"
@@ -78,6 +84,7 @@ const char av_cli_usage[] =
     "  --sources LIST     varsom, weather, or varsom,weather (default; plan.sources):\n"
     "                     the warnings, Open-Meteo's weather per region, or both\n"
     "  --from D, --to D   dates YYYY-MM-DD (local Norwegian dates, inclusive)\n"
+    "  --date D           one day: --from D --to D\n"
     "  --force            allow a --from before the first season (plan.earliest)\n"
     "  --concurrency N    transfers at once (fetch.concurrency)\n"
     "  --chunk-days N     days per request (plan.chunk_days)\n"
@@ -86,6 +93,11 @@ const char av_cli_usage[] =
     "  --limit N          status: how many of the last runs to show (1-10000, 10)\n"
     "  --csv-raw          CSV cells exactly as stored: no leading ' before a\n"
     "                     cell starting with = + - @ (spreadsheet formula guard)\n"
+    "  --as-of T          export warnings|problems|features as published at T\n"
+    "                     (ISO 8601 with Z or an offset: 2023-03-01T16:00:00Z):\n"
+    "                     per warning the latest publication not after T\n"
+    "  --history          export warnings|problems: every publication kept, with\n"
+    "                     version, first_seen and superseded_at\n"
     "  --json             status, regions and datasets as JSON\n"
     "  --brokers H:P      Kafka bootstrap servers (stream.brokers); -X kafka.KEY=V\n"
     "                     passes any librdkafka setting\n"
@@ -111,6 +123,48 @@ static int need_arg(int argc, char **argv, int i)
         return 0;
     }
     return 1;
+}
+
+/* "YYYY-MM-DDTHH:MM[:SS[.fff]]" then "Z" or an offset "+HH:MM", "+HHMM",
+ * "+HH" (or "-"): the UTC instant in ms. 0 (and a message naming opt)
+ * when it is not one. */
+static int parse_instant_opt(const char *opt, const char *v, int64_t *out)
+{
+    char naive[32];
+    size_t n = strlen(v), z = 0;
+    int oh = 0, om = 0, sign = 0;
+    av_ms local;
+
+    if (n >= 17) { /* find where the zone starts: after the time of day */
+        z = 16;
+        while (z < n && ((v[z] >= '0' && v[z] <= '9') || v[z] == ':' || v[z] == '.'))
+            z++;
+    }
+    if (z > 0 && z < n) {
+        const char *t = v + z;
+        size_t tl = n - z;
+        if (tl == 1 && (t[0] == 'Z' || t[0] == 'z'))
+            sign = 1;
+        else if ((t[0] == '+' || t[0] == '-') &&
+                 ((tl == 3 && sscanf(t + 1, "%2d", &oh) == 1) ||
+                  (tl == 5 && sscanf(t + 1, "%2d%2d", &oh, &om) == 2) ||
+                  (tl == 6 && t[3] == ':' && sscanf(t + 1, "%2d:%2d", &oh, &om) == 2)) &&
+                 oh <= 23 && om <= 59 && strspn(t + 1, "0123456789:") == tl - 1)
+            sign = t[0] == '+' ? 1 : -1;
+    }
+    if (sign != 0 && z < sizeof(naive) - 3) {
+        memcpy(naive, v, z);
+        naive[z] = '\0';
+        if (z == 16) /* no seconds */
+            strcpy(naive + 16, ":00");
+        if (av_local_stamp_parse(naive, strlen(naive), &local) == AV_OK) {
+            *out = local - (int64_t)sign * (oh * 60 + om) * 60000;
+            return 1;
+        }
+    }
+    fprintf(stderr, "avalanche: %s \"%s\" is not an instant; use ISO 8601 with Z or an "
+                    "offset, e.g. 2023-03-01T16:00:00Z or 2023-03-01T17:00+01:00\n", opt, v);
+    return 0;
 }
 
 static int parse_date_opt(const char *opt, const char *v, int64_t *out)
@@ -143,9 +197,11 @@ int av_cli_parse(struct av_cli *c, int argc, char **argv)
     char regions[1024] = "";
     int i, rc, verbose = 0, quiet = 0;
     size_t used = 0;
+    int date_given = 0, range_given = 0; /* --date, --from/--to */
 
     memset(c, 0, sizeof(*c));
     c->from = c->to = INT64_MIN;
+    c->as_of = INT64_MIN;
     c->progress = -1;
     c->limit = 10;
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
@@ -225,6 +281,13 @@ int av_cli_parse(struct av_cli *c, int argc, char **argv)
                 !parse_date_opt(a, argv[i + 1], a[2] == 'f' ? &c->from : &c->to))
                 goto out;
             i++;
+            range_given = 1;
+        } else if (strcmp(a, "--date") == 0) {
+            if (!need_arg(argc, argv, i) || !parse_date_opt(a, argv[i + 1], &c->from))
+                goto out;
+            c->to = c->from;
+            i++;
+            date_given = 1;
         } else if (strcmp(a, "--format") == 0) {
             if (!need_arg(argc, argv, i))
                 goto out;
@@ -258,6 +321,12 @@ int av_cli_parse(struct av_cli *c, int argc, char **argv)
             c->check = 1;
         } else if (strcmp(a, "--csv-raw") == 0) {
             c->csv_raw = 1;
+        } else if (strcmp(a, "--history") == 0) {
+            c->history = 1;
+        } else if (strcmp(a, "--as-of") == 0) {
+            if (!need_arg(argc, argv, i) || !parse_instant_opt(a, argv[i + 1], &c->as_of))
+                goto out;
+            i++;
         } else if (strcmp(a, "--force") == 0) {
             c->force = 1;
         } else if (strcmp(a, "--progress") == 0) {
@@ -282,6 +351,10 @@ int av_cli_parse(struct av_cli *c, int argc, char **argv)
     if (regions[0] && av_conf_set(&c->conf, "plan.regions", regions, "option --region", err) !=
                           AV_OK) {
         fprintf(stderr, "avalanche: %s\n", err);
+        goto out;
+    }
+    if (date_given && range_given) {
+        fprintf(stderr, "avalanche: --date is --from D --to D: give one or the other\n");
         goto out;
     }
     if (c->from != INT64_MIN && c->to != INT64_MIN && c->from > c->to) {

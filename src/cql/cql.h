@@ -2,13 +2,60 @@
  *
  * No C driver is packaged for Debian, so the project speaks the protocol
  * itself (../shared/real-servers.md §C; Cassandra 3.x-5.x and ScyllaDB all
- * serve v4). Synchronous: one request in flight per connection (stream 0),
- * or a few writes pipelined on streams 1..n (av_cql_pipeline).
+ * serve v4).
  *
- * What it owns: one TCP connection at a time to one of several contact
- * points; on a lost connection the next call reconnects, trying the contact
- * points in turn. Prepared statements remember their query text, so an
- * UNPREPARED answer (node restarted, other node) re-prepares transparently.
+ * Shape: one struct av_cql is a session with a cluster. It owns a pool of
+ * TCP connections per node (connections_per_host), each carrying many
+ * requests at once on stream ids 1..32767 (v4 streams are signed 16-bit;
+ * stream 0 is kept for the handshake), answers matched by stream in any
+ * order. No threads: a single-threaded event loop (poll() over the pool's
+ * sockets) runs only inside the calls below, driven by the caller:
+ * av_cql_submit() queues a request with a callback and makes what progress
+ * it can without blocking (or blocks while the in-flight window is full:
+ * backpressure), av_cql_drain() runs the loop until every request has
+ * completed. The synchronous calls (query, prepare, execute, batch,
+ * pipeline) are a submit plus a wait for that one answer; requests of other
+ * callers complete (their callbacks run) meanwhile. Not thread-safe: one
+ * thread per struct av_cql.
+ *
+ * Cluster metadata (opts.discover): after the first connection the client reads
+ * system.local and system.peers (every node's address, data center, rack
+ * and tokens) and system_schema.keyspaces (replication), and registers for
+ * TOPOLOGY_CHANGE and STATUS_CHANGE events on one connection; it reads them
+ * again when an event or a schema change says so and every refresh_ms.
+ * Discovered nodes are dialled on the contact point's port (rpc_address of
+ * system.peers; 0.0.0.0 falls back to peer).
+ *
+ * Routing: a prepared statement knows its keyspace and which bind markers
+ * are the partition key (from PREPARE), so an EXECUTE or a BATCH (its first
+ * statement) is routed token-aware: Murmur3 of the serialized key
+ * (cql_ring.h), the replicas from the ring and the keyspace's replication
+ * (SimpleStrategy, NetworkTopologyStrategy), those of local_dc first (empty:
+ * the data center of the first contact point that answered), in placement
+ * order, then the other local nodes, then other data centers. Requests
+ * without a token go round-robin over the local nodes.
+ *
+ * Failure handling: a node is marked down when a connect, the handshake or
+ * a connection fails, or nothing at all arrives on a connection for
+ * request_timeout_ms while requests wait on it (a stopped or partitioned
+ * node: the connection is closed, every request on it fails over); a
+ * request without an answer in time on a connection that still answers
+ * fails over alone (its stream stays taken until the late answer). The
+ * handshake of a new connection blocks the loop for at most the shorter of
+ * the two timeouts. A down node
+ * is tried again after a backoff (250 ms doubling to 10 s, reset by a
+ * successful connect) or when a STATUS_CHANGE UP event names it. When no
+ * node is up a request dials them anyway (the caller's retry paces that).
+ * A request that failed with AV_ENET (below) is sent again ONLY if it is
+ * idempotent (struct av_cql_op.idempotent; the synchronous calls are not
+ * idempotent, except av_cql_pipeline whose contract says so): first on the
+ * next replica/node not yet tried, then, `retries` times, after a backoff
+ * (100 ms doubling to backoff_max_ms; never once *stop is set). Writes with
+ * USING TIMESTAMP (upserts: the same cells with the same timestamp) are
+ * idempotent; counter updates, appends to lists and LWTs are not.
+ * Prepared statements remember their query text and are prepared on each
+ * new connection; an UNPREPARED answer (node restarted) re-prepares on that
+ * connection and sends the request again, once.
  *
  * How it fails (av_rc):
  *   AV_ENET     retry later: connection lost or refused, timeouts, and the
@@ -17,21 +64,26 @@
  *   AV_EREMOTE  do not retry: Syntax, Invalid, Unauthorized, Config,
  *               Already_exists, Protocol, Authentication (bad credentials),
  *               Function_failure, Write_failure, Read_failure;
- *   AV_EPARSE   a malformed frame or body from the server;
+ *   AV_EPARSE   a malformed frame or body from the server (the connection
+ *               is closed: its stream is out of step);
  *   AV_ELIMIT   a frame larger than max_frame;
  *   AV_EINVAL   bad arguments.
  * errbuf always gets one line with the server's own message when there is one.
  *
  * Layers: the codec behind cql_frame.h - cql_wire.c, cql_result.c,
- * cql_error.c (pure encode/decode, fuzzed and unit-tested with vectors
- * computed from the spec); cql_net.c (contact points, sockets, frames) and
- * cql_conn.c (handshake, requests) behind cql_int.h; cql_value.c (bind
- * values). Nothing else in the project includes the protocol details.
+ * cql_error.c - and cql_ring.c behind cql_ring.h (Murmur3, ring, events,
+ * replication: pure, fuzzed and unit-tested); cql_net.c (contact points,
+ * sockets, frames), cql_pool.c (the event loop: streams, window, routing,
+ * deadlines, retries), cql_topo.c (discovery, refresh, events) and
+ * cql_conn.c (handshake, the synchronous API) behind cql_int.h;
+ * cql_value.c (bind values). Nothing else in the project includes the
+ * protocol details.
  */
 #ifndef AV_CQL_H
 #define AV_CQL_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "../core/err.h"
@@ -100,21 +152,34 @@ struct av_cql_opts {
     const char *hosts;        /* "h1,h2:9043" (default port 9042) */
     const char *user;         /* NULL: no authentication offered */
     const char *password;
-    int connect_timeout_ms;   /* per contact point */
-    int request_timeout_ms;   /* per request (send + answer) */
+    int connect_timeout_ms;   /* per contact point (and handshake); 0: 5000 */
+    int request_timeout_ms;   /* per request attempt (send + answer); 0: 12000 */
     size_t max_frame;         /* ceiling for any frame we read, e.g. 16 MiB */
+    /* Zero means the default for every field below. */
+    int connections_per_host; /* 0: 1 */
+    int max_inflight;         /* requests in flight in the whole session; 0: 1024 */
+    const char *local_dc;     /* NULL/"": the first contact point's data center */
+    int refresh_ms;           /* ring refresh period; 0: 60000; < 0 never */
+    int discover;             /* 1: read the nodes and the ring (token routing, events);
+                               * 0: only the contact points, round-robin */
+    int retries;              /* backoff retries of an idempotent request; 0: none */
+    int backoff_max_ms;       /* 0: 5000 */
+    volatile sig_atomic_t *stop; /* set: no more backoff retries (may be NULL) */
 };
 
-struct av_cql;          /* a connection (with failover) */
+struct av_cql;          /* a session: the connection pool of a cluster */
 struct av_cql_prepared; /* a prepared statement */
 struct av_cql_result;   /* a decoded RESULT */
 
 /* Connects to the first contact point that answers and completes
- * OPTIONS/STARTUP (and PasswordAuthenticator when asked). On failure
- * nothing is left open and errbuf names every host tried. */
+ * OPTIONS/STARTUP (and PasswordAuthenticator when asked), then discovers
+ * the cluster (with discover; a discovery failure only logs a
+ * warning: the contact points still work). On failure nothing is left
+ * open and errbuf names every host tried. */
 av_rc av_cql_connect(struct av_cql **out, const struct av_cql_opts *o, char *errbuf);
 void av_cql_close(struct av_cql *c); /* accepts NULL */
-/* "host:port" of the node currently connected (or "" when none). */
+/* "host:port" of the node the last request was answered by while its
+ * connection is still open (or "" when none is). */
 const char *av_cql_peer(const struct av_cql *c);
 
 /* QUERY with optional bound values (may be NULL/0); res may be NULL when
@@ -144,8 +209,13 @@ struct av_cql_batch_item {
 av_rc av_cql_batch(struct av_cql *c, int type, const struct av_cql_batch_item *items, int n,
                    int consistency, char *errbuf);
 
-/* One write of a pipeline: a BATCH (type 0-2, like av_cql_batch) of items,
- * or an EXECUTE (type AV_CQL_OP_EXEC) of items[0]. No result is kept. */
+/* One write: a BATCH (type 0-2, like av_cql_batch) of items, or an
+ * EXECUTE (type AV_CQL_OP_EXEC) of items[0]. Values are encoded when the op
+ * is submitted: the caller's memory may go as soon as av_cql_submit returns.
+ * idempotent = 1 allows sending it again (another replica, after a
+ * backoff) when an attempt failed with AV_ENET, even though the first
+ * attempt may have been applied: say so only for writes that give the same
+ * result applied twice (upserts with USING TIMESTAMP). */
 #define AV_CQL_OP_EXEC 3
 #define AV_CQL_PIPELINE_MAX 8
 struct av_cql_op {
@@ -153,12 +223,36 @@ struct av_cql_op {
     const struct av_cql_batch_item *items;
     int nitems;
     int consistency;
+    int idempotent;
 };
-/* Sends n writes at once (streams 1..n) and waits for every answer: one
- * round trip instead of n. UNPREPARED re-prepares and sends all again
- * once; otherwise returns the first failure (AV_OK when all succeeded).
- * After AV_ENET some may have been applied: give only idempotent writes
- * (e.g. with USING TIMESTAMP). */
+
+/* Called once per submitted op when it completed (acknowledged, or failed
+ * for good after the retries it was allowed): rc AV_OK or as above, err
+ * the line for errbuf (valid during the call). Runs inside av_cql_submit,
+ * av_cql_drain or any other call of this client on the same session
+ * (possibly before av_cql_submit returns); it must not call this client
+ * except av_cql_inflight. */
+typedef void (*av_cql_done_fn)(void *ud, av_rc rc, const char *err);
+
+/* Queues op (and sends what the sockets take now). Blocks, running the
+ * loop, while max_inflight requests are in flight. Returns AV_OK when the
+ * callback will be (or was already) called; otherwise (bad arguments, a
+ * frame too large, out of memory; also when called from a callback) the
+ * error, and fn is never called. Network failures go to the callback. */
+av_rc av_cql_submit(struct av_cql *c, const struct av_cql_op *op, av_cql_done_fn fn, void *ud,
+                    char *errbuf);
+/* Runs the loop until no request is in flight (every callback has run).
+ * AV_EINVAL from a callback; else AV_OK (requests report their own errors). */
+av_rc av_cql_drain(struct av_cql *c, char *errbuf);
+/* Requests submitted and not completed. */
+int av_cql_inflight(const struct av_cql *c);
+/* Nodes known (contact points and discovered), and how many are up. */
+int av_cql_nodes(const struct av_cql *c, int *up);
+
+/* Sends n writes at once and waits for every answer: one round trip
+ * instead of n. Each is idempotent (see struct av_cql_op), whatever its
+ * flag says: give only idempotent writes. Returns the first failure
+ * (AV_OK when all succeeded). */
 av_rc av_cql_pipeline(struct av_cql *c, const struct av_cql_op *ops, int n, char *errbuf);
 
 /* Results. kind: 1 void, 2 rows, 3 set_keyspace, 4 prepared, 5 schema_change. */

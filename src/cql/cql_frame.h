@@ -255,6 +255,9 @@ struct av_cql_result {
     size_t prep_id_len;
     int nparams;
     struct av_cql_col *params; /* nparams entries */
+    int npk;                   /* partition key bind markers (the first 16) */
+    uint16_t pk[16];           /* their indexes, each < nparams */
+    char *prep_ks;             /* keyspace of the bind markers, else NULL */
 };
 
 /* Decodes a RESULT body (after any prefixes). *out owns a copy of the

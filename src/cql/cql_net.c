@@ -1,18 +1,13 @@
-/* cql_net.c - the transport under cql_conn.c: contact point parsing,
- * non-blocking TCP sockets, deadlines, sending a request frame whole and
- * reading answer frames (header checked against max_frame before the body
- * is read, response prefixes skipped, server warnings logged).
+/* cql_net.c - the transport under the session: contact point parsing,
+ * non-blocking TCP sockets, the blocking exchange of a fresh connection's
+ * handshake (stream 0, header checked against max_frame before the body is
+ * read, response prefixes skipped, server warnings logged), and the
+ * non-blocking reads and writes the event loop (cql_pool.c) does.
  *
- * Not here: the handshake and the requests (cql_conn.c), the codec
- * (cql_wire.c). One request in flight on stream 0, or a pipeline of a few
- * on streams 1..n (av_cql_send + av_cql_answer, see av_cql_pipeline).
- *
- * Owns the socket of a connection; deadlines use av_mono_ms (core/clock.h).
- * How it fails: any transport failure, timeout or frame we cannot use
- * leaves the stream out of step, so the socket is closed
- * (av_cql_drop) and the call returns AV_ENET (AV_EPARSE / AV_ELIMIT for bad
- * frames) with one line in errbuf naming the peer; the next call of
- * cql_conn.c reconnects.
+ * Owns nothing beyond the calls: sockets belong to their struct cql_conn
+ * (cql_int.h). How it fails: a transport failure, a timeout or an unusable
+ * frame is AV_ENET (AV_EPARSE / AV_ELIMIT for bad frames) with one line in
+ * errbuf naming the peer; the caller closes the connection.
  */
 #include "cql_int.h"
 
@@ -33,7 +28,6 @@
 #include "../core/log.h"
 
 #define DEFAULT_PORT "9042"
-#define MAX_HOSTS 64
 
 /* ---- contact points ---------------------------------------------------- */
 
@@ -42,9 +36,6 @@ av_rc av_cql_parse_hosts(struct av_cql *c, const char *list, char *errbuf)
 {
     const char *s = list;
 
-    c->hosts = calloc(MAX_HOSTS, sizeof(*c->hosts));
-    if (c->hosts == NULL)
-        return av_fail(errbuf, AV_ENOMEM, "out of memory");
     while (*s) {
         const char *e = strchr(s, ','), *end, *colon = NULL, *name = s;
         size_t nlen, plen = 0;
@@ -86,10 +77,12 @@ av_rc av_cql_parse_hosts(struct av_cql *c, const char *list, char *errbuf)
         }
         if (nlen == 0 || nlen >= sizeof(h->name))
             return av_fail(errbuf, AV_EINVAL, "cassandra hosts \"%s\": bad host name", list);
-        if (c->nhosts == MAX_HOSTS)
+        if (c->nnodes == AV_CQL_MAX_NODES)
             return av_fail(errbuf, AV_EINVAL, "cassandra hosts: more than %d contact points",
-                           MAX_HOSTS);
-        h = &c->hosts[c->nhosts++];
+                           AV_CQL_MAX_NODES);
+        c->nodes[c->nnodes].contact = 1;
+        c->nodes[c->nnodes].up = 1;
+        h = &c->nodes[c->nnodes++].h;
         memcpy(h->name, name, nlen);
         h->name[nlen] = '\0';
         if (colon)
@@ -98,7 +91,7 @@ av_rc av_cql_parse_hosts(struct av_cql *c, const char *list, char *errbuf)
             snprintf(h->port, sizeof(h->port), "%s", DEFAULT_PORT);
         s = e ? e + 1 : end + strlen(end);
     }
-    if (c->nhosts == 0)
+    if (c->nnodes == 0)
         return av_fail(errbuf, AV_EINVAL, "cassandra hosts: no contact point given");
     return AV_OK;
 }
@@ -122,13 +115,6 @@ static int wait_fd(int fd, short events, int64_t deadline)
         if (n < 0 && errno != EINTR)
             return -1;
     }
-}
-
-void av_cql_drop(struct av_cql *c)
-{
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
 }
 
 /* TCP connect to one contact point (every address it resolves to) within
@@ -180,161 +166,197 @@ int av_cql_dial(const struct host *h, int timeout_ms, char *why, size_t whylen)
     return fd;
 }
 
-static av_rc net_fail(struct av_cql *c, char *errbuf, const char *what, int err)
+void av_cql_node_name(const struct cql_node *n, char *out, size_t cap)
 {
-    av_rc rc = av_fail(errbuf, AV_ENET, "cassandra %s: %s: %s", c->peer, what,
-                       err ? strerror(err) : "connection closed by the server");
-    av_cql_drop(c);
-    return rc;
+    snprintf(out, cap, strchr(n->h.name, ':') ? "[%s]:%s" : "%s:%s", n->h.name, n->h.port);
 }
 
-static av_rc send_all(struct av_cql *c, const uint8_t *p, size_t n, int64_t deadline,
+/* ---- blocking: the handshake of a fresh connection ----------------------- */
+
+static av_rc net_fail(struct cql_conn *k, char *errbuf, const char *what, int err)
+{
+    return av_fail(errbuf, AV_ENET, "cassandra %s: %s: %s", k->peer, what,
+                   err ? strerror(err) : "connection closed by the server");
+}
+
+static av_rc send_all(struct cql_conn *k, const uint8_t *p, size_t n, int64_t deadline,
                       char *errbuf)
 {
     while (n > 0) {
-        ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL);
+        ssize_t got = send(k->fd, p, n, MSG_NOSIGNAL);
         int w;
 
-        if (k > 0) {
-            p += k;
-            n -= (size_t)k;
+        if (got > 0) {
+            p += got;
+            n -= (size_t)got;
             continue;
         }
-        if (k < 0 && errno == EINTR)
+        if (got < 0 && errno == EINTR)
             continue;
-        if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-            return net_fail(c, errbuf, "send", errno);
-        if ((w = wait_fd(c->fd, POLLOUT, deadline)) <= 0) {
-            if (w == 0) {
-                av_fail(errbuf, AV_ENET, "cassandra %s: request not sent within %d ms",
-                        c->peer, c->request_ms);
-                av_cql_drop(c);
-                return AV_ENET;
-            }
-            return net_fail(c, errbuf, "poll", errno);
-        }
+        if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            return net_fail(k, errbuf, "send", errno);
+        if ((w = wait_fd(k->fd, POLLOUT, deadline)) <= 0)
+            return w == 0 ? av_fail(errbuf, AV_ENET, "cassandra %s: request not sent in time",
+                                    k->peer)
+                          : net_fail(k, errbuf, "poll", errno);
     }
     return AV_OK;
 }
 
-static av_rc recv_all(struct av_cql *c, uint8_t *p, size_t n, int64_t deadline, char *errbuf)
+static av_rc recv_all(struct cql_conn *k, uint8_t *p, size_t n, int64_t deadline, char *errbuf)
 {
     while (n > 0) {
-        ssize_t k = recv(c->fd, p, n, 0);
+        ssize_t got = recv(k->fd, p, n, 0);
         int w;
 
-        if (k > 0) {
-            p += k;
-            n -= (size_t)k;
+        if (got > 0) {
+            p += got;
+            n -= (size_t)got;
             continue;
         }
-        if (k == 0)
-            return net_fail(c, errbuf, "recv", 0);
+        if (got == 0)
+            return net_fail(k, errbuf, "recv", 0);
         if (errno == EINTR)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return net_fail(c, errbuf, "recv", errno);
-        if ((w = wait_fd(c->fd, POLLIN, deadline)) <= 0) {
-            if (w == 0) {
-                av_fail(errbuf, AV_ENET, "cassandra %s: no answer within %d ms", c->peer,
-                        c->request_ms);
-                av_cql_drop(c);
-                return AV_ENET;
-            }
-            return net_fail(c, errbuf, "poll", errno);
-        }
+            return net_fail(k, errbuf, "recv", errno);
+        if ((w = wait_fd(k->fd, POLLIN, deadline)) <= 0)
+            return w == 0 ? av_fail(errbuf, AV_ENET, "cassandra %s: no answer within %d ms",
+                                    k->peer, k->c->connect_ms < k->c->request_ms
+                                                 ? k->c->connect_ms
+                                                 : k->c->request_ms)
+                          : net_fail(k, errbuf, "poll", errno);
     }
     return AV_OK;
 }
 
-/* Reads one frame into c->rh / c->in and skips its prefixes (c->off).
- * A frame we cannot use leaves the stream out of step: drop. */
-static av_rc read_frame(struct av_cql *c, int64_t deadline, char *errbuf)
+/* One frame into k->rh / k->hin, prefixes skipped (k->hoff). */
+static av_rc read_frame(struct cql_conn *k, int64_t deadline, char *errbuf)
 {
     uint8_t hdr[AV_CQL_HEADER_LEN];
     struct av_cql_prefix pre;
     char why[AV_ERRBUF_SIZE];
     av_rc rc;
 
-    if ((rc = recv_all(c, hdr, sizeof(hdr), deadline, errbuf)) != AV_OK)
+    if ((rc = recv_all(k, hdr, sizeof(hdr), deadline, errbuf)) != AV_OK)
         return rc;
-    if ((rc = av_cql_header_decode(&c->rh, hdr, sizeof(hdr), c->max_frame, why)) != AV_OK)
+    if ((rc = av_cql_header_decode(&k->rh, hdr, sizeof(hdr), k->c->max_frame, why)) != AV_OK)
         goto bad;
-    if (!(c->rh.version & AV_CQL_RESPONSE)) {
+    if (!(k->rh.version & AV_CQL_RESPONSE)) {
         rc = av_fail(why, AV_EPARSE, "frame without the response bit");
         goto bad;
     }
-    if (c->rh.flags & AV_CQL_F_COMPRESSION) {
+    if (k->rh.flags & AV_CQL_F_COMPRESSION) {
         rc = av_fail(why, AV_EPARSE, "compressed frame, but no compression was negotiated");
         goto bad;
     }
-    av_buf_reset(&c->in);
-    if ((rc = av_buf_reserve(&c->in, c->rh.length)) != AV_OK) {
-        av_fail(why, rc, "no room for a frame of %lu bytes", (unsigned long)c->rh.length);
+    av_buf_reset(&k->hin);
+    if ((rc = av_buf_reserve(&k->hin, k->rh.length)) != AV_OK) {
+        av_fail(why, rc, "no room for a frame of %lu bytes", (unsigned long)k->rh.length);
         goto bad;
     }
-    if ((rc = recv_all(c, (uint8_t *)c->in.data, c->rh.length, deadline, errbuf)) != AV_OK)
+    if ((rc = recv_all(k, (uint8_t *)k->hin.data, k->rh.length, deadline, errbuf)) != AV_OK)
         return rc;
-    c->in.len = c->rh.length;
-    c->in.data[c->in.len] = '\0';
-    rc = av_cql_body_prefix(c->rh.flags, (const uint8_t *)c->in.data, c->in.len, &pre, why);
+    k->hin.len = k->rh.length;
+    k->hin.data[k->hin.len] = '\0';
+    rc = av_cql_body_prefix(k->rh.flags, (const uint8_t *)k->hin.data, k->hin.len, &pre, why);
     if (rc != AV_OK)
         goto bad;
-    c->off = pre.off;
+    k->hoff = pre.off;
     if (pre.nwarn > 0)
-        av_warn("cassandra %s: server warning: %.*s%s", c->peer,
+        av_warn("cassandra %s: server warning: %.*s%s", k->peer,
                 (int)(pre.warn_len > 300 ? 300 : pre.warn_len), pre.warn,
                 pre.nwarn > 1 ? " (and more)" : "");
     return AV_OK;
-
 bad:
-    av_fail(errbuf, rc, "cassandra %s: %s", c->peer, why);
-    av_cql_drop(c);
-    return rc;
+    return av_fail(errbuf, rc, "cassandra %s: %s", k->peer, why);
 }
 
-int64_t av_cql_deadline(const struct av_cql *c)
-{
-    return av_mono_ms() + c->request_ms;
-}
-
-av_rc av_cql_send(struct av_cql *c, const void *p, size_t n, int64_t deadline, char *errbuf)
-{
-    if (c->fd < 0)
-        return av_fail(errbuf, AV_ENET, "cassandra: not connected");
-    return send_all(c, p, n, deadline, errbuf);
-}
-
-av_rc av_cql_answer(struct av_cql *c, int64_t deadline, char *errbuf)
+av_rc av_cql_conn_exchange(struct cql_conn *k, struct av_cql_w *w, int64_t deadline,
+                           char *errbuf)
 {
     av_rc rc;
+
+    if ((rc = av_cql_w_end(w)) != AV_OK)
+        return av_fail(errbuf, rc, "cassandra: request not sent: %s",
+                       w->why ? w->why : av_strerror(rc));
+    if ((rc = send_all(k, (const uint8_t *)w->b.data, w->b.len, deadline, errbuf)) != AV_OK)
+        return rc;
+    for (;;) {
+        if ((rc = read_frame(k, deadline, errbuf)) != AV_OK)
+            return rc;
+        if (k->rh.opcode == AV_CQL_OP_EVENT || k->rh.stream < 0)
+            continue; /* an event before we are ready for it */
+        if (k->rh.stream != 0)
+            return av_fail(errbuf, AV_EPARSE, "cassandra %s: answer on stream %d, expected 0",
+                           k->peer, k->rh.stream);
+        return AV_OK;
+    }
+}
+
+/* ---- non-blocking: the loop's reads and writes --------------------------- */
+
+int av_cql_conn_write(struct cql_conn *k, char *why, size_t whylen)
+{
+    while (k->out_off < k->out.len) {
+        ssize_t got = send(k->fd, k->out.data + k->out_off, k->out.len - k->out_off,
+                           MSG_NOSIGNAL);
+        if (got > 0) {
+            k->out_off += (size_t)got;
+            continue;
+        }
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        snprintf(why, whylen, "send: %s", got < 0 ? strerror(errno) : "nothing sent");
+        return -1;
+    }
+    av_buf_reset(&k->out);
+    k->out_off = 0;
+    return 0;
+}
+
+#define READ_CHUNK 65536
+
+int av_cql_conn_read(struct cql_conn *k, char *why, size_t whylen)
+{
+    size_t total = 0;
 
     for (;;) {
-        if ((rc = read_frame(c, deadline, errbuf)) != AV_OK)
-            return rc;
-        if (c->rh.opcode != AV_CQL_OP_EVENT && c->rh.stream >= 0)
-            return AV_OK;
-        /* pushed events (never REGISTERed, but harmless) */
-    }
-}
+        ssize_t got;
 
-/* Sends the frame in c->w and reads frames until the answer on stream 0. */
-av_rc av_cql_exchange(struct av_cql *c, char *errbuf)
-{
-    int64_t deadline = av_cql_deadline(c);
-    av_rc rc;
-
-    if ((rc = av_cql_w_end(&c->w)) != AV_OK)
-        return av_fail(errbuf, rc, "cassandra: request not sent: %s",
-                       c->w.why ? c->w.why : av_strerror(rc));
-    if ((rc = av_cql_send(c, c->w.b.data, c->w.b.len, deadline, errbuf)) != AV_OK ||
-        (rc = av_cql_answer(c, deadline, errbuf)) != AV_OK)
-        return rc;
-    if (c->rh.stream != 0) {
-        rc = av_fail(errbuf, AV_EPARSE, "cassandra %s: answer on stream %d, expected 0",
-                     c->peer, c->rh.stream);
-        av_cql_drop(c);
-        return rc;
+        if (k->in_cap - k->in_len < READ_CHUNK) {
+            size_t cap = k->in_cap ? k->in_cap * 2 : 4 * READ_CHUNK;
+            uint8_t *p;
+            while (cap - k->in_len < READ_CHUNK)
+                cap *= 2;
+            if ((p = realloc(k->in, cap)) == NULL) {
+                snprintf(why, whylen, "out of memory reading");
+                return -1;
+            }
+            k->in = p;
+            k->in_cap = cap;
+        }
+        got = recv(k->fd, k->in + k->in_len, k->in_cap - k->in_len, 0);
+        if (got > 0) {
+            k->in_len += (size_t)got;
+            total += (size_t)got;
+            /* a short read: the socket is empty now; or enough for one
+             * round (the frames are parsed before reading on) */
+            if (k->in_len < k->in_cap || total >= 16 * READ_CHUNK)
+                return 0;
+            continue;
+        }
+        if (got == 0) {
+            snprintf(why, whylen, "connection closed by the server");
+            return -1;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        snprintf(why, whylen, "recv: %s", strerror(errno));
+        return -1;
     }
-    return AV_OK;
 }

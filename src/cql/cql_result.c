@@ -123,7 +123,7 @@ static void free_cols(struct av_cql_col *cols, int n)
 /* [global_table_spec?] + count x col_spec. Each spec takes at least 4 bytes
  * (name + type), checked before allocating. */
 static av_rc rd_col_specs(struct av_cql_rd *r, int32_t flags, int32_t count,
-                          struct av_cql_col **out)
+                          struct av_cql_col **out, char **ks)
 {
     struct av_cql_col *cols = NULL;
     const char *s;
@@ -131,8 +131,11 @@ static av_rc rd_col_specs(struct av_cql_rd *r, int32_t flags, int32_t count,
     av_rc rc;
 
     if (flags & AV_CQL_M_GLOBAL_TABLES_SPEC) {
-        if ((rc = av_cql_rd_string(r, &s, &len, "global keyspace")) != AV_OK ||
-            (rc = av_cql_rd_string(r, &s, &len, "global table")) != AV_OK)
+        if ((rc = av_cql_rd_string(r, &s, &len, "global keyspace")) != AV_OK)
+            return rc;
+        if (ks != NULL && *ks == NULL && (*ks = strndup(s, len)) == NULL)
+            return av_fail(r->errbuf, AV_ENOMEM, "out of memory decoding CQL metadata");
+        if ((rc = av_cql_rd_string(r, &s, &len, "global table")) != AV_OK)
             return rc;
     }
     if ((size_t)count > (r->n - r->off) / 4)
@@ -148,8 +151,13 @@ static av_rc rd_col_specs(struct av_cql_rd *r, int32_t flags, int32_t count,
         return av_fail(r->errbuf, AV_ENOMEM, "out of memory decoding CQL metadata");
     for (int32_t i = 0; i < count; i++) {
         if (!(flags & AV_CQL_M_GLOBAL_TABLES_SPEC)) {
-            if ((rc = av_cql_rd_string(r, &s, &len, "column keyspace")) != AV_OK ||
-                (rc = av_cql_rd_string(r, &s, &len, "column table")) != AV_OK)
+            if ((rc = av_cql_rd_string(r, &s, &len, "column keyspace")) != AV_OK)
+                goto fail;
+            if (ks != NULL && *ks == NULL && (*ks = strndup(s, len)) == NULL) {
+                rc = av_fail(r->errbuf, AV_ENOMEM, "out of memory decoding CQL metadata");
+                goto fail;
+            }
+            if ((rc = av_cql_rd_string(r, &s, &len, "column table")) != AV_OK)
                 goto fail;
         }
         if ((rc = dup_str(r, &cols[i].name, "column name")) != AV_OK ||
@@ -192,7 +200,7 @@ static av_rc rd_rows_metadata(struct av_cql_rd *r, struct av_cql_result *res)
         return AV_OK;
     }
     res->has_metadata = 1;
-    return rd_col_specs(r, flags, count, &res->cols);
+    return rd_col_specs(r, flags, count, &res->cols, NULL);
 }
 
 static av_rc rd_rows(struct av_cql_rd *r, struct av_cql_result *res)
@@ -250,9 +258,21 @@ static av_rc rd_prepared(struct av_cql_rd *r, struct av_cql_result *res)
                        (long)pk_count, r->n - r->off);
     if ((rc = av_cql_rd_raw(r, (size_t)pk_count * 2, &q, "partition key indexes")) != AV_OK)
         return rc;
-    if ((rc = rd_col_specs(r, flags, count, &res->params)) != AV_OK)
+    if ((rc = rd_col_specs(r, flags, count, &res->params, &res->prep_ks)) != AV_OK)
         return rc;
     res->nparams = count;
+    /* the key's bind markers, for token routing: only when all are usable */
+    if (pk_count <= 16) {
+        for (int32_t i = 0; i < pk_count; i++) {
+            uint16_t k = (uint16_t)(q[2 * i] << 8 | q[2 * i + 1]);
+            if (k >= count) {
+                pk_count = 0;
+                break;
+            }
+            res->pk[i] = k;
+        }
+        res->npk = (int)pk_count;
+    }
     return rd_rows_metadata(r, res);
 }
 
@@ -288,6 +308,7 @@ void av_cql_result_free(struct av_cql_result *r)
     free(r->change_type);
     free(r->target);
     free(r->name);
+    free(r->prep_ks);
     free(r->body);
     free(r);
 }

@@ -1,18 +1,21 @@
 /* api.c - HTTP routes of `serve` (see api.h): the connection slots, the
- * JSON API and the dispatch; /metrics is metrics.c, the pages dashboard.c.
- * Every parameter is parsed strictly and a bad one answered 400 naming it. */
+ * JSON API, the dispatch and the use of the response cache (cache.h);
+ * /metrics is metrics.c, the pages dashboard.c. Every parameter is parsed
+ * strictly and a bad one answered 400 naming it, before any cache lookup. */
 #include "api.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/clock.h"
 #include "../core/json.h"
 #include "../core/tz.h"
 #include "../model/regions.h"
 #include "../sinks/export.h"
 #include "../sinks/store.h"
 #include "../sinks/store_json.h"
+#include "api_doc.h"
 #include "dashboard.h"
 #include "params.h"
 
@@ -44,6 +47,8 @@ void av_api_init(struct av_api *a, const struct av_conf *conf, const char *db_pa
     a->token = token;
     a->stop = stop;
     a->next_run = -1;
+    a->cache = av_cache_new((size_t)av_conf_int(conf, "serve.cache_mb") << 20);
+    a->cache_ttl_ms = av_conf_int(conf, "serve.cache_ttl_ms");
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->freed, NULL);
     pthread_mutex_init(&a->health_mu, NULL);
@@ -477,6 +482,151 @@ void av_api_set_run_active(struct av_api *a, int on)
     __atomic_store_n(&a->run_active, on, __ATOMIC_SEQ_CST);
 }
 
+/* ---- the cached answers (cache.h) ---- */
+
+enum page_kind { PAGE_FRONT, PAGE_REGION, PAGE_SEASON, PAGE_QUALITY, PAGE_METRICS,
+                 PAGE_REGIONS, PAGE_RUNS };
+
+/* A GET answer whose parameters were checked: what render() computes. */
+struct page {
+    enum page_kind kind;
+    int region, season, lang;
+    int64_t day;
+    struct av_region_view rview;
+};
+
+static void render(struct av_api *a, struct av_api_slot *s, const struct av_http_req *req,
+                   const struct page *pg, struct av_http_resp *r)
+{
+    char err[AV_ERRBUF_SIZE];
+
+    switch (pg->kind) {
+    case PAGE_METRICS:
+        if (av_api_metrics_data(a, s, &r->body, err) != AV_OK)
+            av_api_error(r, 500, err, NULL);
+        else
+            r->type = "text/plain; version=0.0.4; charset=utf-8";
+        break;
+    case PAGE_REGIONS:
+        api_regions(a, s, r);
+        break;
+    case PAGE_RUNS:
+        api_runs(s, req, r);
+        break;
+    case PAGE_QUALITY:
+        av_quality_page(s->store, &s->sink, r);
+        break;
+    case PAGE_REGION:
+        av_region_page_view(&s->sink, pg->region, &pg->rview, r);
+        break;
+    case PAGE_SEASON:
+        av_season_page(&s->sink, pg->season, pg->lang, r);
+        break;
+    case PAGE_FRONT:
+        av_dashboard(s->store, &s->sink, pg->day, pg->lang, r);
+        break;
+    }
+}
+
+/* The cache's generation for a request on slot s, read before any of its
+ * data: a data_version other than the one this connection read last, or
+ * its first use, is a change. *ok = 0 when it cannot be read (then the
+ * answer is neither served from the cache nor kept). */
+static uint64_t slot_generation(struct av_api *a, struct av_api_slot *s, int *ok)
+{
+    char err[AV_ERRBUF_SIZE];
+    int64_t v;
+    int changed;
+
+    if (a->cache == NULL) { /* serve.cache_mb = 0 */
+        *ok = 0;
+        return 0;
+    }
+    if (av_store_data_version(s->store, &v, err) != AV_OK) {
+        s->dv_seen = 0;
+        *ok = 0;
+        return av_cache_generation(a->cache, 1);
+    }
+    changed = !s->dv_seen || v != s->dv;
+    s->dv = v;
+    s->dv_seen = 1;
+    *ok = 1;
+    return av_cache_generation(a->cache, changed);
+}
+
+/* The first midnight after now, Europe/Oslo or UTC: the pages say what
+ * "today" is (Oslo) and /metrics sums the weather's UTC day. */
+static av_ms day_end(av_ms now)
+{
+    int64_t local = av_oslo_utc_to_local(now), day = local / 86400000 - (local % 86400000 < 0);
+    av_ms oslo = av_oslo_local_to_utc((day + 1) * 86400000);
+    av_ms utc = (now / 86400000 - (now % 86400000 < 0) + 1) * 86400000;
+
+    return oslo < utc ? oslo : utc;
+}
+
+/* Answers pg from the cache when it holds it for this generation, else
+ * computes it (render) and keeps it when it is a whole 200; /metrics then
+ * gets its live part, on every request. */
+static void answer(struct av_api *a, struct av_api_slot *s, const struct av_http_req *req,
+                   const struct page *pg, struct av_http_resp *r)
+{
+    av_ms now = av_now();
+    int64_t mono = av_mono_ms(), mono_until = 0;
+    int ok, hit = 0;
+    uint64_t gen = slot_generation(a, s, &ok);
+    const char *type, *inm;
+    char etag[AV_CACHE_ETAG_LEN] = "";
+    struct av_buf key;
+
+    if (s->sink.ops != &av_sink_sqlite) { /* writes there do not move data_version */
+        ok = ok && a->cache_ttl_ms > 0;
+        mono_until = mono + a->cache_ttl_ms;
+    }
+    av_buf_init(&key, AV_CACHE_KEY_MAX + 1);
+    av_buf_printf(&key, "%d %s?", (int)pg->kind, req->path);
+    av_http_query_canon(req, &key);
+    ok = ok && a->cache && !key.failed;
+    if (ok && av_cache_get(a->cache, key.data, key.len, now, mono, &r->body, &type, etag)) {
+        r->type = type;
+        hit = 1;
+    }
+    if (!hit) {
+        render(a, s, req, pg, r);
+        if (!(ok && r->status == 200 && !r->body.failed &&
+              av_cache_put(a->cache, key.data, key.len, gen, day_end(now), mono_until, r->type,
+                           r->body.data, r->body.len, etag)))
+            etag[0] = '\0';
+    }
+    av_buf_free(&key);
+    if (pg->kind == PAGE_METRICS) { /* no tag: the live part differs every time */
+        if (r->status == 200)
+            av_api_metrics_live(a, &r->body);
+        return;
+    }
+    if (etag[0] == '\0')
+        return;
+    snprintf(r->etag, sizeof(r->etag), "%s", etag); /* the client may keep its copy */
+    if ((inm = av_http_header(req, "If-None-Match")) != NULL && strstr(inm, etag)) {
+        r->status = 304; /* what it has is what this is */
+        av_buf_reset(&r->body);
+    }
+}
+
+/* /?season=YYYY-YY[&lang=N]: the season page lives at its own address. */
+static void season_redirect(int year, int lang, struct av_http_resp *r)
+{
+    char sn[AV_SEASON_NAME_LEN];
+
+    av_season_name(year, sn);
+    snprintf(r->location, sizeof(r->location), "/season/%s%s", sn,
+             lang == 1 ? "?lang=1" : lang == 2 ? "?lang=2" : "");
+    r->status = 303;
+    av_buf_puts(&r->body, "{\"location\":");
+    av_json_quote(&r->body, r->location);
+    av_buf_puts(&r->body, "}\n");
+}
+
 /* ---- dispatch ---- */
 
 static void healthz(struct av_api *a, struct av_http_resp *r)
@@ -504,6 +654,8 @@ void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp 
     int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     int post = strcmp(req->method, "POST") == 0, region = 0, lang = 0, season = 0;
     struct av_api_slot *s;
+    struct av_region_view rview;
+    struct page pg = {0};
     int64_t day;
 
     __atomic_add_fetch(&a->requests, 1, __ATOMIC_RELAXED);
@@ -519,11 +671,20 @@ void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp 
         api_warnings(a, req, r);
         return;
     }
+    if (av_api_doc_route(p) && get) { /* /api/caaml, /api/map.geojson (api_doc.h) */
+        struct av_doc_req doc;
+        if (av_api_doc_params(a->conf, req, av_api_doc_route(p), &doc, r) &&
+            (s = slot_take(a, r)) != NULL) {
+            av_api_doc(&s->sink, &doc, r);
+            slot_give(a, s);
+        }
+        return;
+    }
     if (strcmp(p, "/quality") == 0) { /* the data-quality page (dash_quality.c) */
         if (!get)
             av_api_error(r, 405, "method not allowed", NULL);
         else if ((s = slot_take(a, r)) != NULL) {
-            av_quality_page(s->store, &s->sink, r);
+            answer(a, s, req, &(struct page){.kind = PAGE_QUALITY}, r);
             slot_give(a, s);
         }
         return;
@@ -537,11 +698,8 @@ void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp 
         return;
     if (get && !season_route(req, p, &season, &lang, r))
         return;
-    if (region) { /* the region page's day; none asked: the latest stored */
-        day = INT64_MIN;
-        if (!date_param(req, "date", &day, r))
-            return;
-    }
+    if (region && !av_region_params(req, &rview, r)) /* date, season, lang (dashboard.h) */
+        return;
     if (!get || (strcmp(p, "/metrics") != 0 && strcmp(p, "/api/regions") != 0 &&
                  strcmp(p, "/api/runs") != 0 && strcmp(p, "/") != 0 && region == 0 &&
                  season == 0)) {
@@ -552,20 +710,25 @@ void av_api_handle(void *ud, const struct av_http_req *req, struct av_http_resp 
             av_api_error(r, 404, "no such resource", NULL);
         return;
     }
+    if (season && strcmp(p, "/") == 0) {
+        season_redirect(season, lang, r);
+        return;
+    }
+    if (region)
+        pg.rview = rview;
+    pg.kind = strcmp(p, "/metrics") == 0       ? PAGE_METRICS
+              : strcmp(p, "/api/regions") == 0 ? PAGE_REGIONS
+              : strcmp(p, "/api/runs") == 0    ? PAGE_RUNS
+              : region                         ? PAGE_REGION
+              : season                         ? PAGE_SEASON
+                                               : PAGE_FRONT;
+    pg.region = region;
+    pg.season = season;
+    pg.lang = lang;
+    pg.day = day;
     if ((s = slot_take(a, r)) == NULL)
         return;
-    if (strcmp(p, "/metrics") == 0)
-        av_api_metrics(a, s, r);
-    else if (strcmp(p, "/api/regions") == 0)
-        api_regions(a, s, r);
-    else if (strcmp(p, "/api/runs") == 0)
-        api_runs(s, req, r);
-    else if (region)
-        av_region_page_day(&s->sink, region, day, r);
-    else if (season)
-        av_season_page(&s->sink, season, lang, r);
-    else
-        av_dashboard(s->store, &s->sink, day, lang, r);
+    answer(a, s, req, &pg, r);
     slot_give(a, s);
 }
 
@@ -580,4 +743,6 @@ void av_api_close(struct av_api *a)
     pthread_mutex_destroy(&a->health_mu);
     pthread_mutex_destroy(&a->lag.mu);
     pthread_cond_destroy(&a->lag.wake);
+    av_cache_free(a->cache);
+    a->cache = NULL;
 }

@@ -15,7 +15,22 @@
  *                                 time); 403 when no token is configured, 401
  *                                 when it does not match
  *   GET  /, /region/ID            dashboard pages (server-rendered HTML)
+ *   GET  /season/YYYY-YY, /quality the season and data-quality pages;
+ *                                 /?season=YYYY-YY[&lang=] answers 303 with
+ *                                 Location: /season/YYYY-YY[?lang=]
  * Bad parameters: 400 {"error": "...", "parameter": "..."}.
+ *
+ * Cache (cache.h): the pages, /api/regions, /api/runs and the store's part
+ * of /metrics are computed once per data change and kept, keyed by path
+ * and parameters; each request on a slot first reads that slot's
+ * connection's data_version (av_store_data_version), and a change bumps
+ * the cache's generation. Entries also end at the next midnight (Oslo or
+ * UTC) and, with a sink other than SQLite, after serve.cache_ttl_ms. What
+ * this process knows now (run_active, the request counters, the lag) is
+ * written per request. /api/warnings (paged, up to 32 MiB) and /healthz
+ * are never cached. A kept answer (not /metrics) carries an ETag of its
+ * bytes and Cache-Control: no-cache; a request whose If-None-Match holds
+ * that tag gets 304 without a body.
  *
  * Threads: handlers run in several connection threads at once. Each takes
  * one of AV_API_SLOTS connection slots (a state-store connection and an
@@ -34,6 +49,7 @@
 #include "../core/conf.h"
 #include "../sinks/sink.h"
 #include "../transport/kafka.h"
+#include "cache.h"
 #include "http.h"
 
 struct av_store;
@@ -44,6 +60,8 @@ struct av_api_slot {
     struct av_store *store;
     struct av_sink sink;
     int busy;
+    int dv_seen;  /* dv holds the data_version this connection read last */
+    int64_t dv;
 };
 
 /* The lag of the consumer group, as last computed in the background. */
@@ -72,6 +90,8 @@ struct av_api {
     pthread_mutex_t health_mu;
     struct av_api_slot health;
     struct av_api_lag lag;
+    struct av_cache *cache;       /* NULL: serve.cache_mb = 0 */
+    int64_t cache_ttl_ms;         /* serve.cache_ttl_ms */
 };
 
 /* Replaces r's body with {"error": msg[, "parameter": param]}. */
@@ -91,8 +111,11 @@ void av_api_set_run_active(struct av_api *a, int on);
  * /healthz shows it. */
 void av_api_set_next_run(struct av_api *a, av_ms when);
 
-/* metrics.c */
-void av_api_metrics(struct av_api *a, struct av_api_slot *slot, struct av_http_resp *r);
+/* metrics.c: /metrics in two parts, the store's (cached with the pages;
+ * an error is the caller's 500) and this process's, written per request. */
+av_rc av_api_metrics_data(struct av_api *a, struct av_api_slot *slot, struct av_buf *b,
+                          char *err);
+void av_api_metrics_live(struct av_api *a, struct av_buf *b);
 void av_api_lag_start(struct av_api *a); /* when stream.brokers is set */
 void av_api_lag_stop(struct av_api *a);
 

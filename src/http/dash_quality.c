@@ -13,6 +13,7 @@
 #include "../sinks/store.h"
 #include "dashboard.h"
 #include "html.h"
+#include "quality_chart.h"
 
 #define MAX_HOLES 200   /* rows shown; the count says how many more */
 #define MAX_GROUPS 50   /* reject groups */
@@ -260,8 +261,22 @@ static int run_row(void *ud, const struct av_run_row *r)
     return 0;
 }
 
+static int chart_run(void *ud, const struct av_run_row *r)
+{
+    av_ms t0, t1;
+    double sec = -1;
+
+    if (r->started_at && r->ended_at && av_stamp_parse(r->started_at, &t0) == AV_OK &&
+        av_stamp_parse(r->ended_at, &t1) == AV_OK)
+        sec = (double)(t1 - t0) / 1000.0;
+    av_qc_add_newest_first(ud, r->id, r->kind, r->status, r->started_at, sec, r->c.requests,
+                           r->c.retries);
+    return 0;
+}
+
 void av_quality_page(struct av_store *s, struct av_sink *sink, struct av_http_resp *r)
 {
+    struct av_qc qc = {0};
     struct av_buf *b = &r->body;
     char err[AV_ERRBUF_SIZE], today_s[AV_DATE_LEN];
     int64_t today = av_oslo_today();
@@ -330,8 +345,17 @@ void av_quality_page(struct av_store *s, struct av_sink *sink, struct av_http_re
         plain(r, 500, "store error: ", err);
         return;
     }
+    if (av_store_each_run(s, AV_QC_MAX, chart_run, &qc, err) != AV_OK) {
+        plain(r, 500, "store error: ", err);
+        return;
+    }
+    av_qc_layout(&qc);
+    av_buf_printf(b, "</tbody></table>\n<h2 id=\"runs\">Last runs</h2>\n<p>The last %d: "
+                     "duration, requests and retries.</p>\n",
+                  qc.n);
+    av_qc_svg(b, &qc);
     av_buf_printf(b,
-                  "</tbody></table>\n<h2 id=\"runs\">Last runs</h2>\n<p>The last %d.</p>\n"
+                  "<p>The last %d.</p>\n"
                   "<table id=\"runs-table\"><thead><tr><th>id</th><th>kind</th>"
                   "<th>status</th><th>started</th><th>duration</th><th>units ok</th>"
                   "<th>warnings stored</th><th>requests</th><th>retries</th><th>error</th>"

@@ -1,6 +1,7 @@
 /* dash_quality.h - the data-quality page (/quality): coverage per region
  * and season, the holes, the rejects by stage and reason, freshness per
- * source and region, the last runs with their requests and retries. The
+ * source and region, the last runs with their requests and retries (a
+ * chart of their durations, requests and retries: quality_chart.h). The
  * helpers here are pure (dates in, counts out) for the unit tests; the
  * page itself is av_quality_page (dashboard.h). */
 #ifndef AV_DASH_QUALITY_H

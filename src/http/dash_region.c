@@ -9,6 +9,7 @@
 #include "../model/record.h"
 #include "../model/regions.h"
 #include "../sinks/sink.h"
+#include "../sinks/sink_latest.h"
 #include "html.h"
 #include "rose.h"
 
@@ -21,18 +22,9 @@
 
 struct day_ctx {
     struct av_buf *b;
-    int64_t latest; /* the latest day seen (pass 1) */
+    int64_t latest; /* the latest stored day (no ?date=) */
     int n;          /* warnings written (pass 2) */
 };
-
-static int latest_row(void *ud, const struct av_warning *w)
-{
-    struct day_ctx *c = ud;
-
-    if (c->latest == AV_DAY_LATEST || w->valid_date > c->latest)
-        c->latest = w->valid_date;
-    return 0;
-}
 
 /* Escaped text with its "\n" paragraph breaks kept as <br>. */
 static void para(struct av_buf *b, const char *s)
@@ -201,7 +193,7 @@ static void url_name(struct av_buf *b, const char *s)
 }
 
 av_rc av_region_day(struct av_buf *b, struct av_sink *sink, const struct av_region *reg,
-                    int64_t day, char *errbuf)
+                    int64_t day, int lang, const char *keep, char *errbuf)
 {
     int ids[1] = {reg->id};
     struct av_query q = {ids, 1, INT64_MIN, INT64_MAX, 0, 0};
@@ -211,9 +203,12 @@ av_rc av_region_day(struct av_buf *b, struct av_sink *sink, const struct av_regi
 
     av_buf_puts(b, "<div id=\"day\">");
     if (day == AV_DAY_LATEST) {
-        if ((rc = av_sink_read(sink, &q, latest_row, &c, errbuf)) != AV_OK)
+        int found;
+        /* windows back from today, not the region's whole history */
+        if ((rc = av_sink_latest_day(sink, &q, av_oslo_today(), &c.latest, &found, errbuf)) !=
+            AV_OK)
             goto fail;
-        if (c.latest == AV_DAY_LATEST) {
+        if (!found) {
             av_buf_puts(b, "<p id=\"day-note\">No warning is stored for this region yet."
                            "</p></div>\n");
             return AV_OK;
@@ -221,9 +216,9 @@ av_rc av_region_day(struct av_buf *b, struct av_sink *sink, const struct av_regi
         if (day_ok(c.latest, d))
             av_buf_printf(b,
                           "<p id=\"day-latest\">The full warning of the latest stored "
-                          "day, with its avalanche roses: <a href=\"/region/%d?date=%s\">"
+                          "day, with its avalanche roses: <a href=\"/region/%d?date=%s%s\">"
                           "%s</a>.</p>",
-                          reg->id, d, d);
+                          reg->id, d, keep, d);
         av_buf_puts(b, "</div>\n");
         return AV_OK;
     }
@@ -233,19 +228,28 @@ av_rc av_region_day(struct av_buf *b, struct av_sink *sink, const struct av_regi
     }
     av_buf_printf(b, "<h2>Warning for %s</h2><p class=\"day-nav\">", d);
     if (day_ok(day - 1, o))
-        av_buf_printf(b, "<a id=\"day-prev\" href=\"/region/%d?date=%s\">&larr; %s</a> · ", reg->id,
-                      o, o);
+        av_buf_printf(b, "<a id=\"day-prev\" href=\"/region/%d?date=%s%s\">&larr; %s</a> · ",
+                      reg->id, o, keep, o);
     av_buf_puts(b, "<a id=\"varsom-link\" href=\"" VARSOM_DAY);
     url_name(b, reg->name);
     av_buf_printf(b, "/%s\">this warning on varsom.no</a>", d);
     if (day_ok(day + 1, o))
-        av_buf_printf(b, " · <a id=\"day-next\" href=\"/region/%d?date=%s\">%s &rarr;</a>", reg->id,
-                      o, o);
+        av_buf_printf(b, " · <a id=\"day-next\" href=\"/region/%d?date=%s%s\">%s &rarr;</a>",
+                      reg->id, o, keep, o);
     av_buf_puts(b, "</p>\n");
     q.from = q.to = day;
     q.parts = AV_PART_PROBLEMS | AV_PART_ADVICES | AV_PART_WEATHER;
+    q.lang = lang == 2 ? 2 : 1; /* the wanted language, else the other */
     if ((rc = av_sink_read(sink, &q, day_row, &c, errbuf)) != AV_OK)
         goto fail;
+    if (c.n == 0) {
+        q.lang = 3 - q.lang;
+        if ((rc = av_sink_read(sink, &q, day_row, &c, errbuf)) != AV_OK)
+            goto fail;
+        if (c.n > 0)
+            av_buf_printf(b, "<p id=\"day-lang\">Shown in language %d: language %d is "
+                             "not stored for this day.</p>\n", q.lang, 3 - q.lang);
+    }
     if (c.n == 0)
         av_buf_printf(b, "<p id=\"day-note\">No warning is stored for this region on %s.</p>\n", d);
     av_buf_puts(b, "</div>\n");

@@ -11,14 +11,13 @@
 #include "../sinks/store.h"
 #include "../model/regions.h"
 #include "dash_region.h"
+#include "region_chart.h"
+#include "region_svg.h"
+#include "api.h"
+#include "params.h"
 #include "region_shapes.h"
 #include "wx_chart.h"
-
-/* Danger level colours used by the European avalanche warning services. */
-static const char *const level_colour[6] = {"#d9d9d9", "#ccff66", "#ffff00",
-                                            "#ff9900", "#ff0000", "#000000"};
-static const char *const level_name[6] = {"not assessed", "1 low", "2 moderate",
-                                          "3 considerable", "4 high", "5 very high"};
+#include "wx_svg.h"
 
 static void esc(struct av_buf *b, const char *s)
 {
@@ -38,17 +37,11 @@ struct grid {
     char last[AV_MAX_REGIONS][AV_DATE_LEN];
 };
 
-/* The level's colour and name; a level outside 0-5 (which the store's
- * reader refuses) would be shown as unknown rather than read out of bounds. */
-static const char *colour_of(int l)
-{
-    return l >= 0 && l <= 5 ? level_colour[l] : "#ffffff";
-}
-
-static const char *name_of(int l)
-{
-    return l >= 0 && l <= 5 ? level_name[l] : "no data";
-}
+/* The level's colour and name (region_chart.h); a level outside 0-5
+ * (which the store's reader refuses) is shown as unknown rather than read
+ * out of bounds. */
+#define colour_of av_level_colour
+#define name_of av_level_name
 
 static int region_index(int id)
 {
@@ -166,7 +159,7 @@ static void day_counts(struct av_buf *b, const struct grid *g, int64_t day)
     for (int l = 0; l <= 5; l++)
         av_buf_printf(b, "<tr data-level=\"%d\"><td><span class=\"sw\" style=\"background:%s\">"
                          "</span>%s</td><td>%d</td></tr>\n",
-                      l, level_colour[l], level_name[l], n[l]);
+                      l, av_level_colour(l), av_level_name(l), n[l]);
     av_buf_printf(b, "<tr data-level=\"-1\"><td>no warning stored</td><td>%d</td></tr>"
                      "<tr><th>with a warning</th><th>%d</th></tr></table></div>\n",
                   n[6], with);
@@ -256,8 +249,8 @@ void av_dashboard(struct av_store *s, struct av_sink *sink, int64_t map_day, int
 
     av_buf_puts(b, "<h2>Danger levels</h2><p class=\"legend\">");
     for (int l = 0; l <= 5; l++)
-        av_buf_printf(b, "<span style=\"background:%s\"></span>%s", level_colour[l],
-                      level_name[l]);
+        av_buf_printf(b, "<span style=\"background:%s\"></span>%s", av_level_colour(l),
+                      av_level_name(l));
     av_buf_puts(b, "</p>\n");
     day_nav(b, map_day, today, lang);
     av_buf_puts(b, "<div class=\"cols\">");
@@ -333,26 +326,41 @@ void av_dashboard(struct av_store *s, struct av_sink *sink, int64_t map_day, int
 struct region_ctx {
     struct av_buf *b;
     int rows;
-    struct av_wxc *chart; /* takes each day's danger level */
+    int region_id;
+    const char *keep;     /* the query kept in day links, escaped ("" or "&amp;...") */
+    struct av_wxc *chart; /* takes each day's danger level (pass 1) */
+    struct av_rgc *dang;  /* the danger charts (pass 1); the language per day (pass 2) */
 };
 
+/* Pass 1: the levels and problems of the window, by the language rule. */
+static int model_row(void *ud, const struct av_warning *w)
+{
+    struct region_ctx *c = ud;
+
+    av_rgc_put(c->dang, w);
+    return 0;
+}
+
+/* Pass 2: the table row of each day, in the language pass 1 kept. */
 static int history_row(void *ud, const struct av_warning *w)
 {
     struct region_ctx *c = ud;
     char d[AV_DATE_LEN], pub[AV_STAMP_LEN] = "";
     int l = w->danger_level;
 
-    av_wxc_set_level(c->chart, w->valid_date, l);
+    if (w->lang != av_rgc_lang_of(c->dang, w->valid_date))
+        return 0;
     av_date_format(w->valid_date, d);
     if (w->publish_time != AV_NULL_MS)
         av_stamp_format(w->publish_time, pub);
-    av_buf_printf(c->b, "<tr data-date=\"%s\" data-lang=\"%d\"><td>%s</td><td>%d</td>"
+    av_buf_printf(c->b, "<tr data-date=\"%s\" data-lang=\"%d\"><td><a href=\"/region/%d?"
+                        "date=%s%s\">%s</a></td><td>%d</td>"
                         "<td style=\"background:%s;color:%s\">%s</td><td>%s</td><td>",
-                  d, w->lang, d, w->lang, colour_of(l), l == 5 ? "#fff" : "#000",
-                  name_of(l), pub);
+                  d, w->lang, c->region_id, d, c->keep, d, w->lang, colour_of(l),
+                  l == 5 ? "#fff" : "#000", name_of(l), pub);
     esc(c->b, w->main_text ? w->main_text : "");
     av_buf_puts(c->b, "</td><td>");
-    for (int k = 0; k < w->n_problems; k++) {
+    for (int k = 0; k < w->n_problems && k < AV_MAX_PROBLEMS; k++) {
         const struct av_problem *p = &w->problems[k];
         if (k)
             av_buf_puts(c->b, "<br>");
@@ -368,297 +376,139 @@ static int history_row(void *ud, const struct av_warning *w)
     return 0;
 }
 
-/* ---- the weather chart (layout: wx_chart.h; here only the drawing) ---- */
-
-#define WX_PRECIP "#2f6db5" /* precipitation bars */
-#define WX_SNOW "#9ad0f5"   /* snowfall bars */
-#define WX_MEAN "#c0392b"   /* mean temperature line */
-#define WX_BAND "#e06666"   /* min-max band (translucent) */
-
-static int wx_row(void *ud, const void *rec)
+int av_region_params(const struct av_http_req *req, struct av_region_view *v,
+                     struct av_http_resp *r)
 {
-    av_wxc_add_weather(ud, rec);
-    return 0;
-}
+    long n;
+    int rc;
 
-/* A chart value for a title ("-" when absent). The chart only keeps
- * values weather can have, so "%.1f" is short; snprintf bounds it anyway. */
-static const char *num(double v, char out[16])
-{
-    if (isnan(v))
-        snprintf(out, 16, "-");
-    else
-        snprintf(out, 16, "%.1f", v + 0.0); /* + 0.0: no "-0.0" */
-    return out;
-}
-
-/* Each day with weather or a level: a group whose title says its values,
- * its two bars and its danger level cell. */
-static void wx_days(struct av_buf *b, const struct av_wxc *c)
-{
-    double sw = av_wxc_slot(c);
-    char d[AV_DATE_LEN], n[5][16];
-
-    for (int k = 0; k < c->ndays; k++) {
-        const struct av_wxc_day *x = &c->day[k];
-        double x0 = av_wxc_x(c, k);
-        if (!x->wx && x->level < 0)
-            continue;
-        av_date_format(c->first + k, d);
-        av_buf_printf(b, "<g data-date=\"%s\"><title>%s: ", d, d);
-        if (x->wx)
-            av_buf_printf(b,
-                          "precipitation %s mm, snowfall %s cm, temperature %s °C "
-                          "(%s to %s)",
-                          num(x->precip, n[0]), num(x->snow, n[1]), num(x->tmean, n[2]),
-                          num(x->tmin, n[3]), num(x->tmax, n[4]));
-        else
-            av_buf_puts(b, "no weather");
-        if (x->level >= 0)
-            av_buf_printf(b, "; danger level %s", name_of(x->level));
-        av_buf_puts(b, "</title>");
-        if (!isnan(x->precip)) {
-            double y = av_wxc_ay(c, x->precip);
-            av_buf_printf(b,
-                          "<rect class=\"pr\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                          "height=\"%.1f\" fill=\"" WX_PRECIP "\"/>",
-                          x0 + sw * 0.1, y, sw * 0.4, AV_WXC_PB - y);
-        }
-        if (!isnan(x->snow)) {
-            double y = av_wxc_ay(c, x->snow);
-            av_buf_printf(b,
-                          "<rect class=\"sn\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                          "height=\"%.1f\" fill=\"" WX_SNOW "\"/>",
-                          x0 + sw * 0.5, y, sw * 0.4, AV_WXC_PB - y);
-        }
-        if (x->level >= 0)
-            av_buf_printf(b,
-                          "<rect class=\"dl\" data-level=\"%d\" x=\"%.1f\" y=\"%.1f\" "
-                          "width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>",
-                          x->level, x0, AV_WXC_DT, sw, AV_WXC_DH, colour_of(x->level));
-        av_buf_puts(b, "</g>\n");
+    v->day = AV_DAY_LATEST;
+    v->season = 0;
+    v->lang = 0;
+    if (av_param_date(av_http_query(req, "date"), &v->day) < 0) {
+        av_api_error(r, 400, "not a date: use YYYY-MM-DD", "date");
+        return 0;
     }
-}
-
-/* The temperature: a min-max band and a mean line over each run of days
- * that have them (a lone day: a whisker, a dot). */
-static void wx_temperature(struct av_buf *b, const struct av_wxc *c)
-{
-    double sw = av_wxc_slot(c);
-
-    for (int k = 0; k < c->ndays;) {
-        int e = k;
-        while (e < c->ndays && !isnan(c->day[e].tmin) && !isnan(c->day[e].tmax))
-            e++;
-        if (e == k) {
-            k++;
-            continue;
-        }
-        if (e - k == 1) {
-            double x = av_wxc_x(c, k) + sw / 2;
-            av_buf_printf(b,
-                          "<line class=\"band\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" "
-                          "y2=\"%.1f\" stroke=\"" WX_BAND "\" stroke-opacity=\".5\" "
-                          "stroke-width=\"3\"/>\n",
-                          x, x, av_wxc_ty(c, c->day[k].tmax), av_wxc_ty(c, c->day[k].tmin));
-        } else {
-            av_buf_puts(b, "<polygon class=\"band\" fill=\"" WX_BAND "\" fill-opacity=\".3\" "
-                           "points=\"");
-            for (int i = k; i < e; i++)
-                av_buf_printf(b, "%.1f,%.1f ", av_wxc_x(c, i) + sw / 2,
-                              av_wxc_ty(c, c->day[i].tmax));
-            for (int i = e - 1; i >= k; i--)
-                av_buf_printf(b, "%.1f,%.1f%s", av_wxc_x(c, i) + sw / 2,
-                              av_wxc_ty(c, c->day[i].tmin), i > k ? " " : "");
-            av_buf_puts(b, "\"/>\n");
-        }
-        k = e;
+    if (av_param_season(av_http_query(req, "season"), &v->season) < 0) {
+        av_api_error(r, 400,
+                     "season must be YYYY-YY, the second year the first + 1 (2022-23), "
+                     "1900-01 to 2198-99",
+                     "season");
+        return 0;
     }
-    for (int k = 0; k < c->ndays;) {
-        int e = k;
-        while (e < c->ndays && !isnan(c->day[e].tmean))
-            e++;
-        if (e == k) {
-            k++;
-            continue;
-        }
-        if (e - k == 1) {
-            av_buf_printf(b,
-                          "<circle class=\"mean\" cx=\"%.1f\" cy=\"%.1f\" r=\"2\" "
-                          "fill=\"" WX_MEAN "\"/>\n",
-                          av_wxc_x(c, k) + sw / 2, av_wxc_ty(c, c->day[k].tmean));
-        } else {
-            av_buf_puts(b, "<polyline class=\"mean\" fill=\"none\" stroke=\"" WX_MEAN "\" "
-                           "stroke-width=\"1.5\" points=\"");
-            for (int i = k; i < e; i++)
-                av_buf_printf(b, "%.1f,%.1f%s", av_wxc_x(c, i) + sw / 2,
-                              av_wxc_ty(c, c->day[i].tmean), i + 1 < e ? " " : "");
-            av_buf_puts(b, "\"/>\n");
-        }
-        k = e;
+    if ((rc = av_param_int(av_http_query(req, "lang"), 1, 2, &n)) < 0) {
+        av_api_error(r, 400, "lang must be 1 or 2", "lang");
+        return 0;
     }
-}
-
-/* Grid, both value axes with their units, the day axis and the legend. */
-static void wx_axes(struct av_buf *b, const struct av_wxc *c, int64_t today)
-{
-    int nt = (int)lround((c->t_hi - c->t_lo) / c->t_step), every;
-    double sw = av_wxc_slot(c);
-    char d[AV_DATE_LEN];
-    int k;
-
-    nt = nt < 1 ? 1 : nt > 40 ? 40 : nt; /* the layout keeps it under 30 */
-    av_buf_puts(b, "<g stroke=\"#e6e6e6\">");
-    for (int i = 0; i <= nt; i++) {
-        double y = av_wxc_ty(c, c->t_lo + i * c->t_step);
-        av_buf_printf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", AV_WXC_PL,
-                      AV_WXC_PR, y, y);
-    }
-    av_buf_puts(b, "</g>\n");
-    if (c->t_lo < 0 && c->t_hi > 0)
-        av_buf_printf(b,
-                      "<line class=\"zero\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" "
-                      "y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"3 3\"/>\n",
-                      AV_WXC_PL, AV_WXC_PR, av_wxc_ty(c, 0), av_wxc_ty(c, 0));
-    av_buf_printf(b, "<path d=\"M%.1f %.1fV%.1fH%.1fV%.1f\" fill=\"none\" stroke=\"#777\"/>\n",
-                  AV_WXC_PL, AV_WXC_PT, AV_WXC_PB, AV_WXC_PR, AV_WXC_PT);
-    av_buf_puts(b, "<g fill=\"#333\">");
-    for (int i = 0; i <= nt; i++)
-        av_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>",
-                      AV_WXC_PL - 4, av_wxc_ty(c, c->t_lo + i * c->t_step) + 3,
-                      c->t_lo + i * c->t_step + 0.0);
-    for (int i = 0; i <= 5; i++)
-        av_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\">%.0f</text>", AV_WXC_PR + 4,
-                      av_wxc_ay(c, i * c->a_step) + 3, i * c->a_step);
-    av_buf_printf(b,
-                  "<text x=\"%.1f\" y=\"12\" text-anchor=\"middle\">°C</text>"
-                  "<text x=\"%.1f\" y=\"12\" text-anchor=\"middle\">mm · cm</text>"
-                  "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">level</text>",
-                  AV_WXC_PL, AV_WXC_PR, AV_WXC_PL - 4, AV_WXC_DT + 8);
-    /* day labels on Mondays, every week or every few when the days are narrow */
-    every = sw * 7 >= 48 ? 1 : (int)ceil(48 / (sw * 7));
-    for (k = 0; k < c->ndays && av_weekday(c->first + k) != 1; k++)
-        ;
-    for (; k < c->ndays; k += 7 * every) {
-        double x = av_wxc_x(c, k) + sw / 2;
-        av_date_format(c->first + k, d);
-        av_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>", x,
-                      AV_WXC_DT + AV_WXC_DH + 13, d + 5);
-    }
-    av_buf_printf(b,
-                  "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">day (Europe/Oslo)"
-                  "</text>",
-                  AV_WXC_PR, AV_WXC_DT + AV_WXC_DH + 27);
-    if ((k = av_wxc_index(c, today)) >= 0)
-        av_buf_printf(b,
-                      "<line class=\"today\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" "
-                      "y2=\"%.1f\" stroke=\"#555\" stroke-dasharray=\"2 2\"/>"
-                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">today</text>",
-                      av_wxc_x(c, k) + sw / 2, av_wxc_x(c, k) + sw / 2, AV_WXC_PT,
-                      AV_WXC_DT + AV_WXC_DH, av_wxc_x(c, k) + sw / 2 - 3, AV_WXC_PT + 9);
-    /* the legend */
-    av_buf_printf(b,
-                  "<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"" WX_PRECIP
-                  "\"/><text x=\"%.0f\" y=\"%.0f\">precipitation, mm</text>"
-                  "<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"" WX_SNOW
-                  "\"/><text x=\"%.0f\" y=\"%.0f\">snowfall, cm</text>"
-                  "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"" WX_MEAN
-                  "\" stroke-width=\"2\"/><text x=\"%.0f\" y=\"%.0f\">mean temperature, °C</text>"
-                  "<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"" WX_BAND
-                  "\" fill-opacity=\".3\"/><text x=\"%.0f\" y=\"%.0f\">min–max, °C</text>",
-                  AV_WXC_PL, AV_WXC_LEG - 9, AV_WXC_PL + 14, AV_WXC_LEG, AV_WXC_PL + 118,
-                  AV_WXC_LEG - 9, AV_WXC_PL + 132, AV_WXC_LEG, AV_WXC_PL + 206, AV_WXC_PL + 220,
-                  AV_WXC_LEG - 4, AV_WXC_LEG - 4, AV_WXC_PL + 224, AV_WXC_LEG, AV_WXC_PL + 340,
-                  AV_WXC_LEG - 9, AV_WXC_PL + 354, AV_WXC_LEG);
-    for (int l = 1; l <= 5; l++)
-        av_buf_printf(b, "<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"%s\"/>",
-                      AV_WXC_PL + 420 + 10 * (l - 1), AV_WXC_LEG - 9, level_colour[l]);
-    av_buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\">danger level 1–5</text></g>\n", AV_WXC_PL + 474,
-                  AV_WXC_LEG);
-}
-
-/* The chart; `title` is the region's "ID name" (escaped here). */
-static void wx_svg(struct av_buf *b, const struct av_wxc *c, const char *title, int64_t today)
-{
-    char d0[AV_DATE_LEN], d1[AV_DATE_LEN], lo[16], hi[16];
-
-    av_date_format(c->first, d0);
-    av_date_format(c->first + c->ndays - 1, d1);
-    av_buf_printf(b,
-                  "<svg id=\"wx-chart\" xmlns=\"http://www.w3.org/2000/svg\" "
-                  "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" "
-                  "aria-describedby=\"wx-desc\" font-family=\"system-ui,sans-serif\" "
-                  "font-size=\"10\" aria-label=\"Daily weather and danger level, ",
-                  AV_WXC_W, AV_WXC_H, AV_WXC_W, AV_WXC_H);
-    esc(b, title);
-    av_buf_printf(b, ", %s to %s\"><title>Daily weather and danger level, ", d0, d1);
-    esc(b, title);
-    av_buf_printf(b,
-                  ", %s to %s</title>\n<desc id=\"wx-desc\">%d of %d days have weather "
-                  "(Open-Meteo, the mean over the region's points): %.1f mm of "
-                  "precipitation and %.1f cm of snowfall in all, temperatures from %s to "
-                  "%s °C. Bars: each day's precipitation (mm) and snowfall (cm), right "
-                  "axis. Line: the daily mean temperature in its min–max band, left axis "
-                  "(°C). Cells under the days: the danger level. Days without weather are "
-                  "blank.",
-                  d0, d1, c->nwx, c->ndays, c->precip_total, c->snow_total, num(c->t_coldest, lo),
-                  num(c->t_warmest, hi));
-    if (c->rejected)
-        av_buf_printf(b, " %d values no weather can have were left out.", c->rejected);
-    av_buf_puts(b, "</desc>\n");
-    wx_axes(b, c, today);
-    wx_days(b, c);
-    wx_temperature(b, c);
-    av_buf_puts(b, "</svg>\n");
-}
-
-/* The weather section of a region page: the chart with its credit, or a
- * line that says why there is none. A read error makes the answer a 500. */
-static void wx_section(struct av_buf *b, struct av_sink *sink, const struct av_query *q,
-                       struct av_wxc *chart, const char *title, int64_t today,
-                       struct av_http_resp *r)
-{
-    char err[AV_ERRBUF_SIZE];
-
-    av_buf_puts(b, "<h2>Weather and danger level</h2>\n");
-    if (!av_sink_keeps(sink, &av_ds_wx_daily)) {
-        av_buf_puts(b, "<p id=\"wx-note\">No weather here: the ");
-        esc(b, av_sink_name(sink));
-        av_buf_puts(b, " sink does not keep it (store.sink = sqlite does).</p>\n");
-        return;
-    }
-    if (av_sink_read_rows(sink, &av_ds_wx_daily, q, wx_row, chart, err) != AV_OK) {
-        r->status = 500;
-        av_buf_puts(b, "<p id=\"wx-note\">The weather could not be read: ");
-        esc(b, err);
-        av_buf_puts(b, "</p>\n");
-        return;
-    }
-    if (chart->nwx == 0) {
-        av_buf_puts(b, "<p id=\"wx-note\">No weather stored for these days (runs with "
-                       "--sources varsom,weather fetch it).</p>\n");
-        return;
-    }
-    av_wxc_layout(chart);
-    wx_svg(b, chart, title, today);
-    av_buf_puts(b, "<p class=\"credit\">Weather data by <a href=\"https://open-meteo.com/\">"
-                   "Open-Meteo.com</a> (<a href=\"https://creativecommons.org/licenses/by/4.0/"
-                   "\">CC BY 4.0</a>).</p>\n");
+    if (rc == 1)
+        v->lang = (int)n;
+    return 1;
 }
 
 void av_region_page(struct av_sink *sink, int region_id, struct av_http_resp *r)
 {
-    av_region_page_day(sink, region_id, AV_DAY_LATEST, r);
+    struct av_region_view v = {AV_DAY_LATEST, 0, 0};
+
+    av_region_page_view(sink, region_id, &v, r);
 }
 
 void av_region_page_day(struct av_sink *sink, int region_id, int64_t day, struct av_http_resp *r)
 {
+    struct av_region_view v = {day, 0, 0};
+
+    av_region_page_view(sink, region_id, &v, r);
+}
+
+/* "?season=..&lang=.." style link text to the region page, escaped for
+ * an attribute: the parts given (season 0, day AV_DAY_LATEST, lang 0 =
+ * left out). */
+static void region_href(struct av_buf *b, int id, int season, int64_t day, int lang)
+{
+    const char *sep = "?";
+    char d[AV_DATE_LEN], sn[AV_SEASON_NAME_LEN];
+
+    av_buf_printf(b, "/region/%d", id);
+    if (season) {
+        av_season_name(season, sn);
+        av_buf_printf(b, "%sseason=%s", sep, sn);
+        sep = "&amp;";
+    }
+    if (day != AV_DAY_LATEST) {
+        av_date_format(day, d);
+        av_buf_printf(b, "%sdate=%s", sep, d);
+        sep = "&amp;";
+    }
+    if (lang)
+        av_buf_printf(b, "%slang=%d", sep, lang);
+}
+
+/* Under the title: the window shown, the seasons around it (this
+ * region's and every region's), the 60-day view, the languages. */
+static void region_nav(struct av_buf *b, const struct av_region *reg,
+                       const struct av_region_view *v, const struct av_rgc *g, int64_t today)
+{
+    char d0[AV_DATE_LEN], d1[AV_DATE_LEN], sn[AV_SEASON_NAME_LEN];
+    int sy = v->season ? v->season : av_season_of(v->day == AV_DAY_LATEST ? today : v->day);
+
+    av_date_format(g->first, d0);
+    av_date_format(g->first + g->ndays - 1, d1);
+    av_season_name(sy, sn);
+    av_buf_printf(b, "<p id=\"window\" data-from=\"%s\" data-to=\"%s\">Showing %s to %s", d0, d1,
+                  d0, d1);
+    if (v->season)
+        av_buf_printf(b, ", the season %s (1 Oct &ndash; 30 Jun)", sn);
+    else
+        av_buf_printf(b, ", 60 days before %s and 2 after",
+                      v->day == AV_DAY_LATEST ? "today" : "the day asked");
+    av_buf_puts(b, ".</p>\n<p id=\"seasons\">");
+    if (sy - 1 >= AV_SEASON_MIN) {
+        av_season_name(sy - 1, sn);
+        av_buf_puts(b, "<a id=\"season-prev\" rel=\"prev\" href=\"");
+        region_href(b, reg->id, sy - 1, AV_DAY_LATEST, v->lang);
+        av_buf_printf(b, "\">&larr; season %s</a> · ", sn);
+    }
+    av_season_name(sy, sn);
+    if (v->season)
+        av_buf_printf(b, "<strong>season %s</strong>", sn);
+    else {
+        av_buf_puts(b, "<a id=\"season-this\" href=\"");
+        region_href(b, reg->id, sy, v->day, v->lang);
+        av_buf_printf(b, "\">the whole season %s</a>", sn);
+    }
+    if (sy + 1 <= AV_SEASON_MAX) {
+        av_season_name(sy + 1, sn);
+        av_buf_puts(b, " · <a id=\"season-next\" rel=\"next\" href=\"");
+        region_href(b, reg->id, sy + 1, AV_DAY_LATEST, v->lang);
+        av_buf_printf(b, "\">season %s &rarr;</a>", sn);
+    }
+    if (v->season) {
+        av_buf_puts(b, " · <a id=\"window-60\" href=\"");
+        region_href(b, reg->id, 0, v->day, v->lang);
+        av_buf_puts(b, "\">60 days</a>");
+    }
+    av_season_name(sy, sn);
+    av_buf_printf(b, " · <a id=\"season-all\" href=\"/season/%s%s\">season %s, every region</a>"
+                     "</p>\n<p id=\"langs\">Texts in language %d",
+                  sn, v->lang == 2 ? "?lang=2" : v->lang == 1 ? "?lang=1" : "", sn, g->want_lang);
+    av_buf_puts(b, " where stored, else the other (");
+    for (int l = 1; l <= 2; l++) {
+        av_buf_printf(b, "%s<a id=\"lang-%d\" href=\"", l == 2 ? " · " : "", l);
+        region_href(b, reg->id, v->season, v->day, l);
+        av_buf_printf(b, "\">%s</a>", l == 1 ? "1 Norwegian" : "2 English");
+    }
+    av_buf_puts(b, ").</p>\n");
+}
+
+void av_region_page_view(struct av_sink *sink, int region_id, const struct av_region_view *v,
+                         struct av_http_resp *r)
+{
     const struct av_region *reg = av_region_find(region_id);
-    struct av_buf *b = &r->body, hist;
-    int64_t today = av_oslo_today();
-    int ids[1] = {region_id};
-    struct av_query q = {ids, 1, today - 60, today + 2, 0, AV_PART_PROBLEMS};
+    struct av_buf *b = &r->body, hist, keep;
+    int64_t today = av_oslo_today(), first;
+    int ids[1] = {region_id}, ndays;
+    struct av_query q = {ids, 1, 0, 0, 0, AV_PART_PROBLEMS};
     struct av_wxc *chart;
+    struct av_rgc *dang;
     struct region_ctx c;
     char err[AV_ERRBUF_SIZE], title[128];
     av_rc hrc;
@@ -669,35 +519,71 @@ void av_region_page_day(struct av_sink *sink, int region_id, int64_t day, struct
         av_buf_puts(b, "no such region\n");
         return;
     }
-    if ((chart = malloc(sizeof(*chart))) == NULL) {
+    chart = malloc(sizeof(*chart));
+    dang = malloc(sizeof(*dang));
+    if (chart == NULL || dang == NULL) {
+        free(chart);
+        free(dang);
         r->status = 500;
         r->type = "text/plain; charset=utf-8";
         av_buf_puts(b, "out of memory\n");
         return;
     }
-    av_wxc_init(chart, q.from, (int)(q.to - q.from + 1));
-    /* The warnings first, into their own buffer: the chart above them
-     * needs their levels. */
+    av_rgc_window(v->season, v->day, today, &first, &ndays);
+    q.from = first;
+    q.to = first + ndays - 1;
+    av_wxc_init(chart, first, ndays);
+    av_rgc_init(dang, first, ndays, v->lang);
+    av_buf_init(&keep, 256); /* what day links keep: the season and the language */
+    if (v->season) {
+        char sn[AV_SEASON_NAME_LEN];
+        av_season_name(v->season, sn);
+        av_buf_printf(&keep, "&amp;season=%s", sn);
+    }
+    if (v->lang)
+        av_buf_printf(&keep, "&amp;lang=%d", v->lang);
+    av_buf_putc(&keep, '\0');
+    /* The warnings first: pass 1 keeps a language per day and fills the
+     * charts, pass 2 writes that language's rows into their own buffer. */
     av_buf_init(&hist, b->max);
-    c = (struct region_ctx){&hist, 0, chart};
-    hrc = av_sink_read(sink, &q, history_row, &c, err);
+    c = (struct region_ctx){&hist, 0, region_id, keep.data ? keep.data : "", chart, dang};
+    hrc = av_sink_read(sink, &q, model_row, &c, err);
+    if (hrc == AV_OK)
+        hrc = av_sink_read(sink, &q, history_row, &c, err);
+    av_rgc_layout(dang);
+    for (int k = 0; k < ndays; k++)
+        av_wxc_set_level(chart, first + k, dang->level[k]);
     r->type = "text/html; charset=utf-8";
     snprintf(title, sizeof(title), "%d %s", reg->id, reg->name);
     page_head(b, title);
-    av_buf_puts(b, "<p><a href=\"/\">all regions</a></p><h1>");
+    av_buf_puts(b, "<p><a href=\"/\">all regions</a> · <a href=\"/quality\">data quality</a></p>"
+                   "<h1>");
     esc(b, title);
     av_buf_printf(b, "</h1><p>type %c%s</p>\n", reg->type, reg->active ? ", active" : "");
+    region_nav(b, reg, v, dang, today);
+    if (v->day != AV_DAY_LATEST && av_rgc_index(dang, v->day) < 0)
+        av_buf_puts(b, "<p id=\"chosen-outside\">The day asked lies outside the season shown."
+                       "</p>\n");
+    /* the three charts one under the other, on one day axis */
+    av_buf_puts(b, "<h2>Danger level and avalanche problems</h2>\n");
+    av_rgc_danger_svg(b, dang, title, today, v->day);
+    av_rgc_timeline_svg(b, dang, title, today, v->day);
+    av_wx_section(b, sink, &q, chart, title, today, r);
     {
         char derr[AV_ERRBUF_SIZE]; /* err still holds the history's error */
-        if (av_region_day(b, sink, reg, day, derr) != AV_OK)
+        if (av_region_day(b, sink, reg, v->day, v->lang, c.keep, derr) != AV_OK)
             r->status = 500;
     }
-    wx_section(b, sink, &q, chart, title, today, r);
-    av_buf_puts(b, "<h2>Last 60 days and forecast</h2>"
-                   "<table id=\"history\"><tr><th>date</th><th>lang</th><th>danger level</th>"
+    {
+        char d0[AV_DATE_LEN], d1[AV_DATE_LEN];
+        av_date_format(first, d0);
+        av_date_format(first + ndays - 1, d1);
+        av_buf_printf(b, "<h2>Warnings, %s to %s</h2>", d0, d1);
+    }
+    av_buf_puts(b, "<table id=\"history\"><tr><th>date</th><th>lang</th><th>danger level</th>"
                    "<th>published (UTC)</th><th>main message</th><th>problems</th></tr>\n");
     av_buf_append(b, hist.data, hist.len);
-    if (hist.failed)
+    if (hist.failed || keep.failed)
         b->failed = 1; /* never a cut page: the server answers 500 */
     if (hrc != AV_OK) {
         r->status = 500;
@@ -707,5 +593,7 @@ void av_region_page_day(struct av_sink *sink, int region_id, int64_t day, struct
     }
     av_buf_printf(b, "</table><p>%d warnings.</p></body></html>\n", c.rows);
     av_buf_free(&hist);
+    av_buf_free(&keep);
     free(chart);
+    free(dang);
 }

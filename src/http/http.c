@@ -60,6 +60,72 @@ const char *av_http_query(const struct av_http_req *r, const char *key)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+/* av_http_query_canon: the parameters as MHD has them (checked before the
+ * handler runs: at most MAX_PARAMS, no NUL). */
+struct qpair {
+    const char *k, *v;
+    size_t kn, vn;
+};
+struct qpairs {
+    int n;
+    struct qpair p[MAX_PARAMS];
+};
+
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     size_t key_size, const char *value, size_t value_size)
+{
+    struct qpairs *q = cls;
+
+    (void)kind;
+    if (q->n == MAX_PARAMS)
+        return MHD_NO;
+    q->p[q->n++] = (struct qpair){key, value, key_size, value ? value_size : 0};
+    return MHD_YES;
+}
+
+static int key_cmp(const struct qpair *a, const struct qpair *b)
+{
+    size_t n = a->kn < b->kn ? a->kn : b->kn;
+    int c = memcmp(a->k, b->k, n);
+
+    return c ? c : (a->kn > b->kn) - (a->kn < b->kn);
+}
+
+static void canon_put(struct av_buf *out, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '&' || c == '=' || c == '%' || c < 0x20 || c == 0x7f)
+            av_buf_printf(out, "%%%02X", c);
+        else
+            av_buf_putc(out, (char)c);
+    }
+}
+
+void av_http_query_canon(const struct av_http_req *r, struct av_buf *out)
+{
+    struct qpairs q;
+
+    q.n = 0;
+    MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, collect_param, &q);
+    for (int i = 1; i < q.n; i++) { /* insertion sort: stable, n <= 64 */
+        struct qpair x = q.p[i];
+        int j = i;
+        for (; j > 0 && key_cmp(&q.p[j - 1], &x) > 0; j--)
+            q.p[j] = q.p[j - 1];
+        q.p[j] = x;
+    }
+    for (int i = 0; i < q.n; i++) {
+        if (i)
+            av_buf_putc(out, '&');
+        canon_put(out, q.p[i].k, q.p[i].kn);
+        if (q.p[i].v) {
+            av_buf_putc(out, '=');
+            canon_put(out, q.p[i].v, q.p[i].vn);
+        }
+    }
+}
+
 const char *av_http_header(const struct av_http_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
@@ -201,7 +267,8 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 /* ---- requests ---- */
 
 static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status, const char *type,
-                                const char *data, size_t len, const char *link)
+                                const char *data, size_t len, const char *link,
+                                const char *location, const char *etag)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, (void *)(data ? data : ""), MHD_RESPMEM_MUST_COPY);
@@ -210,10 +277,14 @@ static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status, co
     if (r == NULL)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Cache-Control", etag && etag[0] ? "no-cache" : "no-store");
+    if (etag && etag[0])
+        MHD_add_response_header(r, "ETag", etag);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     if (link && link[0])
         MHD_add_response_header(r, "Link", link);
+    if (location && location[0])
+        MHD_add_response_header(r, "Location", location);
     ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -257,7 +328,7 @@ static enum MHD_Result bad_request(struct MHD_Connection *conn, const char *msg,
         av_json_quote(&b, param);
     }
     av_buf_puts(&b, "}\n");
-    ret = send_buf(conn, 400, "application/json", b.data, b.len, NULL);
+    ret = send_buf(conn, 400, "application/json", b.data, b.len, NULL, NULL, NULL);
     av_buf_free(&b);
     return ret;
 }
@@ -305,10 +376,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         static const char too_big[] =
             "{\"error\":\"the answer did not fit the server's 64 MiB ceiling; ask for less "
             "(from/to, region, limit)\"}\n";
-        ret = send_buf(conn, 500, "application/json", too_big, sizeof(too_big) - 1, NULL);
+        ret = send_buf(conn, 500, "application/json", too_big, sizeof(too_big) - 1, NULL,
+                       NULL, NULL);
     } else {
         ret = send_buf(conn, (unsigned)resp.status, resp.type, resp.body.data, resp.body.len,
-                       resp.link);
+                       resp.link, resp.location, resp.etag);
     }
     av_buf_free(&resp.body);
     return ret;

@@ -12,8 +12,9 @@
  * invalid bytes). The API takes no request bodies: a request that sends
  * one is answered at once, without reading it, and its connection closed.
  * The handler fills a status, a content type and a body (and optionally a
- * Link header); this module adds Content-Length and sends it. Binds to
- * the given address only (loopback by default).
+ * Link, a Location or an ETag header); this module adds Content-Length and
+ * sends it.
+ * Binds to the given address only (loopback by default).
  */
 #ifndef AV_HTTP_H
 #define AV_HTTP_H
@@ -34,6 +35,9 @@ struct av_http_resp {
     const char *type;   /* default "application/json" */
     struct av_buf body; /* owned by the server; append to it (ceiling 64 MiB) */
     char link[512];     /* a Link header, "" for none */
+    char location[512]; /* a Location header (redirects), "" for none */
+    char etag[24];      /* an ETag header, "" for none; with one the answer is
+                           Cache-Control: no-cache (revalidate), else no-store */
 };
 
 typedef void (*av_http_handler)(void *ud, const struct av_http_req *req,
@@ -49,6 +53,12 @@ struct av_http_opts {
 
 /* Query-string parameter (decoded, checked as above) or NULL. */
 const char *av_http_query(const struct av_http_req *r, const char *key);
+/* Appends the query's parameters to out in a canonical order: sorted by
+ * name (byte order; repeated names keep their order), "name=value" joined
+ * by '&', '&', '=', '%' and control bytes in them %XX-escaped, a name
+ * without '=' in the request without it here. Two requests with the same
+ * parameters in any order give the same text (a cache key). */
+void av_http_query_canon(const struct av_http_req *r, struct av_buf *out);
 /* Request header or NULL. */
 const char *av_http_header(const struct av_http_req *r, const char *name);
 

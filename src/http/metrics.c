@@ -5,7 +5,12 @@
  * background and /metrics serves the last value with its age, plus
  * avalanche_kafka_up for whether the last attempt worked. The weather's
  * series come from the state store's small tables: api_usage (a row per
- * UTC hour) and fetch_state (a row per region, language and endpoint). */
+ * UTC hour) and fetch_state (a row per region, language and endpoint).
+ *
+ * Two parts: what the store says (av_api_metrics_data; api.c caches it with
+ * the pages, so it is read once per data change) and what this process says
+ * now (av_api_metrics_live: run_active, the request and cache counters, the
+ * lag and its age), written on every request after the first part. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +18,7 @@
 #include "../core/clock.h"
 #include "../core/log.h"
 #include "../core/tz.h"
+#include "../model/regions.h"
 #include "../sinks/store.h"
 #include "../sources/openmeteo.h"
 #include "api.h"
@@ -174,32 +180,83 @@ static void lag_metrics(struct av_api *a, struct av_buf *b)
     pthread_mutex_unlock(&l->mu);
 }
 
-void av_api_metrics(struct av_api *a, struct av_api_slot *slot, struct av_http_resp *r)
+/* Holes (fetch_hole rows, av_store_each_hole: the same reader as `status`
+ * and the data-quality page) counted per region, with their days. */
+struct holes_ctx {
+    int n;
+    int region[AV_MAX_REGIONS * 2];
+    long holes[AV_MAX_REGIONS * 2], days[AV_MAX_REGIONS * 2];
+};
+
+static int count_hole(void *ud, const struct av_hole *h)
+{
+    struct holes_ctx *c = ud;
+    int i = 0;
+
+    while (i < c->n && c->region[i] != h->region_id)
+        i++;
+    if (i == c->n) {
+        if (c->n == AV_MAX_REGIONS * 2)
+            return 0; /* not a catalog region: beyond what is listed */
+        c->region[c->n++] = h->region_id;
+    }
+    c->holes[i]++;
+    c->days[i] += (long)(h->to - h->from + 1);
+    return 0;
+}
+
+static av_rc hole_metrics(struct av_api_slot *slot, struct av_buf *b, char *err)
+{
+    struct holes_ctx c;
+    av_rc rc;
+
+    c.n = 0;
+    for (int i = 0; i < av_regions_count(); i++) { /* every region, 0 when none */
+        c.region[c.n] = av_region_at(i)->id;
+        c.holes[c.n] = c.days[c.n] = 0;
+        c.n++;
+    }
+    for (int i = c.n; i < AV_MAX_REGIONS * 2; i++)
+        c.holes[i] = c.days[i] = 0;
+    if ((rc = av_store_each_hole(slot->store, 0, 0, NULL, count_hole, &c, err)) != AV_OK)
+        return rc;
+    av_buf_puts(b, "# HELP avalanche_coverage_holes Holes per region: ranges of days a run "
+                   "planned and did not store yet (any language and endpoint; `avalanche "
+                   "status` lists them).\n"
+                   "# TYPE avalanche_coverage_holes gauge\n");
+    for (int i = 0; i < c.n; i++)
+        av_buf_printf(b, "avalanche_coverage_holes{region=\"%d\"} %ld\n", c.region[i],
+                      c.holes[i]);
+    av_buf_puts(b, "# HELP avalanche_coverage_hole_days Days in the region's holes (a day "
+                   "missing in two languages counts twice).\n"
+                   "# TYPE avalanche_coverage_hole_days gauge\n");
+    for (int i = 0; i < c.n; i++)
+        av_buf_printf(b, "avalanche_coverage_hole_days{region=\"%d\"} %ld\n", c.region[i],
+                      c.days[i]);
+    return AV_OK;
+}
+
+av_rc av_api_metrics_data(struct av_api *a, struct av_api_slot *slot, struct av_buf *b,
+                          char *err)
 {
     struct av_run_totals t;
     struct av_query all = {NULL, 0, INT64_MIN, INT64_MAX, 0, 0};
-    char err[AV_ERRBUF_SIZE];
     long nw = 0, nrej = 0;
     struct av_buf wx;
     struct state_ctx sc;
+    av_rc rc;
 
-    if (av_store_run_totals(slot->store, &t, err) != AV_OK ||
-        av_sink_count(&slot->sink, &av_ds_warning, &all, &nw, err) != AV_OK ||
-        av_store_count(slot->store, "rejected", &nrej, err) != AV_OK) {
-        av_api_error(r, 500, err, NULL);
-        return;
-    }
-    r->type = "text/plain; version=0.0.4; charset=utf-8";
-    av_buf_printf(&r->body,
+    if ((rc = av_store_run_totals(slot->store, &t, err)) != AV_OK ||
+        (rc = av_sink_count(&slot->sink, &av_ds_warning, &all, &nw, err)) != AV_OK ||
+        (rc = av_store_count(slot->store, "rejected", &nrej, err)) != AV_OK)
+        return rc;
+    av_buf_printf(b,
                   "# HELP avalanche_runs_total Runs recorded in the store, by status.\n"
                   "# TYPE avalanche_runs_total counter\n"
                   "avalanche_runs_total{status=\"ok\"} %ld\n"
                   "avalanche_runs_total{status=\"partial\"} %ld\n"
                   "avalanche_runs_total{status=\"failed\"} %ld\n"
                   "avalanche_runs_total{status=\"interrupted\"} %ld\n"
-                  "# HELP avalanche_run_active 1 while a run is in progress in this daemon.\n"
-                  "# TYPE avalanche_run_active gauge\n"
-                  "avalanche_run_active %d\n"
                   "# HELP avalanche_warnings_stored_total Warnings stored or replaced by runs.\n"
                   "# TYPE avalanche_warnings_stored_total counter\n"
                   "avalanche_warnings_stored_total %ld\n"
@@ -217,43 +274,69 @@ void av_api_metrics(struct av_api *a, struct av_api_slot *slot, struct av_http_r
                   "retries.\n"
                   "# TYPE avalanche_fetch_units_failed_total counter\n"
                   "avalanche_fetch_units_failed_total %ld\n",
-                  t.ok, t.partial, t.failed, t.interrupted,
-                  __atomic_load_n(&a->run_active, __ATOMIC_SEQ_CST), t.warnings_stored,
+                  t.ok, t.partial, t.failed, t.interrupted, t.warnings_stored,
                   t.warnings_rejected, t.requests, t.retries, t.units_failed);
     if (nw >= 0) /* a sink that cannot count cheaply leaves the gauge out */
-        av_buf_printf(&r->body,
+        av_buf_printf(b,
                       "# HELP avalanche_warnings Warnings in the store.\n"
                       "# TYPE avalanche_warnings gauge\n"
                       "avalanche_warnings %ld\n",
                       nw);
-    av_buf_printf(&r->body,
+    av_buf_printf(b,
                   "# HELP avalanche_rejected Rejected inputs in the store.\n"
                   "# TYPE avalanche_rejected gauge\n"
                   "avalanche_rejected %ld\n"
-                  "# HELP avalanche_http_requests_total HTTP requests served.\n"
-                  "# TYPE avalanche_http_requests_total counter\n"
-                  "avalanche_http_requests_total %ld\n"
                   "# HELP avalanche_last_date_seconds Latest stored valid date (UTC midnight "
                   "of the local date), per region.\n"
                   "# TYPE avalanche_last_date_seconds gauge\n",
-                  nrej, __atomic_load_n(&a->requests, __ATOMIC_RELAXED));
-    av_buf_init(&wx, r->body.max);
-    sc = (struct state_ctx){&r->body, &wx};
-    if (av_store_each_state(slot->store, metric_state, &sc, err) != AV_OK ||
-        weather_metrics(a, slot, &r->body, err) != AV_OK) {
+                  nrej);
+    av_buf_init(&wx, b->max);
+    sc = (struct state_ctx){b, &wx};
+    if ((rc = av_store_each_state(slot->store, metric_state, &sc, err)) != AV_OK ||
+        (rc = weather_metrics(a, slot, b, err)) != AV_OK ||
+        (rc = hole_metrics(slot, b, err)) != AV_OK) {
         av_buf_free(&wx);
-        av_api_error(r, 500, err, NULL);
-        return;
+        return rc;
     }
-    av_buf_puts(&r->body,
+    av_buf_puts(b,
                 "# HELP avalanche_weather_last_complete_day_timestamp_seconds The region's last "
                 "complete weather day (the archive's every hour at every point) as the Unix "
                 "time of its 00:00 Europe/Oslo.\n"
                 "# TYPE avalanche_weather_last_complete_day_timestamp_seconds gauge\n");
-    av_buf_append(&r->body, wx.data, wx.len);
+    av_buf_append(b, wx.data, wx.len);
     if (wx.failed)
-        r->body.failed = 1; /* never a cut answer: the server makes it a 500 */
+        b->failed = 1; /* never a cut answer: the server makes it a 500 */
     av_buf_free(&wx);
+    return AV_OK;
+}
+
+void av_api_metrics_live(struct av_api *a, struct av_buf *b)
+{
+    struct av_cache_stats cs;
+
+    av_cache_stats(a->cache, &cs);
+    av_buf_printf(b,
+                  "# HELP avalanche_run_active 1 while a run is in progress in this daemon.\n"
+                  "# TYPE avalanche_run_active gauge\n"
+                  "avalanche_run_active %d\n"
+                  "# HELP avalanche_http_requests_total HTTP requests served.\n"
+                  "# TYPE avalanche_http_requests_total counter\n"
+                  "avalanche_http_requests_total %ld\n"
+                  "# HELP avalanche_http_cache_hits_total Answers served from the response "
+                  "cache.\n"
+                  "# TYPE avalanche_http_cache_hits_total counter\n"
+                  "avalanche_http_cache_hits_total %ld\n"
+                  "# HELP avalanche_http_cache_misses_total Cacheable answers computed (not "
+                  "cached yet, or the data changed).\n"
+                  "# TYPE avalanche_http_cache_misses_total counter\n"
+                  "avalanche_http_cache_misses_total %ld\n"
+                  "# HELP avalanche_http_cache_bytes Bytes held by the response cache "
+                  "(serve.cache_mb).\n"
+                  "# TYPE avalanche_http_cache_bytes gauge\n"
+                  "avalanche_http_cache_bytes %zu\n",
+                  __atomic_load_n(&a->run_active, __ATOMIC_SEQ_CST),
+                  __atomic_load_n(&a->requests, __ATOMIC_RELAXED), cs.hits, cs.misses,
+                  cs.bytes);
     if (av_conf_str(a->conf, "stream.brokers")[0] != '\0')
-        lag_metrics(a, &r->body);
+        lag_metrics(a, b);
 }

@@ -187,6 +187,34 @@ static const struct av_field weather_fields[] = {
        "{type_id, subtype_id, type, subtype, value}"),
 };
 
+/* ---- the warnings' publication history (dataset.h) ---- */
+
+#define VP(flags) (AV_FF_PARENT | (flags))
+static const struct av_field version_fields[] = {
+    W("region_id", AV_FT_I32, AV_FF_KEY | VP(0), region_id, 8, "forecast region"),
+    W("valid_date", AV_FT_DATE, AV_FF_KEY | VP(0), valid_date, 8,
+      "the local Norwegian date the warning is for"),
+    W("lang", AV_FT_I8, AV_FF_KEY | VP(0), lang, 8, "1 Norwegian, 2 English"),
+    W("publish_time", AV_FT_TIME, AV_FF_KEY | VP(AV_FF_VERSION), publish_time, 8,
+      "when NVE published this version (PublishTime); one record per publication"),
+    W("version", AV_FT_I32, VP(AV_FF_DERIVED), version, 8,
+      "1, 2, ...: the publication's place among the key's publications, by publish_time "
+      "(computed when exported with --history)"),
+    W("first_seen", AV_FT_TIME, VP(AV_FF_NOTNULL | AV_FF_EARLIEST), first_seen, 8,
+      "when avalanche first fetched it: the fetch time of the earliest stored response "
+      "that carried it"),
+    W("superseded_at", AV_FT_TIME, VP(AV_FF_DERIVED), superseded_at, 8,
+      "publish_time of the next version; null for the latest (computed when exported)"),
+    W("endpoint", AV_FT_TEXT, VP(AV_FF_NOTNULL | AV_FF_NOEXPORT | AV_FF_SOURCE), endpoint, 8,
+      "detail or simple: a Simple never replaces the Detail of the same publication"),
+    {"raw_hash", AV_FT_CHARS, VP(AV_FF_LOCAL | AV_FF_HASH), offsetof(struct av_warning, raw_hash),
+     sizeof(((struct av_warning *)0)->raw_hash), 8, 0, 0,
+     "64-bit hash of the version's raw JSON, hex"},
+    {"record", AV_FT_TEXT, AV_FF_NOEXPORT | AV_FF_RECORD, 0, 0, 8, 0, 0,
+     "the whole warning of this version, children included, as JSON; SQLite: null while the "
+     "clean tables hold this version"},
+};
+
 /* ---- weather (src/model/weather.h) ---- */
 
 #define H(name, t, flags, member, doc) F(struct av_wx_hour, name, t, flags, member, 7, doc)
@@ -350,11 +378,34 @@ const struct av_dataset av_ds_wx_daily = {
     .elem_size = sizeof(struct av_wx_day),
 };
 
+const struct av_dataset av_ds_version = {
+    .name = "warning_versions",
+    .table = "warning_version",
+    .doc = "Every distinct publication of a warning (its publication history): read with "
+           "`export warnings --history` or `--as-of T` (also problems), which add the "
+           "exported fields below to the warnings' own. The API serves only the latest "
+           "publication of a day: the history holds what the runs' overlapping fetches saw.",
+    .fields = version_fields,
+    .nfields = NF(version_fields),
+    .nkeys = 4,
+    .since = 8,
+    /* a rowid table: a superseded version's record (~5 KB) then fills whole
+     * overflow pages (WITHOUT ROWID keeps at most ~1 KB in the b-tree and
+     * wastes most of a second overflow page: +45% measured) */
+    .rowid = 1,
+    .part = AV_PART_VERSIONS,
+    .rule = AV_RULE_VERSION,
+    .parent = &av_ds_warning,
+};
+
 const struct av_dataset *const av_datasets[] = {&av_ds_warning, &av_ds_problem, &av_ds_advice,
                                                 &av_ds_weather, &av_ds_wx_daily,
-                                                &av_ds_wx_hourly, NULL};
+                                                &av_ds_wx_hourly, &av_ds_version, NULL};
 const struct av_dataset *const av_ds_children[] = {&av_ds_problem, &av_ds_advice,
                                                    &av_ds_weather, NULL};
+const struct av_dataset *const av_datasets_described[] = {
+    &av_ds_warning, &av_ds_problem, &av_ds_advice, &av_ds_weather, &av_ds_wx_daily,
+    &av_ds_wx_hourly, &av_ds_version, &av_ds_features, NULL};
 
 const struct av_dataset *av_dataset_find(const char *name)
 {
@@ -395,10 +446,57 @@ int av_datasets_version(void)
     return v;
 }
 
+int av_pub_cmp(av_ms a, av_ms b)
+{
+    /* AV_NULL_MS is INT64_MIN: absent sorts first by itself */
+    return a < b ? -1 : a > b;
+}
+
+int av_pub_replaces(const struct av_pub *in, const struct av_pub *st)
+{
+    int c = av_pub_cmp(in->publish_time, st->publish_time);
+
+    if (in->hash && st->hash && strcmp(in->hash, st->hash) == 0)
+        return 0;
+    if (c != 0)
+        return c > 0;
+    return !(in->endpoint && st->endpoint && strcmp(in->endpoint, "simple") == 0 &&
+             strcmp(st->endpoint, "detail") == 0);
+}
+
+void av_versions_order(struct av_version_meta *v, int n)
+{
+    for (int i = 1; i < n; i++) { /* insertion sort: a key has a handful */
+        struct av_version_meta x = v[i];
+        int j = i;
+        while (j > 0 && av_pub_cmp(v[j - 1].publish_time, x.publish_time) > 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+    for (int i = 0; i < n; i++) {
+        v[i].version = i + 1;
+        v[i].superseded_at = i + 1 < n ? v[i + 1].publish_time : AV_NULL_MS;
+    }
+}
+
+int av_versions_as_of(const struct av_version_meta *v, int n, av_ms t)
+{
+    int pick = -1;
+
+    for (int i = 0; i < n; i++) {
+        av_ms known = v[i].publish_time != AV_NULL_MS ? v[i].publish_time : v[i].first_seen;
+        if (known != AV_NULL_MS && known <= t)
+            pick = i;
+    }
+    return pick;
+}
+
 void av_ds_clear(const struct av_dataset *ds, void *rec)
 {
     for (int i = 0; i < ds->nfields; i++)
-        if (!(ds->fields[i].flags & AV_FF_PARENT))
+        if (!(ds->fields[i].flags & (AV_FF_PARENT | AV_FF_RECORD)))
             av_field_set_null(&ds->fields[i], (char *)rec + ds->fields[i].off);
 }
 

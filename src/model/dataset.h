@@ -13,6 +13,19 @@
  * The datasets: warnings (one per region, local date and language) and
  * its children problems, advices and mountain_weather, whose first three
  * key fields are the warning's (region_id, valid_date, lang: AV_KEY_*).
+ *
+ * Publication history (av_ds_version, rule VERSION): one record per
+ * distinct publication of a warning, key (region_id, valid_date, lang,
+ * publish_time), written by the same put as the warning. It is a mode of
+ * the warnings: `export warnings|problems --history` lists every version
+ * with its version number, first_seen and superseded_at (DERIVED fields,
+ * computed by the reader), `--as-of T` the latest publication not after T
+ * per key. Its `record` holds the whole warning (children included) as
+ * JSON (src/sinks/record_json.h) where the clean tables do not: the SQLite
+ * sink leaves it NULL for the version the clean tables hold (each
+ * publication costs one small row until it is superseded), Cassandra,
+ * which cannot read before it writes, always fills it. The order of
+ * versions is the clean tables' rule (av_pub_replaces below).
  */
 #ifndef AV_DATASET_H
 #define AV_DATASET_H
@@ -45,6 +58,9 @@ enum av_ftype {
 #define AV_FF_HASH 0x40     /* content hash: storing an identical record changes nothing */
 #define AV_FF_SOURCE 0x80   /* endpoint: a "simple" never replaces the "detail" of a publication */
 #define AV_FF_RANK 0x100    /* weather source: archive replaces forecast, never the reverse */
+#define AV_FF_DERIVED 0x200 /* computed when read (history); no sink stores it */
+#define AV_FF_RECORD 0x400  /* the whole warning as JSON: no member, the sink binds it */
+#define AV_FF_EARLIEST 0x800 /* of several copies of a record the earliest value stays */
 
 /* How a record replaces the stored one with the same key. */
 enum av_ds_rule {
@@ -52,7 +68,9 @@ enum av_ds_rule {
     AV_RULE_CHILD,       /* replaced with its parent warning */
     AV_RULE_RANKED,      /* per value: the higher RANK (then the later VERSION) wins, and a
                             null never replaces a value */
-    AV_RULE_REPLACE      /* the newer record replaces the stored one (derived data) */
+    AV_RULE_REPLACE,     /* the newer record replaces the stored one (derived data) */
+    AV_RULE_VERSION      /* publication history: one record per VERSION value of a key;
+                            within one, PUBLICATION's rule; first_seen the earliest */
 };
 
 struct av_field {
@@ -89,18 +107,28 @@ struct av_dataset {
 
 enum { AV_KEY_REGION = 0, AV_KEY_DATE = 1, AV_KEY_LANG = 2 };
 enum { AV_PART_WARNING = 1, AV_PART_PROBLEMS = 2, AV_PART_ADVICES = 4, AV_PART_WEATHER = 8,
-       AV_PART_WX_HOURLY = 16, AV_PART_WX_DAILY = 32 };
+       AV_PART_WX_HOURLY = 16, AV_PART_WX_DAILY = 32, AV_PART_VERSIONS = 64 };
 #define AV_PART_WARNINGS (AV_PART_WARNING | AV_PART_PROBLEMS | AV_PART_ADVICES | AV_PART_WEATHER)
 
 extern const struct av_dataset av_ds_warning, av_ds_problem, av_ds_advice, av_ds_weather;
 /* The weather datasets (records of src/model/weather.h; rule RANKED and
  * REPLACE; keys region_id first). */
 extern const struct av_dataset av_ds_wx_hourly, av_ds_wx_daily;
-/* Every dataset, parents first (the warnings' family, then the weather),
- * then NULL. */
+/* The publication history of the warnings (fields in struct av_warning). */
+extern const struct av_dataset av_ds_version;
+/* Every dataset, parents first (the warnings' family, then the weather,
+ * then the warnings' history), then NULL. */
 extern const struct av_dataset *const av_datasets[];
 /* The children of the warning, in av_datasets order, then NULL. */
 extern const struct av_dataset *const av_ds_children[];
+/* `export features` (src/export/features.h): a dataset computed when
+ * exported from the history and the hourly weather, stored by no sink
+ * (table NULL, part 0), so not in av_datasets; its record is struct
+ * av_feature, its description in dataset_features.c. */
+extern const struct av_dataset av_ds_features;
+/* What `avalanche datasets` and docs/datasets.md list: av_datasets, then
+ * the computed ones (av_ds_features), then NULL. */
+extern const struct av_dataset *const av_datasets_described[];
 
 /* By export name ("problems"), or NULL. */
 const struct av_dataset *av_dataset_find(const char *name);
@@ -110,6 +138,38 @@ const struct av_field *av_ds_key(const struct av_dataset *ds, int k);
 const struct av_field *av_ds_role(const struct av_dataset *ds, unsigned flag);
 /* Highest `since` of any field or dataset: the schema version they need. */
 int av_datasets_version(void);
+
+/* ---- the order of publications (pure; every sink and the history) ----
+ * A publication: its PublishTime (AV_NULL_MS when the API sent none: it
+ * comes before every dated one, as in the clean tables), its endpoint
+ * ("detail"/"simple") and its content hash (NULL = unknown). */
+struct av_pub {
+    av_ms publish_time;
+    const char *endpoint;
+    const char *hash;
+};
+/* <0, 0, >0 as a's PublishTime is before, equal to, after b's (absent
+ * first). */
+int av_pub_cmp(av_ms a, av_ms b);
+/* The clean tables' rule: whether incoming replaces stored. Not when the
+ * content is the same (equal hashes); else when it is a later
+ * publication, or the same one unless a Simple would replace a Detail. */
+int av_pub_replaces(const struct av_pub *incoming, const struct av_pub *stored);
+
+/* One stored version of a key, as a history read sees it. */
+struct av_version_meta {
+    av_ms publish_time, first_seen;
+    int version;          /* set by av_versions_order */
+    av_ms superseded_at;  /* set by av_versions_order */
+};
+/* Sorts the n versions of one key by publication (absent first) and sets
+ * version (1..n) and superseded_at (the next one's publish_time; AV_NULL_MS
+ * for the last). */
+void av_versions_order(struct av_version_meta *v, int n);
+/* The version a reader at instant t knew of, from versions ordered by
+ * av_versions_order: the latest whose publish_time is not after t (one
+ * without a publish_time counts from its first_seen). -1 when none. */
+int av_versions_as_of(const struct av_version_meta *v, int n, av_ms t);
 
 /* Records of ds held by w: 1 for the warning itself. */
 static inline int av_ds_count(const struct av_dataset *ds, const struct av_warning *w)

@@ -134,6 +134,14 @@ struct av_warning {
     char raw_hash[17];    /* 64-bit hash of the raw JSON bytes, hex (av_hash_hex) */
     int64_t raw_id;       /* the stored raw response, AV_NULL_INT when none */
     av_ms ingested_at;
+    /* its publication history (dataset.h, av_ds_version): first_seen is the
+     * fetch time of the response that carried it (set with endpoint; a
+     * history read gives the earliest); version (1, 2, ...) and
+     * superseded_at (the next publication's time, AV_NULL_MS for the
+     * latest) are set by history reads only */
+    av_ms first_seen;
+    int version;
+    av_ms superseded_at;
 
     int n_problems, n_advices;
     int has_weather; /* 0 or 1: the number of weather records */

@@ -10,6 +10,7 @@
 
 #include "../core/clock.h"
 #include "../core/log.h"
+#include "record_json.h"
 
 const struct av_opt av_cassandra_opts[] = {
     {"cassandra", "hosts", AV_OPT_STR, "127.0.0.1:9042", 0, 0, NULL,
@@ -36,6 +37,17 @@ const struct av_opt av_cassandra_opts[] = {
      "retries of a write or read on connection loss, timeouts, unavailable nodes"},
     {"cassandra", "backoff_max_ms", AV_OPT_INT, "5000", 10, 600000, NULL,
      "longest wait between retries (starts at 100 ms, doubles)"},
+    {"cassandra", "max_inflight", AV_OPT_INT, "1024", 1, 32767, NULL,
+     "writes in flight at once (the window; more waits for answers)"},
+    {"cassandra", "connections_per_host", AV_OPT_INT, "1", 1, 8, NULL,
+     "connections to each node (each carries many requests)"},
+    {"cassandra", "local_dc", AV_OPT_STR, "", 0, 0, NULL,
+     "data center to route to first (empty: the first contact point's)"},
+    {"cassandra", "discovery", AV_OPT_INT, "1", 0, 1, NULL,
+     "1: find the other nodes and the token ring (system.peers), route each write to a "
+     "replica; 0: only the contact points"},
+    {"cassandra", "refresh_s", AV_OPT_INT, "60", 1, 86400, NULL,
+     "seconds between reads of the ring (also on topology events)"},
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -68,6 +80,8 @@ static void sink_close(void *impl)
 
     if (s == NULL)
         return;
+    if (av_cass_settle(s, NULL) != AV_OK)
+        av_warn("cassandra: writes failed before close: %s", s->werr);
     for (int t = 0; t < AV_CT_N; t++) {
         av_cql_prepared_free(s->ins[t]);
         av_cql_prepared_free(s->sel[t]);
@@ -75,6 +89,10 @@ static void sink_close(void *impl)
     av_cql_prepared_free(s->del_problems);
     av_cql_prepared_free(s->sel_region);
     av_cql_prepared_free(s->sel_problems);
+    av_cql_prepared_free(s->seen_version);
+    av_cql_prepared_free(s->sel_versions);
+    av_cql_prepared_free(s->sel_record);
+    av_json_free(&s->doc);
     av_cql_close(s->cql);
     free(s);
 }
@@ -96,6 +114,7 @@ static av_rc sink_open(void **out, const struct av_sink_env *env, char *errbuf)
     if (s == NULL)
         return AV_ENOMEM;
     snprintf(s->ks, sizeof(s->ks), "%s", ks);
+    av_json_init(&s->doc, 0, 0);
     s->stop = env->stop;
     s->nwcols = av_cass_columns(&av_ds_warning, s->wcols);
     s->npcols = av_cass_columns(&av_ds_problem, s->pcols);
@@ -115,6 +134,15 @@ static av_rc sink_open(void **out, const struct av_sink_env *env, char *errbuf)
     o.connect_timeout_ms = (int)av_conf_int(c, "cassandra.connect_timeout_ms");
     o.request_timeout_ms = (int)av_conf_int(c, "cassandra.request_timeout_ms");
     o.max_frame = (size_t)av_conf_int(c, "cassandra.max_frame_bytes");
+    o.max_inflight = (int)av_conf_int(c, "cassandra.max_inflight");
+    o.connections_per_host = (int)av_conf_int(c, "cassandra.connections_per_host");
+    o.local_dc = av_conf_str(c, "cassandra.local_dc");
+    o.discover = (int)av_conf_int(c, "cassandra.discovery");
+    o.refresh_ms = (int)av_conf_int(c, "cassandra.refresh_s") * 1000;
+    /* writes retry inside the client (they are idempotent): the same policy */
+    o.retries = s->retries;
+    o.backoff_max_ms = (int)s->backoff_max;
+    o.stop = env->stop;
     do
         rc = av_cql_connect(&s->cql, &o, errbuf);
     while (av_cass_again(s, &b, rc, errbuf));
@@ -187,20 +215,106 @@ static int record_values(const struct av_field *const *cols, int n, const struct
     return n + 1;
 }
 
+/* The history row of w (av_ds_version): the whole warning as its record,
+ * written with the publication's timestamp like the warning (within one
+ * publication the clean tables' rule), and first_seen with one that makes
+ * the earliest fetch win (AV_CASS_SEEN_TS). vv: 7 values, sv: 6; record's
+ * text in json. */
+static void version_values(const struct av_warning *w, int64_t ts, struct av_buf *json,
+                           struct av_cql_value *vv, struct av_cql_value *sv)
+{
+    const struct av_dataset *ds = &av_ds_version;
+    av_ms pub = w->publish_time != AV_NULL_MS ? w->publish_time : AV_CASS_NO_PUB;
+    int n = 0;
+
+    av_buf_reset(json);
+    av_record_json(json, w);
+    for (int i = 0; i < ds->nfields; i++) {
+        const struct av_field *f = &ds->fields[i];
+        if (f->flags & (AV_FF_LOCAL | AV_FF_DERIVED | AV_FF_EARLIEST))
+            continue;
+        if (f->flags & AV_FF_RECORD)
+            vv[n++] = av_cql_text(json->failed ? NULL : json->data);
+        else if (f->flags & AV_FF_VERSION)
+            vv[n++] = av_cql_timestamp(pub);
+        else
+            vv[n++] = av_cass_value(f, av_field_ptr(f, w, w), NULL);
+    }
+    vv[n] = av_cql_bigint(ts);
+    sv[0] = av_cql_bigint(AV_CASS_SEEN_TS(w->first_seen));
+    sv[1] = av_cql_timestamp(w->first_seen);
+    for (int k = 0; k <= AV_KEY_LANG; k++) {
+        const struct av_field *f = av_ds_key(ds, k);
+        sv[2 + k] = av_cass_value(f, av_field_ptr(f, w, w), NULL);
+    }
+    sv[5] = av_cql_timestamp(pub);
+}
+
+/* A write of put() acknowledged or failed for good (the client retried
+ * it already: writes are idempotent). The first failure is kept for the
+ * next put() or commit(). */
+static void write_done(void *ud, av_rc rc, const char *err)
+{
+    struct av_cass *s = ud;
+
+    if (rc != AV_OK && s->wrc == AV_OK) {
+        s->wrc = rc;
+        snprintf(s->werr, sizeof(s->werr), "%s", err);
+    }
+}
+
+av_rc av_cass_settle(struct av_cass *s, char *errbuf)
+{
+    av_rc rc = av_cql_drain(s->cql, errbuf);
+
+    if (rc == AV_OK && (rc = s->wrc) != AV_OK && errbuf)
+        snprintf(errbuf, AV_ERRBUF_SIZE, "%s", s->werr);
+    s->wrc = AV_OK;
+    return rc;
+}
+
+/* The write timestamp of w: its publication in us (an absent PublishTime
+ * is older than every real one, as in SQLite), + 1 for a Detail so that it
+ * beats the Simple of the same publication. */
+static int64_t write_ts(const struct av_warning *w)
+{
+    av_ms pub = w->publish_time != AV_NULL_MS ? w->publish_time : AV_CASS_NO_PUB;
+
+    return pub * 1000 + (w->endpoint && strcmp(w->endpoint, "detail") == 0 ? 1 : 0);
+}
+
+/* Submits one write of put() (retried by the client on AV_ENET). */
+static av_rc submit(struct av_cass *s, int type, const struct av_cql_batch_item *items, int n,
+                    char *errbuf)
+{
+    struct av_cql_op op = {type, items, n, s->wcl, 1};
+
+    return av_cql_submit(s->cql, &op, write_done, s, errbuf);
+}
+
+/* A warning's writes go out without waiting: three requests (the
+ * region partition's batch: its problems' delete, the problems and the
+ * row; the by-date row; the history row and its first_seen), each for one
+ * partition, routed to a replica of it. Different warnings are in flight
+ * at once (up to cassandra.max_inflight requests); the write timestamps,
+ * not the order of arrival, decide between two publications of a key.
+ * commit() waits for every answer. */
 static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char *errbuf)
 {
     struct av_cass *s = impl;
     struct av_cql_value wv[AV_CASS_MAXCOLS + 1], pv[AV_MAX_PROBLEMS][AV_CASS_MAXCOLS + 1];
-    struct av_cql_value dv[4];
+    struct av_cql_value dv[4], vv[8], sv[6];
     const char *asp[AV_MAX_PROBLEMS + 1][8];
-    struct av_cql_batch_item items[AV_MAX_PROBLEMS + 2], by_date;
-    struct av_cql_op ops[2];
-    struct av_cass_backoff b = {0, 0};
+    struct av_cql_batch_item items[AV_MAX_PROBLEMS + 2], by_date, ver[2];
+    struct av_buf json;
     int n = 0, nw;
-    av_ms pub = w->publish_time != AV_NULL_MS ? w->publish_time : w->valid_from;
-    int64_t ts = pub * 1000 + (w->endpoint && strcmp(w->endpoint, "detail") == 0 ? 1 : 0);
+    int64_t ts = write_ts(w);
     av_rc rc;
 
+    if (s->wrc != AV_OK) { /* an earlier write failed: the transaction is lost */
+        snprintf(errbuf, AV_ERRBUF_SIZE, "%s", s->werr);
+        return s->wrc;
+    }
     nw = record_values(s->wcols, s->nwcols, w, w, ts, wv, asp[AV_MAX_PROBLEMS]);
     /* The warning's old problems go, one microsecond before the new ones. */
     dv[0] = av_cql_bigint(ts - 1);
@@ -214,15 +328,20 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
         items[n++] = (struct av_cql_batch_item){s->ins[AV_CT_PROBLEMS], pv[k], np};
     }
     items[n++] = (struct av_cql_batch_item){s->ins[AV_CT_BY_REGION], wv, nw};
-    /* The batch (one partition) and the by-date row (another) go out
-     * together and are answered together: one round trip. Retrying both
-     * is harmless, the write timestamps make them idempotent. */
-    ops[0] = (struct av_cql_op){1, items, n, s->wcl};
-    ops[1] = (struct av_cql_op){AV_CQL_OP_EXEC, &by_date, 1, s->wcl};
     by_date = (struct av_cql_batch_item){s->ins[AV_CT_BY_DATE], wv, nw};
-    do
-        rc = av_cql_pipeline(s->cql, ops, 2, errbuf);
-    while (av_cass_again(s, &b, rc, errbuf));
+    av_buf_init(&json, 0);
+    version_values(w, ts, &json, vv, sv);
+    if (json.failed) {
+        av_buf_free(&json);
+        return av_fail(errbuf, AV_ENOMEM, "out of memory writing the history");
+    }
+    ver[0] = (struct av_cql_batch_item){s->ins[AV_CT_VERSIONS], vv, 7};
+    ver[1] = (struct av_cql_batch_item){s->seen_version, sv, 6};
+    /* values are copied into the frames at submit: the locals may go */
+    if ((rc = submit(s, 1, items, n, errbuf)) == AV_OK &&
+        (rc = submit(s, AV_CQL_OP_EXEC, &by_date, 1, errbuf)) == AV_OK)
+        rc = submit(s, 1, ver, 2, errbuf);
+    av_buf_free(&json);
     if (rc == AV_OK)
         *changed = 1; /* last-write-wins decides on the server */
     return rc;
@@ -447,31 +566,42 @@ static av_rc sink_put_rows(void *impl, const struct av_dataset *ds, const void *
     return rc;
 }
 
-/* Writes are durable when put() returns: nothing to commit or undo. */
-static av_rc sink_nop(void *impl, char *errbuf)
+static av_rc sink_begin(void *impl, char *errbuf)
 {
     (void)impl;
     (void)errbuf;
     return AV_OK;
 }
 
+/* Returns when every write put() submitted is acknowledged (or the first
+ * failure, once the client's retries are spent). */
+static av_rc sink_commit(void *impl, char *errbuf)
+{
+    return av_cass_settle(impl, errbuf);
+}
+
+/* Nothing to undo (writes are idempotent); the writes in flight are
+ * waited for, their failures dropped with the transaction. */
 static void sink_rollback(void *impl)
 {
-    (void)impl;
+    av_cass_settle(impl, NULL);
 }
 
 const struct av_sink_ops av_sink_cassandra = {
     .name = "cassandra",
-    .parts = AV_PART_WARNING | AV_PART_PROBLEMS | AV_PART_WX_HOURLY | AV_PART_WX_DAILY,
+    .parts = AV_PART_WARNING | AV_PART_PROBLEMS | AV_PART_WX_HOURLY | AV_PART_WX_DAILY |
+             AV_PART_VERSIONS,
     .open = sink_open,
-    .begin = sink_nop,
+    .begin = sink_begin,
     .put = sink_put,
-    .commit = sink_nop,
+    .commit = sink_commit,
     .rollback = sink_rollback,
     .clear = NULL, /* upserts by key with write timestamps: a rebuild overwrites */
     .read = av_cass_read,
     .put_rows = sink_put_rows,
     .read_rows = av_cass_read_rows,
     .count = NULL,
+    .read_versions = av_cass_read_versions,
+    .load_version = av_cass_load_version,
     .close = sink_close,
 };

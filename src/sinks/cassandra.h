@@ -13,6 +13,10 @@
  *   warnings_by_date    PRIMARY KEY ((valid_date), region_id, lang):
  *                       "the map for one day"
  *   problems_by_region  PRIMARY KEY ((region_id), valid_date, lang, problem_id)
+ *   warning_versions_by_region  PRIMARY KEY ((region_id), valid_date, lang,
+ *                       publish_time): every publication of a warning with
+ *                       its whole record as JSON (the history, dataset.h);
+ *                       an absent PublishTime clusters as AV_CASS_NO_PUB
  *   weather_hourly_by_point   PRIMARY KEY ((region_id, latitude, longitude,
  *                       year), time): one point in one UTC year (8,760 rows,
  *                       ~1-2 MB, whatever weather.max_points is)
@@ -33,8 +37,13 @@
  * replaces it). The warning's old problems are removed by a range delete at
  * that timestamp - 1, so an older replay can neither resurrect nor remove
  * anything newer. The warning and its problems (one partition, region_id)
- * go in one unlogged batch, the by-date row in a second write sent with it
- * (pipelined on two streams: one round trip per warning).
+ * go in one unlogged batch, the by-date row in a second write sent with it,
+ * the history row in a third (pipelined on three streams: one round trip
+ * per warning). The history row takes the warning's timestamp (within one
+ * publication the same rule); its first_seen is written apart with
+ * USING TIMESTAMP 2^62 - first_seen in us, so the earliest fetch wins
+ * whatever the order of arrival (a DELETE at server time cannot remove
+ * that cell: drop the keyspace to start over).
  *
  * The weather's rules by the same last-write-wins, per cell: an hour is
  * written USING TIMESTAMP rank * 2^52 + fetched_at in microseconds (the

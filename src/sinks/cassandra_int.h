@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include "../core/json.h"
 #include "../cql/cql.h"
 #include "cassandra.h"
 #include "sink.h"
@@ -32,6 +33,7 @@ enum {
     AV_CT_BY_REGION,
     AV_CT_BY_DATE,
     AV_CT_PROBLEMS,
+    AV_CT_VERSIONS,  /* warning_versions_by_region: the publication history */
     AV_CT_WX_HOURLY, /* weather_hourly_by_point */
     AV_CT_WX_POINTS, /* weather_points_by_region */
     AV_CT_WX_DAILY,  /* weather_daily_by_region */
@@ -43,6 +45,8 @@ extern const struct av_cass_table av_cass_tables[AV_CT_N];
 
 struct av_cass {
     struct av_cql *cql;
+    av_rc wrc;               /* first failed write since the last commit */
+    char werr[AV_ERRBUF_SIZE];
     char ks[64];
     int wcl, rcl, retries;
     long backoff_max;
@@ -52,6 +56,10 @@ struct av_cass {
     int nwcols, npcols;
     struct av_cql_prepared *ins[AV_CT_N];
     struct av_cql_prepared *del_problems, *sel_region, *sel_problems;
+    /* the history: first_seen (written with a timestamp that lets the
+     * earliest win), a region's versions in a date range, one record */
+    struct av_cql_prepared *seen_version, *sel_versions, *sel_record;
+    struct av_json doc;
     /* the weather: a table's rows of one partition (a TIME or DATE key
      * clustering: within a range), by table; NULL for the others */
     struct av_cql_prepared *sel[AV_CT_N];
@@ -67,9 +75,13 @@ struct av_cass_backoff {
     long wait_ms;
 };
 int av_cass_again(struct av_cass *s, struct av_cass_backoff *b, av_rc rc, const char *errbuf);
+/* Waits for every write in flight; the first failure since the last call
+ * (errbuf may be NULL), which it then forgets. */
+av_rc av_cass_settle(struct av_cass *s, char *errbuf);
 
 /* The columns of a dataset in Cassandra: its fields without the embedded
- * store's bookkeeping (AV_FF_LOCAL), in description order. */
+ * store's bookkeeping (AV_FF_LOCAL) and the readers' DERIVED ones, in
+ * description order. */
 int av_cass_columns(const struct av_dataset *ds, const struct av_field **cols);
 /* The dataset columns of table t (AV_CY_POINTS: its key fields but TIME;
  * the year column is not among them). */
@@ -100,5 +112,15 @@ av_rc av_cass_read(void *s, const struct av_query *q, av_sink_row_fn fn, void *u
                    char *errbuf);
 av_rc av_cass_read_rows(void *s, const struct av_dataset *ds, const struct av_query *q,
                         av_sink_rec_fn fn, void *ud, char *errbuf);
+av_rc av_cass_read_versions(void *s, const struct av_query *q, av_sink_version_fn fn, void *ud,
+                            char *errbuf);
+av_rc av_cass_load_version(void *s, const struct av_version_row *v, struct av_warning *w,
+                           struct av_pool *pool, char *errbuf);
+
+/* The history's clustering publish_time for an absent PublishTime: before
+ * every real instant (the clean tables' order). */
+#define AV_CASS_NO_PUB (-(INT64_C(1) << 53))
+/* first_seen's write timestamp: an earlier fetch writes a later one. */
+#define AV_CASS_SEEN_TS(ms) ((INT64_C(1) << 62) - (int64_t)(ms) * 1000)
 
 #endif

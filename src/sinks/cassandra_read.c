@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../core/pool.h"
+#include "record_json.h"
 
 /* Cell (row, col) into the value at p, by the field's type. */
 static void read_field(const struct av_cql_result *r, int row, int col,
@@ -278,6 +279,7 @@ static av_rc read_region(struct av_cass *s, const struct av_query *q, int region
 av_rc av_cass_read(void *impl, const struct av_query *q, av_sink_row_fn fn, void *ud,
                    char *errbuf)
 {
+    av_cql_drain(((struct av_cass *)impl)->cql, NULL); /* read what was put */
     struct av_cass *s = impl;
     int *ids = NULL, nids = 0, stop = 0;
     struct pending *pd = calloc(2, sizeof(*pd));
@@ -456,6 +458,7 @@ static av_rc read_days(struct av_cass *s, const struct av_query *q, int region, 
 av_rc av_cass_read_rows(void *impl, const struct av_dataset *ds, const struct av_query *q,
                         av_sink_rec_fn fn, void *ud, char *errbuf)
 {
+    av_cql_drain(((struct av_cass *)impl)->cql, NULL); /* read what was put */
     struct av_cass *s = impl;
     int hourly = ds == &av_ds_wx_hourly, *ids = NULL, nids = 0, stop = 0;
     void *rec;
@@ -474,5 +477,78 @@ av_rc av_cass_read_rows(void *impl, const struct av_dataset *ds, const struct av
                     : read_days(s, q, ids[i], rec, fn, ud, &stop, errbuf);
     free(ids);
     free(rec);
+    return rc;
+}
+
+/* ---- the history (warning_versions_by_region) ---- */
+
+av_rc av_cass_read_versions(void *impl, const struct av_query *q, av_sink_version_fn fn,
+                            void *ud, char *errbuf)
+{
+    av_cql_drain(((struct av_cass *)impl)->cql, NULL); /* read what was put */
+    struct av_cass *s = impl;
+    int64_t from = q->from == INT64_MIN ? av_days_from_civil(1900, 1, 1) : q->from;
+    int64_t to = q->to == INT64_MAX ? av_days_from_civil(2200, 1, 1) : q->to;
+    int *ids = NULL, nids = 0, stop = 0;
+    av_rc rc = region_list(s, &av_cass_tables[AV_CT_VERSIONS], q, &ids, &nids, errbuf);
+
+    for (int i = 0; rc == AV_OK && !stop && i < nids; i++) {
+        struct av_cql_value v[3] = {av_cql_int(ids[i]), av_cql_date(from), av_cql_date(to)};
+        struct av_cql_result *r = NULL;
+        char *ps = NULL;
+        size_t psl = 0;
+        do { /* (valid_date, lang, publish_time) ascending: the key order */
+            char *cur = ps;
+            rc = execute(s, s->sel_versions, v, 3, 1000, cur, psl, &r, errbuf);
+            free(cur);
+            ps = NULL;
+            for (int k = 0; rc == AV_OK && !stop && k < av_cql_result_rows(r); k++) {
+                struct av_version_row row;
+                memset(&row, 0, sizeof(row));
+                row.region_id = (int)cell_int(r, k, 0);
+                row.valid_date = cell_int(r, k, 1);
+                row.lang = (int)cell_int(r, k, 2);
+                row.m.publish_time = cell_int(r, k, 3);
+                if (row.m.publish_time == AV_CASS_NO_PUB || row.m.publish_time == AV_NULL_INT)
+                    row.m.publish_time = AV_NULL_MS;
+                row.m.first_seen = cell_int(r, k, 4);
+                if (row.m.first_seen == AV_NULL_INT)
+                    row.m.first_seen = AV_NULL_MS;
+                row.m.superseded_at = AV_NULL_MS;
+                if (q->lang && row.lang != q->lang)
+                    continue;
+                stop = fn(ud, &row) != 0;
+            }
+            if (rc == AV_OK && !stop)
+                rc = keep_paging(r, &ps, &psl);
+        } while (rc == AV_OK && !stop && ps != NULL);
+        free(ps);
+        av_cql_result_free(r);
+    }
+    free(ids);
+    return rc;
+}
+
+av_rc av_cass_load_version(void *impl, const struct av_version_row *vr, struct av_warning *w,
+                           struct av_pool *pool, char *errbuf)
+{
+    av_cql_drain(((struct av_cass *)impl)->cql, NULL); /* read what was put */
+    struct av_cass *s = impl;
+    struct av_cql_value v[4] = {
+        av_cql_int(vr->region_id), av_cql_date(vr->valid_date), av_cql_tinyint((int8_t)vr->lang),
+        av_cql_timestamp(vr->m.publish_time != AV_NULL_MS ? vr->m.publish_time : AV_CASS_NO_PUB)};
+    struct av_cql_result *r = NULL;
+    struct av_cql_value c;
+    av_rc rc = execute(s, s->sel_record, v, 4, 0, NULL, 0, &r, errbuf);
+
+    if (rc == AV_OK) {
+        if (av_cql_result_rows(r) < 1 || av_cql_result_get(r, 0, 0, &c) != AV_OK ||
+            c.type != AV_CQL_TEXT)
+            rc = av_fail(errbuf, AV_EPARSE, "%s: a version of region %d without its record",
+                         av_cass_tables[AV_CT_VERSIONS].name, vr->region_id);
+        else
+            rc = av_record_parse(&s->doc, c.u.s.p, c.u.s.n, w, pool, errbuf);
+    }
+    av_cql_result_free(r);
     return rc;
 }

@@ -32,6 +32,9 @@ const struct av_cass_table av_cass_tables[AV_CT_N] = {
     [AV_CT_BY_DATE] = {&av_ds_warning, "warnings_by_date", KB(AV_KEY_DATE), -1, AV_CY_NONE},
     [AV_CT_PROBLEMS] = {&av_ds_problem, "problems_by_region", KB(AV_KEY_REGION), -1,
                         AV_CY_NONE},
+    /* a region's publications: (valid_date, lang, publish_time) ascending */
+    [AV_CT_VERSIONS] = {&av_ds_version, "warning_versions_by_region", KB(AV_KEY_REGION), -1,
+                        AV_CY_NONE},
     [AV_CT_WX_HOURLY] = {&av_ds_wx_hourly, "weather_hourly_by_point", KB(0) | KB(1) | KB(2), -1,
                          AV_CY_PARTITION},
     [AV_CT_WX_POINTS] = {&av_ds_wx_hourly, "weather_points_by_region", KB(0), -1,
@@ -68,7 +71,7 @@ int av_cass_columns(const struct av_dataset *ds, const struct av_field **cols)
     int n = 0;
 
     for (int i = 0; i < ds->nfields && n < AV_CASS_MAXCOLS; i++)
-        if (!(ds->fields[i].flags & AV_FF_LOCAL))
+        if (!(ds->fields[i].flags & (AV_FF_LOCAL | AV_FF_DERIVED)))
             cols[n++] = &ds->fields[i];
     return n;
 }
@@ -302,13 +305,29 @@ static av_rc prepare(struct av_cass *s, struct av_cql_prepared **p, struct av_bu
     return rc;
 }
 
+/* The columns an INSERT of t writes (an EARLIEST one has its own UPDATE). */
 static void column_list(struct av_buf *b, const struct av_cass_table *t)
 {
     const struct av_field *cols[AV_CASS_MAXCOLS];
-    int n = av_cass_table_columns(t, cols);
+    int n = av_cass_table_columns(t, cols), first = 1;
+
+    for (int i = 0; i < n; i++) {
+        if (cols[i]->flags & AV_FF_EARLIEST)
+            continue;
+        av_buf_printf(b, "%s%s", first ? "" : ", ", cols[i]->name);
+        first = 0;
+    }
+}
+
+/* How many of them. */
+static int insert_columns(const struct av_cass_table *t)
+{
+    const struct av_field *cols[AV_CASS_MAXCOLS];
+    int n = av_cass_table_columns(t, cols), m = 0;
 
     for (int i = 0; i < n; i++)
-        av_buf_printf(b, "%s%s", i ? ", " : "", cols[i]->name);
+        m += !(cols[i]->flags & AV_FF_EARLIEST);
+    return m;
 }
 
 /* "region_id = ? AND valid_date = ? AND lang = ?": the warning's key. */
@@ -322,8 +341,7 @@ static void parent_match(struct av_buf *b, const struct av_dataset *ds)
  * the table takes the client's). */
 static void insert_sql(struct av_buf *b, const char *ks, const struct av_cass_table *t)
 {
-    const struct av_field *cols[AV_CASS_MAXCOLS];
-    int n = av_cass_table_columns(t, cols);
+    int n = insert_columns(t);
 
     av_buf_printf(b, "INSERT INTO %s.%s (", ks, t->name);
     column_list(b, t);
@@ -396,6 +414,33 @@ av_rc av_cass_prepare_all(struct av_cass *s, char *errbuf)
         av_buf_printf(&b, " FROM %s.%s WHERE ", s->ks, pt->name);
         parent_match(&b, pt->ds);
         rc = prepare(s, &s->sel_problems, &b, errbuf);
+    }
+    if (rc == AV_OK) { /* the history (av_ds_version) */
+        const struct av_cass_table *vt = &av_cass_tables[AV_CT_VERSIONS];
+        const char *pub = av_ds_role(vt->ds, AV_FF_VERSION)->name;
+        const char *seen = av_ds_role(vt->ds, AV_FF_EARLIEST)->name;
+        av_buf_reset(&b);
+        av_buf_printf(&b, "UPDATE %s.%s USING TIMESTAMP ? SET %s = ? WHERE ", s->ks, vt->name,
+                      seen);
+        parent_match(&b, vt->ds);
+        av_buf_printf(&b, " AND %s = ?", pub);
+        rc = prepare(s, &s->seen_version, &b, errbuf);
+        if (rc == AV_OK) {
+            av_buf_reset(&b);
+            av_buf_printf(&b, "SELECT %s, %s, %s, %s, %s FROM %s.%s WHERE %s = ? AND %s >= ? "
+                          "AND %s <= ?", tkey(vt, AV_KEY_REGION)->name,
+                          tkey(vt, AV_KEY_DATE)->name, tkey(vt, AV_KEY_LANG)->name, pub, seen,
+                          s->ks, vt->name, tkey(vt, AV_KEY_REGION)->name,
+                          tkey(vt, AV_KEY_DATE)->name, tkey(vt, AV_KEY_DATE)->name);
+            rc = prepare(s, &s->sel_versions, &b, errbuf);
+        }
+        if (rc == AV_OK) {
+            av_buf_reset(&b);
+            av_buf_printf(&b, "SELECT record FROM %s.%s WHERE ", s->ks, vt->name);
+            parent_match(&b, vt->ds);
+            av_buf_printf(&b, " AND %s = ?", pub);
+            rc = prepare(s, &s->sel_record, &b, errbuf);
+        }
     }
     av_buf_free(&b);
     return rc;

@@ -13,6 +13,18 @@ static int exported(const struct av_field *f)
     return !(f->flags & (AV_FF_LOCAL | AV_FF_NOEXPORT));
 }
 
+/* Whether field f of e->extra is a column of its own (exported, and not
+ * one of the dataset's exported fields). */
+static int extra_column(const struct av_dataset *ds, const struct av_field *f)
+{
+    if (!exported(f))
+        return 0;
+    for (int i = 0; i < ds->nfields; i++)
+        if (exported(&ds->fields[i]) && strcmp(ds->fields[i].name, f->name) == 0)
+            return 0;
+    return 1;
+}
+
 void av_export_init(struct av_export *e, FILE *out, const struct av_dataset *ds,
                     enum av_format fmt)
 {
@@ -160,13 +172,27 @@ static void json_members(struct av_buf *b, const struct av_dataset *ds,
     }
 }
 
-void av_export_json(struct av_buf *b, const struct av_dataset *ds, const struct av_warning *w,
-                    const void *rec)
+/* The extra dataset's own columns, as members of the object begun. */
+static void json_extra(struct av_buf *b, const struct av_dataset *ds,
+                       const struct av_dataset *x, const struct av_warning *w)
+{
+    for (int i = 0; x && i < x->nfields; i++) {
+        const struct av_field *f = &x->fields[i];
+        if (!extra_column(ds, f))
+            continue;
+        av_buf_printf(b, ",\"%s\":", f->name);
+        json_value(b, f, av_field_ptr(f, w, w));
+    }
+}
+
+static void export_json(struct av_buf *b, const struct av_dataset *ds,
+                        const struct av_dataset *x, const struct av_warning *w, const void *rec)
 {
     const struct av_dataset *n = ds->nest;
 
     av_buf_putc(b, '{');
     json_members(b, ds, w, rec, 0);
+    json_extra(b, ds, x, w);
     if (n) {
         av_buf_printf(b, ",\"%s\":[", ds->nest_key);
         for (int k = 0; k < av_ds_count(n, w); k++) {
@@ -177,6 +203,12 @@ void av_export_json(struct av_buf *b, const struct av_dataset *ds, const struct 
         av_buf_putc(b, ']');
     }
     av_buf_putc(b, '}');
+}
+
+void av_export_json(struct av_buf *b, const struct av_dataset *ds, const struct av_warning *w,
+                    const void *rec)
+{
+    export_json(b, ds, NULL, w, rec);
 }
 
 static void csv_header(struct av_export *e, struct av_buf *b)
@@ -192,13 +224,16 @@ static void csv_header(struct av_export *e, struct av_buf *b)
         av_buf_printf(b, "%s%s", first ? "" : ",", e->ds->fields[i].name);
         first = 0;
     }
+    for (int i = 0; e->extra && i < e->extra->nfields; i++)
+        if (extra_column(e->ds, &e->extra->fields[i]))
+            av_buf_printf(b, ",%s", e->extra->fields[i].name);
     if (e->ds->nest)
         av_buf_printf(b, ",%s", e->ds->nest_count);
     av_buf_puts(b, "\r\n");
 }
 
-static void csv_row(struct av_buf *b, const struct av_dataset *ds, const struct av_warning *w,
-                    const void *rec, int raw)
+static void csv_row(struct av_buf *b, const struct av_dataset *ds, const struct av_dataset *x,
+                    const struct av_warning *w, const void *rec, int raw)
 {
     int first = 1;
 
@@ -210,6 +245,12 @@ static void csv_row(struct av_buf *b, const struct av_dataset *ds, const struct 
             av_buf_putc(b, ',');
         csv_value(b, f, av_field_ptr(f, w, rec), raw);
         first = 0;
+    }
+    for (int i = 0; x && i < x->nfields; i++) {
+        if (!extra_column(ds, &x->fields[i]))
+            continue;
+        av_buf_putc(b, ',');
+        csv_value(b, &x->fields[i], av_field_ptr(&x->fields[i], w, w), raw);
     }
     if (ds->nest)
         av_buf_printf(b, ",%d", av_ds_count(ds->nest, w));
@@ -227,9 +268,9 @@ static int export_rows(struct av_export *e, const struct av_warning *w, int n)
     for (int k = 0; k < n; k++) {
         const void *rec = av_ds_record(e->ds, w, k);
         if (e->fmt == AV_FMT_CSV) {
-            csv_row(b, e->ds, w, rec, e->csv_raw);
+            csv_row(b, e->ds, e->extra, w, rec, e->csv_raw);
         } else {
-            av_export_json(b, e->ds, w, rec);
+            export_json(b, e->ds, e->extra, w, rec);
             av_buf_putc(b, '\n');
         }
         e->rows++;

@@ -17,6 +17,9 @@
  *        begins with = + - @ TAB or CR (a formula to a spreadsheet: CSV
  *        injection) gets a leading ' and is quoted, unless csv_raw is set;
  *        numbers are never changed.
+ * With extra (the history, av_ds_version) its exported fields that the
+ * dataset has not (warnings: version, first_seen, superseded_at; problems:
+ * publish_time too) follow the dataset's own columns.
  * Columns and meaning: `avalanche datasets`, docs/datasets.md.
  */
 #ifndef AV_EXPORT_H
@@ -38,6 +41,9 @@ struct av_export {
     int header_done;
     int io_error;
     int csv_raw; /* 1: text cells exactly as stored (no formula guard) */
+    /* history: this dataset's exported fields (in the warning) that ds
+     * lacks go after ds's own, in each row and top-level JSON object */
+    const struct av_dataset *extra;
     struct av_buf line; /* reused for every warning */
 };
 

@@ -21,6 +21,13 @@
  * replaces the Detail one of the same publication, whatever the order of
  * arrival; a warning's children are replaced with it.
  *
+ * History: a sink that keeps AV_PART_VERSIONS also records, in the same
+ * put, every distinct publication of the warning (av_ds_version: one per
+ * PublishTime of a key, the same rule within one, the earliest first_seen)
+ * and reads them back with read_versions/load_version; the clean records
+ * stay the latest. av_sink_read_history() answers --history and --as-of
+ * from those two, the same for every sink.
+ *
  * Transactions: put() between begin() and commit(). commit() returns only
  * when everything put is durable in the sink (the caller may then commit
  * its own state, e.g. the fetch state or Kafka offsets); rollback() drops
@@ -70,6 +77,16 @@ typedef int (*av_sink_row_fn)(void *ud, const struct av_warning *w);
 /* The same for a record of a flat dataset (struct av_wx_hour, av_wx_day). */
 typedef int (*av_sink_rec_fn)(void *ud, const void *rec);
 
+/* One stored publication of a warning (history reads; m.version and
+ * m.superseded_at are not set by the sink). */
+struct av_version_row {
+    int region_id, lang;
+    int64_t valid_date;
+    struct av_version_meta m;
+};
+typedef int (*av_sink_version_fn)(void *ud, const struct av_version_row *v);
+struct av_pool;
+
 struct av_sink_env {
     const struct av_conf *conf;
     struct av_store *store;        /* the state store (the SQLite sink lives in it) */
@@ -104,6 +121,15 @@ struct av_sink_ops {
      * status and /metrics; NULL when the sink cannot count cheaply. */
     av_rc (*count)(void *s, const struct av_dataset *ds, const struct av_query *q, long *n,
                    char *errbuf);
+    /* History (AV_PART_VERSIONS): every stored publication of the warnings
+     * matching q's regions, dates and lang, in (region_id, valid_date, lang,
+     * publish_time) order, an absent publish_time first; fn returning
+     * non-zero stops. load_version: the whole warning of one of them,
+     * children included, strings in pool. */
+    av_rc (*read_versions)(void *s, const struct av_query *q, av_sink_version_fn fn, void *ud,
+                           char *errbuf);
+    av_rc (*load_version)(void *s, const struct av_version_row *v, struct av_warning *w,
+                          struct av_pool *pool, char *errbuf);
     void (*close)(void *s); /* accepts NULL */
 };
 
@@ -143,6 +169,14 @@ av_rc av_sink_put_rows(struct av_sink *s, const struct av_dataset *ds, const voi
                        size_t n, char *errbuf);
 av_rc av_sink_read_rows(struct av_sink *s, const struct av_dataset *ds,
                         const struct av_query *q, av_sink_rec_fn fn, void *ud, char *errbuf);
+/* The history of the warnings matching q (regions, dates, lang), in key
+ * order: with as_of == AV_NULL_MS every version, each warning with
+ * version, first_seen and superseded_at set (publication order within a
+ * key); else per key the version av_versions_as_of(as_of) picks (keys with
+ * none are left out). fn as for av_sink_read. AV_EINVAL naming the sink
+ * when it keeps no history. */
+av_rc av_sink_read_history(struct av_sink *s, const struct av_query *q, av_ms as_of,
+                           av_sink_row_fn fn, void *ud, char *errbuf);
 /* AV_OK with *n = -1 when the sink cannot count. */
 av_rc av_sink_count(struct av_sink *s, const struct av_dataset *ds, const struct av_query *q,
                     long *n, char *errbuf);

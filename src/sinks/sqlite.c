@@ -1,12 +1,16 @@
 /* sqlite.c - the SQLite state store and sink, write side: open, schema
  * migrations, nested transactions, raw responses, rejects, and the sink's
- * put (binds driven by the dataset descriptions). Fetch state, holes and
+ * put (binds driven by the dataset descriptions), which also keeps the
+ * publication history (sqlite_history.c). Fetch state, holes and
  * runs: sqlite_state.c.
  * See store.h and sink.h for the rules; README.md describes the tables. */
 #include "sqlite_int.h"
 
 #include "../core/hash.h"
 #include "../core/log.h"
+#include "../core/pool.h"
+#include "raw_codec.h"
+#include "record_json.h"
 
 #include <stdio.h>
 #include <math.h>
@@ -102,6 +106,23 @@ static av_rc read_version(struct av_store *s, int *version, char *errbuf)
     return rc;
 }
 
+/* Whether table has column col (a migration that adds one is skipped when
+ * a file set back to an older version by hand has it already). */
+static int has_column(struct av_store *s, const char *table, const char *col)
+{
+    sqlite3_stmt *st;
+    int found = 0;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1,
+                           &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
+    found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
 /* Applies the missing migrations inside one write transaction, so two
  * processes opening a new file at once cannot both migrate (the second
  * waits, then finds the schema current). A current file is not locked at
@@ -137,9 +158,18 @@ static av_rc migrate(struct av_store *s, char *errbuf)
             rc = av_fail(errbuf, AV_ENOMEM, "out of memory migrating %s", s->path);
             goto fail;
         }
-        rc = av_sqlite_exec(s, av_sqlite_state_migration(version + 1), errbuf);
+        if (version + 1 != AV_SQLITE_CODEC_VERSION || !has_column(s, "raw_body", "codec"))
+            rc = av_sqlite_exec(s, av_sqlite_state_migration(version + 1), errbuf);
+        else
+            rc = AV_OK;
         if (rc == AV_OK)
             rc = av_sqlite_exec(s, gen, errbuf);
+        if (rc == AV_OK && from > 0) {
+            char *fill = av_sqlite_sql_data_migration(version + 1);
+            rc = fill ? av_sqlite_exec(s, fill, errbuf)
+                      : av_fail(errbuf, AV_ENOMEM, "out of memory migrating %s", s->path);
+            free(fill);
+        }
         columns |= strstr(gen, "ADD COLUMN") != NULL;
         free(gen);
         if (rc != AV_OK)
@@ -151,11 +181,15 @@ static av_rc migrate(struct av_store *s, char *errbuf)
     }
     rc = av_sqlite_exec(s, "COMMIT", errbuf);
     if (rc == AV_OK && from > 0)
-        av_info("%s migrated from schema %d to %d%s", s->path, from,
+        av_info("%s migrated from schema %d to %d%s%s", s->path, from,
                 av_sqlite_schema_version(),
                 columns ? "; new columns stay empty for warnings stored before: `avalanche "
                           "reprocess` fills them from the raw responses"
-                        : "");
+                        : "",
+                from < 8 ? "; the publication history starts with the warnings stored: "
+                           "`avalanche reprocess` adds the earlier publications the raw "
+                           "responses hold"
+                         : "");
     return rc;
 fail:
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -178,10 +212,11 @@ static av_rc prepare_all(struct av_store *s, char *errbuf)
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, X'', ?11)",
                   errbuf);
     if (rc == AV_OK)
-        rc = prep(s, &s->body_get, "SELECT id, body FROM raw_body WHERE hash = ?1", errbuf);
-    if (rc == AV_OK)
-        rc = prep(s, &s->body_ins, "INSERT INTO raw_body (hash, size, body) VALUES (?1, ?2, ?3)",
+        rc = prep(s, &s->body_get, "SELECT id, body, codec, size FROM raw_body WHERE hash = ?1",
                   errbuf);
+    if (rc == AV_OK)
+        rc = prep(s, &s->body_ins,
+                  "INSERT INTO raw_body (hash, size, body, codec) VALUES (?1, ?2, ?3, ?4)", errbuf);
     if (rc == AV_OK)
         rc = prep(s, &s->reject,
                   "INSERT INTO rejected (stage, reason, region_id, lang, raw_id, raw, hash, "
@@ -241,7 +276,12 @@ av_rc av_store_open(struct av_store **out, const char *path, const struct av_con
     if (s == NULL)
         return AV_ENOMEM;
     s->path = strdup(path);
-    if (s->path == NULL) {
+    av_buf_init(&s->zbuf, 0);
+    av_buf_init(&s->dbuf, 0);
+    s->codec = calloc(1, sizeof(*s->codec));
+    if (s->path == NULL || s->codec == NULL) {
+        free(s->codec);
+        free(s->path);
         free(s);
         return AV_ENOMEM;
     }
@@ -299,6 +339,11 @@ void av_store_close(struct av_store *s)
             sqlite3_finalize(st);
         sqlite3_close(s->db);
     }
+    av_buf_free(&s->zbuf);
+    av_buf_free(&s->dbuf);
+    if (s->codec)
+        av_raw_codec_free(s->codec);
+    free(s->codec);
     free(s->path);
     free(s);
 }
@@ -353,56 +398,6 @@ void av_store_rollback(struct av_store *s)
 
 /* ---- the SQLite sink: clean records in the same file ---- */
 
-/* Binds the value at p as parameter i (the hot path of every write: one
- * switch per value). Formatted text goes to scratch, which must outlive
- * the step (see bind_text); dates repeat within a warning and come from
- * the sink's one-entry cache (every statement is stepped before the next
- * one is bound, so a cached date never changes under a bound statement). */
-static inline void bind_field(struct sqlite_sink *k, sqlite3_stmt *st, int i,
-                              const struct av_field *f, const void *p, char scratch[32])
-{
-    switch (f->type) {
-    case AV_FT_I8:
-    case AV_FT_I32:
-    case AV_FT_BOOL:
-        sq_bind_int(st, i, *(const int *)p);
-        break;
-    case AV_FT_I64:
-        sq_bind_int(st, i, *(const int64_t *)p);
-        break;
-    case AV_FT_TEXT:
-    case AV_FT_NUMTEXT:
-        sq_bind_text(st, i, *(const char *const *)p);
-        break;
-    case AV_FT_CHARS:
-        sq_bind_text(st, i, *(const char *)p ? (const char *)p : NULL);
-        break;
-    case AV_FT_TIME:
-        if (*(const av_ms *)p == AV_NULL_MS) {
-            sqlite3_bind_null(st, i);
-            break;
-        }
-        av_stamp_format(*(const av_ms *)p, scratch);
-        sqlite3_bind_text(st, i, scratch, AV_STAMP_LEN - 1, SQLITE_STATIC);
-        break;
-    case AV_FT_DATE:
-        if (k->date_days != *(const int64_t *)p || k->date[0] == '\0') {
-            k->date_days = *(const int64_t *)p;
-            av_date_format(k->date_days, k->date);
-        }
-        sqlite3_bind_text(st, i, k->date, 10, SQLITE_STATIC);
-        break;
-    case AV_FT_F64:
-        if (isnan(*(const double *)p))
-            sqlite3_bind_null(st, i);
-        else
-            sqlite3_bind_double(st, i, *(const double *)p);
-        break;
-    default: /* aspects, weather source */
-        sq_bind_text(st, i, av_field_get_text(f, p, scratch));
-    }
-}
-
 /* Binds every field of one record (w: its warning) to x->ins. */
 static void bind_record(struct sqlite_sink *k, struct sq_ds *x, const struct av_warning *w,
                         const void *rec)
@@ -410,27 +405,20 @@ static void bind_record(struct sqlite_sink *k, struct sq_ds *x, const struct av_
     const struct av_field *f = x->ds->fields;
 
     for (int i = 0; i < x->ds->nfields; i++, f++)
-        bind_field(k, x->ins, i + 1, f, av_field_ptr(f, w, rec), x->scratch[i]);
-}
-
-/* Binds the warning's key as ?1..?3 of st. */
-static void bind_parent_key(struct sqlite_sink *k, struct sq_ds *x, sqlite3_stmt *st,
-                            const struct av_warning *w)
-{
-    for (int j = 0; j <= AV_KEY_LANG; j++) {
-        const struct av_field *f = av_ds_key(x->ds, j);
-        bind_field(k, st, j + 1, f, av_field_ptr(f, w, NULL), x->scratch[j]);
-    }
+        sq_bind_field(k, x->ins, i + 1, f, av_field_ptr(f, w, rec), x->scratch[i]);
 }
 
 static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char *errbuf)
 {
     struct sqlite_sink *k = impl;
     struct av_store *s = k->st;
-    sqlite3_int64 before = sqlite3_last_insert_rowid(s->db);
+    sqlite3_int64 before;
     int fresh;
-    av_rc rc;
+    av_rc rc = av_sqlite_put_version(k, w, errbuf); /* sqlite_history.c */
 
+    if (rc != AV_OK)
+        return rc;
+    before = sqlite3_last_insert_rowid(s->db);
     bind_record(k, &k->ds[0], w, w);
     rc = av_sqlite_step(s, k->ds[0].ins, errbuf, "store warning");
     if (rc != AV_OK)
@@ -443,7 +431,7 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
     for (int d = 1; d < SQ_NDS; d++) {
         struct sq_ds *x = &k->ds[d];
         if (!fresh) {
-            bind_parent_key(k, x, x->del, w);
+            sq_bind_parent_key(k, x, x->del, w);
             rc = av_sqlite_step(s, x->del, errbuf, "replace warning children");
             if (rc != AV_OK)
                 return rc;
@@ -466,7 +454,7 @@ static av_rc sink_put_rows(void *impl, const struct av_dataset *ds, const void *
     struct sqlite_sink *k = impl;
     struct sq_ds *x = NULL;
 
-    for (int d = SQ_NDS; d < SQ_NALL; d++)
+    for (int d = SQ_NDS; d < SQ_NFLAT; d++)
         if (k->ds[d].ds == ds)
             x = &k->ds[d];
     if (x == NULL)
@@ -475,7 +463,7 @@ static av_rc sink_put_rows(void *impl, const struct av_dataset *ds, const void *
         const void *rec = (const char *)recs + r * ds->elem_size;
         av_rc rc;
         for (int i = 0; i < ds->nfields; i++)
-            bind_field(k, x->ins, i + 1, &ds->fields[i], (const char *)rec + ds->fields[i].off,
+            sq_bind_field(k, x->ins, i + 1, &ds->fields[i], (const char *)rec + ds->fields[i].off,
                        x->scratch[i]);
         rc = av_sqlite_step(k->st, x->ins, errbuf, ds->table);
         if (rc != AV_OK)
@@ -496,6 +484,13 @@ static void sink_close(void *impl)
         sqlite3_finalize(k->ds[d].sel);
         free(k->ds[d].scratch);
     }
+    sqlite3_finalize(k->cur);
+    sqlite3_finalize(k->fill);
+    sqlite3_finalize(k->rec);
+    sqlite3_finalize(k->wsel);
+    av_buf_free(&k->json);
+    av_json_free(&k->doc);
+    free(k->old);
     free(k);
 }
 
@@ -524,6 +519,19 @@ static av_rc sink_open(void **out, const struct av_sink_env *env, char *errbuf)
         if (rc == AV_OK && x->ds->parent)
             rc = prep_owned(k->st, &x->sel, av_sqlite_sql_select_children(x->ds), errbuf);
     }
+    av_buf_init(&k->json, 0);
+    av_json_init(&k->doc, 0, 0);
+    k->old = malloc(sizeof(*k->old));
+    if (rc == AV_OK && k->old == NULL)
+        rc = AV_ENOMEM;
+    if (rc == AV_OK)
+        rc = prep_owned(k->st, &k->cur, av_sqlite_sql_stored_pub(), errbuf);
+    if (rc == AV_OK)
+        rc = prep_owned(k->st, &k->fill, av_sqlite_sql_version_record(1), errbuf);
+    if (rc == AV_OK)
+        rc = prep_owned(k->st, &k->rec, av_sqlite_sql_version_record(0), errbuf);
+    if (rc == AV_OK)
+        rc = prep_owned(k->st, &k->wsel, av_sqlite_sql_select_current(), errbuf);
     if (rc != AV_OK) {
         sink_close(k);
         return rc;
@@ -562,7 +570,7 @@ static av_rc sink_clear(void *impl, char *errbuf)
 
 const struct av_sink_ops av_sink_sqlite = {
     .name = "sqlite",
-    .parts = AV_PART_WARNINGS | AV_PART_WX_HOURLY | AV_PART_WX_DAILY,
+    .parts = AV_PART_WARNINGS | AV_PART_WX_HOURLY | AV_PART_WX_DAILY | AV_PART_VERSIONS,
     .open = sink_open,
     .begin = sink_begin,
     .put = sink_put,
@@ -573,6 +581,8 @@ const struct av_sink_ops av_sink_sqlite = {
     .put_rows = sink_put_rows,
     .read_rows = av_sqlite_sink_read_rows,
     .count = av_sqlite_sink_count,
+    .read_versions = av_sqlite_sink_read_versions,
+    .load_version = av_sqlite_sink_load_version,
     .close = sink_close,
 };
 
@@ -593,7 +603,8 @@ static long long next_body_id(struct av_store *s)
 }
 
 /* The raw_body row holding exactly body: an existing one (same key and
- * the same bytes) or a new one. Keys are "<hash>-<size>[.k]", the hash
+ * the same bytes once decoded) or a new one, stored as a zstd frame
+ * (codec 1, raw_codec.h; its size column is the body's own size). Keys are "<hash>-<size>[.k]", the hash
  * over the body's ends (av_hash_ends_hex): k counts different bodies that
  * share a key (same size, same first and last 8 KiB). Past 8 of them the
  * body is stored under a key of its own, not deduplicated: bounded work
@@ -618,10 +629,13 @@ static av_rc body_id(struct av_store *s, const char *body, size_t len, int64_t *
         r = sqlite3_step(st);
         if (r == SQLITE_DONE) {
             sqlite3_reset(st);
+            if ((rc = av_raw_encode(s->codec, body, len, &s->zbuf, errbuf)) != AV_OK)
+                return rc;
             st = s->body_ins;
             sq_bind_text(st, 1, key);
             sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
-            sqlite3_bind_blob64(st, 3, body, len, SQLITE_STATIC);
+            sqlite3_bind_blob64(st, 3, s->zbuf.data, s->zbuf.len, SQLITE_STATIC);
+            sqlite3_bind_int(st, 4, AV_CODEC_ZSTD);
             rc = av_sqlite_step(s, st, errbuf, "store raw response");
             sqlite3_clear_bindings(st);
             if (rc == AV_OK)
@@ -633,8 +647,10 @@ static av_rc body_id(struct av_store *s, const char *body, size_t len, int64_t *
             sqlite3_reset(st);
             return rc;
         }
-        same = (size_t)sqlite3_column_bytes(st, 1) == len &&
-               (len == 0 || memcmp(sqlite3_column_blob(st, 1), body, len) == 0);
+        same = (size_t)sqlite3_column_int64(st, 3) == len &&
+               av_raw_decode(s->codec, sqlite3_column_int(st, 2), sqlite3_column_blob(st, 1),
+                             (size_t)sqlite3_column_bytes(st, 1), len, &s->dbuf, NULL) == AV_OK &&
+               (len == 0 || memcmp(s->dbuf.data, body, len) == 0);
         *id = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
         if (same)

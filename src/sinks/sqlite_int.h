@@ -1,12 +1,15 @@
 /* sqlite_int.h - private to the SQLite state store and sink (sqlite.c,
- * sqlite_state.c, sqlite_read.c, sqlite_schema.c). */
+ * sqlite_state.c, sqlite_read.c, sqlite_schema.c, sqlite_history.c). */
 #ifndef AV_SQLITE_INT_H
 #define AV_SQLITE_INT_H
 
+#include <math.h>
 #include <sqlite3.h>
 
 #include "../core/buf.h"
+#include "../core/json.h"
 #include "../core/tz.h"
+#include "raw_codec.h"
 #include "sink.h"
 #include "store.h"
 
@@ -18,6 +21,8 @@ struct av_store {
     sqlite3_stmt *hole_sel, *hole_del, *hole_ins;
     sqlite3_stmt *body_get, *body_ins;
     sqlite3_stmt *begin, *commit, *rollback;
+    struct av_buf zbuf, dbuf; /* a body encoded (raw_codec.h), a stored one decoded */
+    struct av_raw_codec *codec; /* their contexts */
 };
 
 /* One dataset's statements in the SQLite sink. */
@@ -30,13 +35,22 @@ struct sq_ds {
 };
 
 #define SQ_NDS 4  /* the warning and its children: av_datasets[0..4) */
-#define SQ_NALL 6 /* every dataset, av_datasets order (then the weather) */
+#define SQ_NFLAT 6 /* then the weather: av_datasets[4..6) */
+#define SQ_NALL 7 /* every dataset, av_datasets order (last the history) */
+#define SQ_VER 6  /* the history, av_ds_version */
 
 struct sqlite_sink {
     struct av_store *st;
     struct sq_ds ds[SQ_NALL];
     int64_t date_days; /* the last date bound, as text in date */
     char date[AV_DATE_LEN];
+    /* the history (av_ds_version): the stored publication of a key
+     * (cur), a superseded version's record (fill), a version's record
+     * (rec), the stored warning by key (wsel); scratch for them */
+    sqlite3_stmt *cur, *fill, *rec, *wsel;
+    struct av_warning *old;
+    struct av_buf json;
+    struct av_json doc;
 };
 
 av_rc av_sqlite_err(struct av_store *s, char *errbuf, const char *what);
@@ -83,10 +97,72 @@ static inline void sq_bind_date(sqlite3_stmt *st, int i, int64_t days)
     sqlite3_bind_text(st, i, b, 10, SQLITE_TRANSIENT);
 }
 
+/* Binds the value at p as parameter i (the hot path of every write: one
+ * switch per value). Formatted text goes to scratch, which must outlive
+ * the step (see bind_text); dates repeat within a warning and come from
+ * the sink's one-entry cache (every statement is stepped before the next
+ * one is bound, so a cached date never changes under a bound statement). */
+static inline void sq_bind_field(struct sqlite_sink *k, sqlite3_stmt *st, int i,
+                                 const struct av_field *f, const void *p, char scratch[32])
+{
+    switch (f->type) {
+    case AV_FT_I8:
+    case AV_FT_I32:
+    case AV_FT_BOOL:
+        sq_bind_int(st, i, *(const int *)p);
+        break;
+    case AV_FT_I64:
+        sq_bind_int(st, i, *(const int64_t *)p);
+        break;
+    case AV_FT_TEXT:
+    case AV_FT_NUMTEXT:
+        sq_bind_text(st, i, *(const char *const *)p);
+        break;
+    case AV_FT_CHARS:
+        sq_bind_text(st, i, *(const char *)p ? (const char *)p : NULL);
+        break;
+    case AV_FT_TIME:
+        if (*(const av_ms *)p == AV_NULL_MS) {
+            sqlite3_bind_null(st, i);
+            break;
+        }
+        av_stamp_format(*(const av_ms *)p, scratch);
+        sqlite3_bind_text(st, i, scratch, AV_STAMP_LEN - 1, SQLITE_STATIC);
+        break;
+    case AV_FT_DATE:
+        if (k->date_days != *(const int64_t *)p || k->date[0] == '\0') {
+            k->date_days = *(const int64_t *)p;
+            av_date_format(k->date_days, k->date);
+        }
+        sqlite3_bind_text(st, i, k->date, 10, SQLITE_STATIC);
+        break;
+    case AV_FT_F64:
+        if (isnan(*(const double *)p))
+            sqlite3_bind_null(st, i);
+        else
+            sqlite3_bind_double(st, i, *(const double *)p);
+        break;
+    default: /* aspects, weather source */
+        sq_bind_text(st, i, av_field_get_text(f, p, scratch));
+    }
+}
+
+/* Binds the warning's key as ?1..?3 of st. */
+static inline void sq_bind_parent_key(struct sqlite_sink *k, struct sq_ds *x, sqlite3_stmt *st,
+                                      const struct av_warning *w)
+{
+    for (int j = 0; j <= AV_KEY_LANG; j++) {
+        const struct av_field *f = av_ds_key(x->ds, j);
+        sq_bind_field(k, st, j + 1, f, av_field_ptr(f, w, w), x->scratch[j]);
+    }
+}
+
 /* The schema version this avalanche writes, and the state tables' SQL
  * that moves a file to version v (v >= 1; "" when only clean tables
  * change). */
 int av_sqlite_schema_version(void);
+/* The version whose state migration adds raw_body.codec (raw_codec.h). */
+#define AV_SQLITE_CODEC_VERSION 9
 const char *av_sqlite_state_migration(int version);
 /* Generated SQL (sqlite_schema.c): malloc'd, NULL when out of memory. */
 char *av_sqlite_sql_migration(int version); /* tables and columns added in version */
@@ -98,6 +174,23 @@ char *av_sqlite_sql_count(const struct av_dataset *ds, const struct av_query *q)
 char *av_sqlite_sql_clear(void);
 /* Records of a flat dataset (rule RANKED/REPLACE) by region and range. */
 char *av_sqlite_sql_select_rows(const struct av_dataset *ds, const struct av_query *q);
+/* The history's version rows (key, publish_time, first_seen) of q, in key
+ * and publication order. */
+char *av_sqlite_sql_select_versions(const struct av_query *q);
+/* Rows to fill in after migrating to version v ("" when none): the
+ * history starts with the publication each warning holds. */
+char *av_sqlite_sql_data_migration(int version);
+/* Every field of the warning stored under the key ?1..?3. */
+char *av_sqlite_sql_select_current(void);
+/* The stored warning's (publish_time, endpoint, raw_hash) by the key ?1..?3. */
+char *av_sqlite_sql_stored_pub(void);
+/* A version's record by key ?1..?3 and publish_time ?4 ('' = none):
+ * set = 1 its UPDATE to ?5, else its SELECT. */
+char *av_sqlite_sql_version_record(int set);
+
+/* The history, write side (sqlite_history.c): w's publication, before the
+ * clean tables get w (sink put, same transaction). */
+av_rc av_sqlite_put_version(struct sqlite_sink *k, const struct av_warning *w, char *errbuf);
 
 /* The sink's read side (sqlite_read.c). */
 av_rc av_sqlite_sink_read(void *s, const struct av_query *q, av_sink_row_fn fn, void *ud,
@@ -106,5 +199,14 @@ av_rc av_sqlite_sink_read_rows(void *s, const struct av_dataset *ds, const struc
                                av_sink_rec_fn fn, void *ud, char *errbuf);
 av_rc av_sqlite_sink_count(void *s, const struct av_dataset *ds, const struct av_query *q,
                            long *n, char *errbuf);
+/* The warning stored under (region, date, lang) with all its children into
+ * w (strings in pool); *found = 0 when there is none. */
+av_rc av_sqlite_load_current(struct sqlite_sink *k, int region_id, int64_t valid_date, int lang,
+                             struct av_warning *w, struct av_pool *pool, int *found,
+                             char *errbuf);
+av_rc av_sqlite_sink_read_versions(void *s, const struct av_query *q, av_sink_version_fn fn,
+                                   void *ud, char *errbuf);
+av_rc av_sqlite_sink_load_version(void *s, const struct av_version_row *v, struct av_warning *w,
+                                  struct av_pool *pool, char *errbuf);
 
 #endif

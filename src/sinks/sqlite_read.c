@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "../core/pool.h"
+#include "raw_codec.h"
+#include "record_json.h"
 
 static const char *ctext(sqlite3_stmt *st, int i)
 {
@@ -125,6 +127,117 @@ out:
     return rc;
 }
 
+av_rc av_sqlite_load_current(struct sqlite_sink *k, int region_id, int64_t valid_date, int lang,
+                             struct av_warning *w, struct av_pool *pool, int *found,
+                             char *errbuf)
+{
+    const struct av_dataset *ds = &av_ds_warning;
+    struct av_query all = {.parts = AV_PART_WARNINGS};
+    sqlite3_stmt *st = k->wsel;
+    char d[AV_DATE_LEN];
+    av_rc rc = AV_OK;
+    int r;
+
+    av_date_format(valid_date, d);
+    sqlite3_bind_int(st, 1, region_id);
+    sqlite3_bind_text(st, 2, d, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, lang);
+    r = sqlite3_step(st);
+    *found = r == SQLITE_ROW;
+    if (*found) {
+        memset(w, 0, AV_WARNING_HEAD_SIZE);
+        for (int i = 0; i < ds->nfields; i++)
+            read_field(st, i, &ds->fields[i], (char *)w + ds->fields[i].off, pool);
+        w->n_problems = w->n_advices = w->has_weather = 0;
+        rc = av_ds_check(ds, w, w, errbuf);
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return av_sqlite_err(k->st, errbuf, "query a warning");
+    if (rc == AV_OK && *found)
+        rc = read_children(k, &all, w, pool, errbuf);
+    return rc;
+}
+
+av_rc av_sqlite_sink_read_versions(void *impl, const struct av_query *q, av_sink_version_fn fn,
+                                   void *ud, char *errbuf)
+{
+    struct sqlite_sink *k = impl;
+    sqlite3_stmt *st = NULL;
+    char *sql = av_sqlite_sql_select_versions(q);
+    av_rc rc = AV_OK;
+    int r = SQLITE_DONE;
+
+    if (sql == NULL)
+        return AV_ENOMEM;
+    if (sqlite3_prepare_v2(k->st->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = av_sqlite_err(k->st, errbuf, "query the history");
+        goto out;
+    }
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        struct av_version_row v;
+        memset(&v, 0, sizeof(v));
+        v.region_id = sqlite3_column_int(st, 0);
+        if (ctext(st, 1) == NULL || av_date_parse(ctext(st, 1), &v.valid_date) != AV_OK) {
+            rc = av_fail(errbuf, AV_EPARSE, "%s: a history row with the date \"%s\" (changed "
+                         "outside avalanche?); run `avalanche reprocess`", k->st->path,
+                         ctext(st, 1) ? ctext(st, 1) : "");
+            break;
+        }
+        v.lang = sqlite3_column_int(st, 2);
+        v.m.publish_time = cms(st, 3); /* '' (none) reads as absent */
+        v.m.first_seen = cms(st, 4);
+        v.m.superseded_at = AV_NULL_MS;
+        if (fn(ud, &v) != 0)
+            break;
+    }
+    if (rc == AV_OK && r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = av_sqlite_err(k->st, errbuf, "query the history");
+out:
+    sqlite3_finalize(st);
+    free(sql);
+    return rc;
+}
+
+av_rc av_sqlite_sink_load_version(void *impl, const struct av_version_row *v,
+                                  struct av_warning *w, struct av_pool *pool, char *errbuf)
+{
+    struct sqlite_sink *k = impl;
+    sqlite3_stmt *st = k->rec;
+    char d[AV_DATE_LEN], t[AV_STAMP_LEN] = "";
+    int r, found = 0;
+    av_rc rc = AV_OK;
+
+    av_date_format(v->valid_date, d);
+    if (v->m.publish_time != AV_NULL_MS)
+        av_stamp_format(v->m.publish_time, t);
+    sqlite3_bind_int(st, 1, v->region_id);
+    sqlite3_bind_text(st, 2, d, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, v->lang);
+    sqlite3_bind_text(st, 4, t, -1, SQLITE_TRANSIENT);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        rc = av_record_parse(&k->doc, (const char *)sqlite3_column_text(st, 0),
+                             (size_t)sqlite3_column_bytes(st, 0), w, pool, errbuf);
+    else if (r == SQLITE_ROW)
+        found = 1; /* the clean tables hold it */
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return av_sqlite_err(k->st, errbuf, "read a version");
+    if (rc != AV_OK || r == SQLITE_DONE)
+        return rc != AV_OK ? rc : av_fail(errbuf, AV_EIO, "%s: a version vanished while read",
+                                          k->st->path);
+    if (found) {
+        rc = av_sqlite_load_current(k, v->region_id, v->valid_date, v->lang, w, pool, &found,
+                                    errbuf);
+        if (rc == AV_OK && !found)
+            rc = av_fail(errbuf, AV_EIO, "%s: the history names a warning the clean tables do "
+                         "not hold (changed outside avalanche?); run `avalanche reprocess`",
+                         k->st->path);
+    }
+    return rc;
+}
+
 av_rc av_sqlite_sink_read_rows(void *impl, const struct av_dataset *ds, const struct av_query *q,
                                av_sink_rec_fn fn, void *ud, char *errbuf)
 {
@@ -182,10 +295,8 @@ av_rc av_sqlite_sink_count(void *impl, const struct av_dataset *ds, const struct
     return rc;
 }
 
-av_rc av_store_each_raw(struct av_store *s,
-                        int (*fn)(void *ud, int64_t raw_id, const struct av_raw_meta *m,
-                                  const char *body, size_t len),
-                        void *ud, char *errbuf)
+av_rc av_store_each_raw_stored(struct av_store *s, av_raw_stored_fn fn, void *ud,
+                               char *errbuf)
 {
     sqlite3_stmt *st;
     int r;
@@ -195,16 +306,23 @@ av_rc av_store_each_raw(struct av_store *s,
                            "SELECT r.id, r.source, r.endpoint, r.lang, r.api_version, r.url, "
                            "r.region_id, r.from_date, r.to_date, r.fetched_at, r.http_status, "
                            "CASE WHEN r.body_id IS NULL THEN r.body ELSE b.body END, "
-                           "r.body_id IS NOT NULL AND b.id IS NULL "
+                           "r.body_id IS NOT NULL AND b.id IS NULL, "
+                           "CASE WHEN r.body_id IS NULL THEN 0 ELSE b.codec END, "
+                           "CASE WHEN r.body_id IS NULL THEN length(r.body) ELSE b.size END "
                            "FROM raw_response r LEFT JOIN raw_body b ON b.id = r.body_id "
                            "ORDER BY r.id",
                            -1, &st, NULL) != SQLITE_OK)
         return av_sqlite_err(s, errbuf, "query raw responses");
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         struct av_raw_meta m;
-        const char *body = sqlite3_column_blob(st, 11);
-        size_t len = (size_t)sqlite3_column_bytes(st, 11);
+        struct av_raw_stored b;
 
+        b.data = sqlite3_column_blob(st, 11);
+        b.len = (size_t)sqlite3_column_bytes(st, 11);
+        if (b.data == NULL)
+            b.data = "";
+        b.codec = sqlite3_column_int(st, 13);
+        b.size = (size_t)sqlite3_column_int64(st, 14);
         m.source = ctext(st, 1);
         m.endpoint = ctext(st, 2);
         m.lang = sqlite3_column_int(st, 3);
@@ -224,13 +342,49 @@ av_rc av_store_each_raw(struct av_store *s,
                          s->path, (long long)sqlite3_column_int64(st, 0));
             break;
         }
-        if (fn(ud, sqlite3_column_int64(st, 0), &m, body ? body : "", len) != 0)
+        if (fn(ud, sqlite3_column_int64(st, 0), &m, &b) != 0)
             break;
     }
     if (rc == AV_OK && r != SQLITE_ROW && r != SQLITE_DONE)
         rc = av_sqlite_err(s, errbuf, "read raw responses");
     sqlite3_finalize(st);
     return rc;
+}
+
+struct each_raw_ctx {
+    struct av_store *s;
+    int (*fn)(void *ud, int64_t raw_id, const struct av_raw_meta *m, const char *body,
+              size_t len);
+    void *ud;
+    av_rc rc;
+    char *errbuf;
+};
+
+static int each_decoded(void *ud, int64_t raw_id, const struct av_raw_meta *m,
+                        const struct av_raw_stored *b)
+{
+    struct each_raw_ctx *c = ud;
+
+    c->rc = av_raw_decode(c->s->codec, b->codec, b->data, b->len, b->size, &c->s->dbuf, c->errbuf);
+    if (c->rc != AV_OK) {
+        char why[AV_ERRBUF_SIZE];
+        snprintf(why, sizeof(why), "%s", c->errbuf);
+        c->rc = av_fail(c->errbuf, c->rc, "%s: raw response %lld: %s (changed outside "
+                        "avalanche?); restore a backup", c->s->path, (long long)raw_id, why);
+        return 1;
+    }
+    return c->fn(c->ud, raw_id, m, c->s->dbuf.data, c->s->dbuf.len);
+}
+
+av_rc av_store_each_raw(struct av_store *s,
+                        int (*fn)(void *ud, int64_t raw_id, const struct av_raw_meta *m,
+                                  const char *body, size_t len),
+                        void *ud, char *errbuf)
+{
+    struct each_raw_ctx c = {s, fn, ud, AV_OK, errbuf};
+    av_rc rc = av_store_each_raw_stored(s, each_decoded, &c, errbuf);
+
+    return rc != AV_OK ? rc : c.rc;
 }
 
 av_rc av_store_each_state(struct av_store *s,
@@ -354,6 +508,21 @@ av_rc av_store_count(struct av_store *s, const char *table, long *n, char *errbu
         *n = (long)sqlite3_column_int64(st, 0);
     else
         rc = av_sqlite_err(s, errbuf, "count rows");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+av_rc av_store_data_version(struct av_store *s, int64_t *v, char *errbuf)
+{
+    sqlite3_stmt *st;
+    av_rc rc = AV_OK;
+
+    if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
+        return av_sqlite_err(s, errbuf, "read data_version");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *v = sqlite3_column_int64(st, 0);
+    else
+        rc = av_sqlite_err(s, errbuf, "read data_version");
     sqlite3_finalize(st);
     return rc;
 }

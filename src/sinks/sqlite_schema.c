@@ -68,6 +68,12 @@ static const char *const state_migrations[] = {
     "CREATE TABLE api_usage ("
     "  api TEXT NOT NULL, hour TEXT NOT NULL, requests INTEGER NOT NULL,"
     "  weight REAL NOT NULL, PRIMARY KEY (api, hour)) WITHOUT ROWID;",
+    /* 7 -> 8: clean tables only (the publication history) */
+    "",
+    /* 8 -> 9: how each body is kept (raw_codec.h): the rows stored before
+     * stay as received (0), new ones are zstd frames (1). sqlite.c skips
+     * this when the column is there already (a file set back by hand). */
+    "ALTER TABLE raw_body ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define NSTATE ((int)(sizeof(state_migrations) / sizeof(state_migrations[0])))
@@ -146,7 +152,7 @@ char *av_sqlite_sql_migration(int v)
         if (ds->since == v) {
             av_buf_printf(&b, "CREATE TABLE %s (", ds->table);
             for (int i = 0; i < ds->nfields; i++) {
-                if (ds->fields[i].since > v)
+                if (ds->fields[i].since > v || (ds->fields[i].flags & AV_FF_DERIVED))
                     continue;
                 column_def(&b, &ds->fields[i]);
                 av_buf_puts(&b, ", ");
@@ -156,7 +162,7 @@ char *av_sqlite_sql_migration(int v)
             av_buf_printf(&b, "))%s;\n", ds->rowid ? "" : " WITHOUT ROWID");
         } else if (ds->since < v) {
             for (int i = 0; i < ds->nfields; i++) {
-                if (ds->fields[i].since != v)
+                if (ds->fields[i].since != v || (ds->fields[i].flags & AV_FF_DERIVED))
                     continue;
                 av_buf_printf(&b, "ALTER TABLE %s ADD COLUMN ", ds->table);
                 column_def(&b, &ds->fields[i]);
@@ -247,9 +253,62 @@ static void ranked_rule(struct av_buf *b, const struct av_dataset *ds)
     av_buf_free(&w);
 }
 
+/* The history: one row per (key, publish_time; an absent one stored as
+ * '', before every instant, as coalesce() orders the clean tables); on a
+ * second copy of a publication the earliest first_seen stays and the
+ * clean tables' rule decides the content (hash, source, record). */
+static char *version_insert(const struct av_dataset *ds)
+{
+    const char *t = ds->table;
+    const char *hash = av_ds_role(ds, AV_FF_HASH)->name;
+    const char *src = av_ds_role(ds, AV_FF_SOURCE)->name;
+    struct av_buf b;
+    int n = 0, first = 1;
+
+    av_buf_init(&b, 0);
+    av_buf_printf(&b, "INSERT INTO %s (", t);
+    for (int i = 0; i < ds->nfields; i++)
+        if (!(ds->fields[i].flags & AV_FF_DERIVED))
+            av_buf_printf(&b, "%s%s", n++ ? ", " : "", ds->fields[i].name);
+    av_buf_puts(&b, ") VALUES (");
+    n = 0;
+    for (int i = 0; i < ds->nfields; i++) {
+        const struct av_field *f = &ds->fields[i];
+        if (f->flags & AV_FF_DERIVED)
+            continue;
+        n++;
+        if ((f->flags & AV_FF_VERSION) && (f->flags & AV_FF_KEY))
+            av_buf_printf(&b, "%scoalesce(?%d, '')", n > 1 ? ", " : "", n);
+        else
+            av_buf_printf(&b, "%s?%d", n > 1 ? ", " : "", n);
+    }
+    av_buf_puts(&b, ") ON CONFLICT (");
+    key_list(&b, ds, 0);
+    av_buf_puts(&b, ") DO UPDATE SET ");
+    for (int i = 0; i < ds->nfields; i++) {
+        const struct av_field *f = &ds->fields[i];
+        if (f->flags & (AV_FF_DERIVED | AV_FF_KEY))
+            continue;
+        if (f->flags & AV_FF_EARLIEST)
+            av_buf_printf(&b, "%s%s = min(%s.%s, excluded.%s)", first ? "" : ", ", f->name, t,
+                          f->name, f->name);
+        else
+            av_buf_printf(&b,
+                          "%s%s = CASE WHEN excluded.%s IS NOT %s.%s AND NOT (excluded.%s = "
+                          "'simple' AND %s.%s = 'detail') THEN excluded.%s ELSE %s.%s END",
+                          first ? "" : ", ", f->name, hash, t, hash, src, t, src, f->name, t,
+                          f->name);
+        first = 0;
+    }
+    return done(&b);
+}
+
 char *av_sqlite_sql_insert(const struct av_dataset *ds)
 {
     struct av_buf b;
+
+    if (ds->rule == AV_RULE_VERSION)
+        return version_insert(ds);
 
     av_buf_init(&b, 0);
     av_buf_printf(&b, "INSERT %sINTO %s (",
@@ -348,6 +407,120 @@ char *av_sqlite_sql_select(const struct av_query *q)
     where(&b, ds, q, 1);
     av_buf_puts(&b, " ORDER BY ");
     key_list(&b, ds, 0);
+    return done(&b);
+}
+
+char *av_sqlite_sql_select_versions(const struct av_query *q)
+{
+    const struct av_dataset *ds = &av_ds_version;
+    struct av_query dq = *q;
+    struct av_buf b;
+
+    dq.after = 0;
+    av_buf_init(&b, 0);
+    av_buf_printf(&b, "SELECT %s, %s, %s, %s, %s FROM %s", av_ds_key(ds, AV_KEY_REGION)->name,
+                  av_ds_key(ds, AV_KEY_DATE)->name, av_ds_key(ds, AV_KEY_LANG)->name,
+                  av_ds_role(ds, AV_FF_VERSION)->name, av_ds_role(ds, AV_FF_EARLIEST)->name,
+                  ds->table);
+    where(&b, ds, &dq, 1);
+    av_buf_puts(&b, " ORDER BY ");
+    key_list(&b, ds, 0);
+    return done(&b);
+}
+
+/* The warning's field at offset off (the history's fields live there). */
+static const struct av_field *warning_field_at(size_t off)
+{
+    for (int i = 0; i < av_ds_warning.nfields; i++)
+        if (av_ds_warning.fields[i].off == off)
+            return &av_ds_warning.fields[i];
+    return NULL;
+}
+
+/* 7 -> 8: every warning stored before is its key's one known publication,
+ * first seen when the raw response it came from was fetched (or, from
+ * Kafka, when it was stored). `reprocess` recovers the earlier ones the
+ * raw responses hold. Generated from the descriptions: each field of the
+ * history is the warning's field at the same place. */
+char *av_sqlite_sql_data_migration(int version)
+{
+    const struct av_dataset *ds = &av_ds_version;
+    const struct av_field *raw = warning_field_at(offsetof(struct av_warning, raw_id));
+    const struct av_field *ing = warning_field_at(offsetof(struct av_warning, ingested_at));
+    struct av_buf b;
+    int n = 0;
+
+    av_buf_init(&b, 0);
+    av_buf_puts(&b, "");
+    if (version != ds->since || raw == NULL || ing == NULL)
+        return done(&b);
+    av_buf_printf(&b, "INSERT OR IGNORE INTO %s (", ds->table);
+    for (int i = 0; i < ds->nfields; i++)
+        if (!(ds->fields[i].flags & AV_FF_DERIVED))
+            av_buf_printf(&b, "%s%s", n++ ? ", " : "", ds->fields[i].name);
+    av_buf_puts(&b, ") SELECT ");
+    n = 0;
+    for (int i = 0; i < ds->nfields; i++) {
+        const struct av_field *f = &ds->fields[i], *w = warning_field_at(f->off);
+        if (f->flags & AV_FF_DERIVED)
+            continue;
+        av_buf_puts(&b, n++ ? ", " : "");
+        if (f->flags & AV_FF_RECORD)
+            av_buf_puts(&b, "NULL"); /* the clean tables hold it */
+        else if (f->flags & AV_FF_EARLIEST)
+            av_buf_printf(&b, "coalesce((SELECT r.fetched_at FROM raw_response r WHERE "
+                              "r.id = w.%s), w.%s)", raw->name, ing->name);
+        else if (w && (f->flags & AV_FF_VERSION))
+            av_buf_printf(&b, "coalesce(w.%s, '')", w->name);
+        else if (w)
+            av_buf_printf(&b, "w.%s", w->name);
+        else
+            av_buf_puts(&b, "NULL");
+    }
+    av_buf_printf(&b, " FROM %s w;", av_ds_warning.table);
+    return done(&b);
+}
+
+char *av_sqlite_sql_stored_pub(void)
+{
+    const struct av_dataset *ds = &av_ds_warning;
+    struct av_buf b;
+
+    av_buf_init(&b, 0);
+    av_buf_printf(&b, "SELECT %s, %s, %s FROM %s WHERE ", av_ds_role(ds, AV_FF_VERSION)->name,
+                  av_ds_role(ds, AV_FF_SOURCE)->name, av_ds_role(ds, AV_FF_HASH)->name,
+                  ds->table);
+    parent_match(&b, ds);
+    return done(&b);
+}
+
+char *av_sqlite_sql_version_record(int set)
+{
+    const struct av_dataset *ds = &av_ds_version;
+    const char *rec = av_ds_role(ds, AV_FF_RECORD)->name;
+    struct av_buf b;
+
+    av_buf_init(&b, 0);
+    if (set)
+        av_buf_printf(&b, "UPDATE %s SET %s = ?5 WHERE ", ds->table, rec);
+    else
+        av_buf_printf(&b, "SELECT %s FROM %s WHERE ", rec, ds->table);
+    parent_match(&b, ds);
+    av_buf_printf(&b, " AND %s = ?4", av_ds_role(ds, AV_FF_VERSION)->name);
+    return done(&b);
+}
+
+char *av_sqlite_sql_select_current(void)
+{
+    const struct av_dataset *ds = &av_ds_warning;
+    struct av_buf b;
+
+    av_buf_init(&b, 0);
+    av_buf_puts(&b, "SELECT ");
+    for (int i = 0; i < ds->nfields; i++)
+        av_buf_printf(&b, "%s%s", i ? ", " : "", ds->fields[i].name);
+    av_buf_printf(&b, " FROM %s WHERE ", ds->table);
+    parent_match(&b, ds);
     return done(&b);
 }
 

@@ -3,7 +3,9 @@
  *
  * What it owns (tables in README.md; DDL and migrations in sqlite.c):
  *   raw_response    bronze: every API response as received (envelope), its
- *                   body in raw_body, one copy per distinct content
+ *                   body in raw_body, one copy per distinct content, as a
+ *                   zstd frame since schema 9 (raw_codec.h; older rows as
+ *                   received: both read back the same)
  *   rejected        everything refused, with stage, reason and raw text
  *   fetch_state     per (region, lang, endpoint): last stored date, last fetch
  *   fetch_hole      per (region, lang, endpoint): days planned, not yet stored
@@ -135,11 +137,26 @@ av_rc av_store_runs_recover(struct av_store *s, int (*alive)(long pid), char *er
 
 /* ---- read side (sqlite_read.c) ---- */
 
-/* Calls fn for each raw response in insertion order (for reprocess). */
+/* Calls fn for each raw response in insertion order (for reprocess), with
+ * its body decoded (raw_codec.h). fn returning non-zero stops. */
 av_rc av_store_each_raw(struct av_store *s,
                         int (*fn)(void *ud, int64_t raw_id, const struct av_raw_meta *m,
                                   const char *body, size_t len),
                         void *ud, char *errbuf);
+/* The same, with each body as stored: the bytes of codec (raw_codec.h)
+ * that decode to size bytes, for a caller that decodes elsewhere (the
+ * parallel reprocess decodes in its workers). The bytes live until fn
+ * returns. */
+struct av_raw_stored {
+    const void *data;
+    size_t len;  /* stored bytes */
+    int codec;   /* AV_CODEC_NONE or AV_CODEC_ZSTD */
+    size_t size; /* the body's size */
+};
+typedef int (*av_raw_stored_fn)(void *ud, int64_t raw_id, const struct av_raw_meta *m,
+                                const struct av_raw_stored *b);
+av_rc av_store_each_raw_stored(struct av_store *s, av_raw_stored_fn fn, void *ud,
+                               char *errbuf);
 /* Deletes the rejects derived from stored raw responses (parse and
  * transform stages with a raw_id), which reprocess derives again; rejects
  * of Kafka messages (no raw response) and of fetches stay. */
@@ -176,6 +193,12 @@ av_rc av_store_raw_stats(struct av_store *s, struct av_raw_stats *st, char *errb
 
 /* Rows of one of the state store's own tables ("raw_response", "rejected"). */
 av_rc av_store_count(struct av_store *s, const char *table, long *n, char *errbuf);
+
+/* SQLite's PRAGMA data_version of this connection: a value that differs
+ * from the one this same connection read before when another connection
+ * (in this process or another) committed to the file in between; its own
+ * writes do not change it. For caches of what was read (src/http/cache.h). */
+av_rc av_store_data_version(struct av_store *s, int64_t *v, char *errbuf);
 
 /* Start time of the latest run of kind with status 'ok' or 'partial'
  * (work was done); -1 when none. */

@@ -7,13 +7,15 @@
  * into one hour, folded into the point's accumulators; a finished point
  * folds its daily values into the region's; a finished day is emitted.
  * Summation order is the sorted order, so the input order never changes a
- * bit of the result.
+ * bit of the result. A span (av_wx_aggregate_span) is the same pass with
+ * every record filed under one day.
  */
 #include "weather_daily.h"
 
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define MS_PER_HOUR 3600000LL
 #define MS_PER_DAY 86400000LL
@@ -270,8 +272,9 @@ static av_rc validate(const struct av_wx_hour *hours, size_t n, char *errbuf)
     return AV_OK;
 }
 
-av_rc av_wx_aggregate(const struct av_wx_hour *hours, size_t n, av_ms now, struct av_wx_day **out,
-                      size_t *nout, char *errbuf)
+/* av_wx_aggregate, or with span every record in one group (day 0). */
+static av_rc aggregate(const struct av_wx_hour *hours, size_t n, av_ms now, int span,
+                       struct av_wx_day **out, size_t *nout, char *errbuf)
 {
     struct ent *e = NULL;
     struct av_wx_day *days = NULL;
@@ -291,7 +294,7 @@ av_rc av_wx_aggregate(const struct av_wx_hour *hours, size_t n, av_ms now, struc
     if (e == NULL)
         return av_fail(errbuf, AV_ENOMEM, "weather aggregation: no memory for %zu records", n);
     for (i = 0; i < n; i++) {
-        e[i].day = av_wx_local_date(hours[i].hour);
+        e[i].day = span ? 0 : av_wx_local_date(hours[i].hour);
         e[i].pos = i;
         e[i].r = &hours[i];
     }
@@ -350,4 +353,29 @@ fail:
     free(days);
     free(e);
     return rc;
+}
+
+av_rc av_wx_aggregate(const struct av_wx_hour *hours, size_t n, av_ms now, struct av_wx_day **out,
+                      size_t *nout, char *errbuf)
+{
+    return aggregate(hours, n, now, 0, out, nout, errbuf);
+}
+
+av_rc av_wx_aggregate_span(const struct av_wx_hour *hours, size_t n, struct av_wx_day *out,
+                           char *errbuf)
+{
+    struct av_wx_day *one = NULL;
+    size_t k = 0;
+    av_rc rc = aggregate(hours, n, 0, 1, &one, &k, errbuf);
+
+    if (rc != AV_OK)
+        return rc;
+    if (k == 1) {
+        *out = *one;
+    } else { /* no records */
+        memset(out, 0, sizeof(*out));
+        region_emit(&(struct region){0}, out);
+    }
+    free(one);
+    return AV_OK;
 }

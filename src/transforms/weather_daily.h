@@ -71,6 +71,17 @@
 av_rc av_wx_aggregate(const struct av_wx_hour *hours, size_t n, av_ms now, struct av_wx_day **out,
                       size_t *nout, char *errbuf);
 
+/* The aggregate of hours[0..n) as ONE group, whatever local days they fall
+ * on: the rules of a day above (duplicates merged, nulls skipped per
+ * variable, each point's min/mean/max/sum over its hours, then the mean
+ * over the points; points, hours and source alike), so the span of one
+ * local day's hours gives that day's record bit for bit. For windows of
+ * hours that are not calendar days (src/export/features.h). out->date
+ * and computed_at are 0; n == 0 gives points 0, hours 0 and every value
+ * null. Fails as av_wx_aggregate (out untouched). */
+av_rc av_wx_aggregate_span(const struct av_wx_hour *hours, size_t n, struct av_wx_day *out,
+                           char *errbuf);
+
 /* Local Oslo date (days since 1970-01-01) of the UTC instant t, the day the
  * aggregation files an hour stamp under. */
 int64_t av_wx_local_date(av_ms t);

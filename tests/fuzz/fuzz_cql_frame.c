@@ -1,6 +1,9 @@
 /* fuzz_cql_frame.c - fuzz target: bytes -> CQL frame header -> response
- * prefixes -> RESULT / ERROR / handshake body decoders -> every cell read
- * back through the cql.h accessors. Everything a Cassandra node (or
+ * prefixes -> RESULT / ERROR / EVENT / handshake body decoders -> every
+ * cell read back through the cql.h accessors, and the cells the cluster
+ * metadata reads (cql_ring.h) through their decoders: tokens of set<text>
+ * cells (system.local/peers), inet cells (peer, rpc_address), replication
+ * maps (system_schema.keyspaces). Everything a Cassandra node (or
  * anything listening on its port) can send our client goes through here.
  *
  * Input layout: the first 9 bytes are a frame header (decoded with a 1 MiB
@@ -14,8 +17,8 @@
  *
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
  *       -o build/fuzz/fuzz_cql_frame tests/fuzz/fuzz_cql_frame.c \
- *       src/cql/cql_wire.c src/cql/cql_result.c src/cql/cql_error.c src/core/buf.c \
- *       src/core/err.c src/core/log.c src/core/tz.c
+ *       src/cql/cql_wire.c src/cql/cql_result.c src/cql/cql_error.c src/cql/cql_ring.c \
+ *       src/core/buf.c src/core/err.c src/core/log.c src/core/tz.c
  *   ./build/fuzz/fuzz_cql_frame -max_total_time=120 build/fuzz/corpus-cql \
  *       tests/fuzz/corpus-cql
  */
@@ -25,6 +28,7 @@
 #include <string.h>
 
 #include "../../src/cql/cql_frame.h"
+#include "../../src/cql/cql_ring.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,8 +55,22 @@ static void walk_result(const struct av_cql_result *r)
                     sink += (unsigned char)v.u.s.p[i];
             } else if (v.type == AV_CQL_LIST_TEXT) {
                 for (int k = 0; k < v.u.list.n && k < 64; k++)
-                    if (av_cql_result_list_item(r, row, c, k, &p, &n) == AV_OK && n > 0)
+                    if (av_cql_result_list_item(r, row, c, k, &p, &n) == AV_OK && n > 0) {
+                        int64_t t;
                         sink += (unsigned char)p[n - 1];
+                        if (av_cql_token_parse(p, n, &t, NULL) == AV_OK) /* tokens */
+                            sink += (size_t)t;
+                    }
+            }
+            if (v.type == AV_CQL_OTHER || v.type == AV_CQL_BLOB) {
+                char addr[64];
+                struct av_cql_repl rep;
+                if (av_cql_inet_format((const uint8_t *)v.u.s.p, v.u.s.n, addr, sizeof(addr),
+                                       NULL) == AV_OK)
+                    sink += strlen(addr);
+                if (av_cql_repl_decode((const uint8_t *)v.u.s.p, v.u.s.n, &rep, NULL) == AV_OK)
+                    sink += (size_t)rep.rf + (size_t)rep.ndc;
+                sink += (size_t)av_cql_murmur3(v.u.s.p, v.u.s.n);
             }
         }
     }
@@ -78,8 +96,18 @@ static void body(uint8_t opcode, uint8_t flags, const uint8_t *p, size_t n)
         n -= pre.off;
     }
     if (opcode == AV_CQL_OP_RESULT || opcode == AV_CQL_OP_ERROR ||
-        opcode == AV_CQL_OP_SUPPORTED || opcode == AV_CQL_OP_AUTHENTICATE)
+        opcode == AV_CQL_OP_SUPPORTED || opcode == AV_CQL_OP_AUTHENTICATE ||
+        opcode == AV_CQL_OP_EVENT)
         all = 0;
+    if (all || opcode == AV_CQL_OP_EVENT) {
+        struct av_cql_event ev;
+        struct av_cql_repl rep;
+        int64_t t;
+        if (av_cql_event_decode(p, n, &ev, err) == AV_OK && strlen(ev.addr) >= sizeof(ev.addr))
+            abort();
+        av_cql_repl_decode(p, n, &rep, err);
+        av_cql_token_parse((const char *)p, n, &t, err);
+    }
     if (all || opcode == AV_CQL_OP_RESULT) {
         if (av_cql_result_decode(&r, p, n, err) == AV_OK) {
             walk_result(r);

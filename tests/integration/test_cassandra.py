@@ -171,6 +171,77 @@ def test_latest_publication_wins_in_cassandra():
     assert len(cass("export", "warnings", "--db", db, ks=ks).stdout.splitlines()) == 8
 
 
+def test_missing_publish_time_is_the_oldest_like_sqlite():
+    """A publication without PublishTime loses to any with one, in either
+    order of arrival, as in SQLite (it used to be written with ValidFrom's
+    time in Cassandra, which beat a real publication from the day before)."""
+    with open(DETAIL, encoding="utf-8") as f:
+        els = json.load(f)
+    # SYNTHETIC: the 2023-03-02 warning published the afternoon before
+    # (PublishTime < ValidFrom) and a copy of it without PublishTime
+    real = dict(els[1], PublishTime="2023-03-01T15:30:00", MainText="REAL")
+    none = {k: v for k, v in els[1].items() if k != "PublishTime"}
+    none["MainText"] = "NO PUBLISHTIME"
+    for order in ((real, none), (none, real)):
+        ks, db, emb = keyspace(), tmpdb(), tmpdb()
+        for body in order:  # a fault answers one request: set it for each run
+            R.faults([{"match": "/Detail/3022/2/", "body": json.dumps([body])}])
+            cass("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, ks=ks)
+            R.faults([{"match": "/Detail/3022/2/", "body": json.dumps([body])}])
+            run("run", "--db", emb, "--api-base", R.base, *RANGE, *FAST, check=0)
+        R.faults([])
+        got, want = cass("export", "warnings", "--db", db, ks=ks).stdout, export(emb)
+        diff = [(a, b) for a, b in zip(got.splitlines(), want.splitlines()) if a != b]
+        assert got == want, (order[0]["MainText"], len(got), len(want), diff[:1])
+        rows = [json.loads(r) for r in got.splitlines()]
+        assert [r["main_text"] for r in rows if r["valid_date"] == "2023-03-02"] == ["REAL"]
+
+
+def test_many_writes_in_flight_store_every_warning_once():
+    """Hundreds of warnings in flight at once through a small window
+    (max_inflight 16: the window's backpressure is exercised) and two
+    connections: every warning stored once, as SQLite stores them."""
+    data = tempfile.mkdtemp(prefix="av-synth-")
+    regions = sorted(synth.REGIONS)[:6]
+    synth.write_jsonl(os.path.join(data, "synthetic_inflight.jsonl"), regions,
+                      dt.date(2023, 1, 1), 30, langs=(1, 2))
+    srv = Replay(data)
+    try:
+        args = ["--region", ",".join(map(str, regions)), "--lang", "both", "--from",
+                "2023-01-01", "--to", "2023-01-30"]
+        emb, db, ks = tmpdb(), tmpdb(), keyspace()
+        run("run", "--db", emb, "--api-base", srv.base, *args, *FAST, check=0, timeout=300)
+        p = cass("run", "--db", db, "--api-base", srv.base, *args, *FAST, "-X",
+                 "cassandra.max_inflight=16", "-X", "cassandra.connections_per_host=2", ks=ks,
+                 timeout=300)
+        assert "360 warnings stored" in p.stdout, p.stdout + p.stderr[-2000:]
+        assert cass("export", "warnings", "--db", db, ks=ks).stdout == export(emb)
+        assert cass("export", "problems", "--db", db, ks=ks).stdout == export(emb, "problems")
+    finally:
+        srv.stop()
+
+
+def test_long_texts_read_back_whole():
+    """A 1.5 MB MainText (SYNTHETIC) goes in and comes back whole, as from
+    SQLite: the read path pages and copies strings into growing pools, never
+    a fixed buffer that would turn a long text into a null."""
+    with open(DETAIL, encoding="utf-8") as f:
+        els = json.load(f)
+    text = ("Lang tekst om snø og skred. " * 60000)[:1500000]
+    body = json.dumps([dict(els[1], MainText=text)])
+    ks, db, emb = keyspace(), tmpdb(), tmpdb()
+    R.faults([{"match": "/Detail/3022/2/", "body": body}])
+    cass("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, ks=ks)
+    R.faults([{"match": "/Detail/3022/2/", "body": body}])
+    run("run", "--db", emb, "--api-base", R.base, *RANGE, *FAST, check=0)
+    R.faults([])
+    got = cass("export", "warnings", "--db", db, ks=ks).stdout
+    rows = [json.loads(r) for r in got.splitlines()]
+    assert [len(r["main_text"]) for r in rows] == [len(text.strip())], [
+        len(r["main_text"] or "") for r in rows]
+    assert got == export(emb)
+
+
 def test_wrong_password_is_a_clear_error():
     p = cass("run", "--db", tmpdb(), "--api-base", R.base, *RANGE, *FAST, ks=keyspace(),
              env={"AVALANCHE_CASSANDRA_PASSWORD": "wrong"}, check=1)
@@ -594,8 +665,8 @@ def test_an_older_keyspace_gets_the_weather_tables():
     tables = {r["table_name"] for r in oracle(
         "SELECT table_name FROM system_schema.tables WHERE keyspace_name = '%s'" % ks)}
     assert tables == {"warnings_by_region", "warnings_by_date", "problems_by_region",
-                      "weather_hourly_by_point", "weather_points_by_region",
-                      "weather_daily_by_region"}, tables
+                      "warning_versions_by_region", "weather_hourly_by_point",
+                      "weather_points_by_region", "weather_daily_by_region"}, tables
     for what, want, got in wx_exports(db, ks):
         assert got == want and want, what
     assert cass("export", "warnings", "--db", cdb, ks=ks).stdout == export(db)
@@ -651,6 +722,75 @@ def test_weather_export_of_a_range_reads_only_that_range():
     # points and daily tables)
     for what, want, got in wx_exports(db, ks):
         assert got == want, what
+
+
+# ---- publication history (issue 14): the same answers as SQLite ----
+# SYNTHETIC re-issue made here from the recorded fixture (as in
+# test_embedded.py): the 2023-03-02 warning first published the afternoon
+# before with other text and one problem, then re-issued as recorded.
+SEEN1, SEEN2 = "2023-03-01T15:30:00.000Z", "2023-03-02T09:00:00.000Z"
+
+
+def _first_publication():
+    with open(DETAIL, encoding="utf-8") as f:
+        els = json.load(f)
+    return els[:1] + [dict(els[1], PublishTime="2023-03-01T16:05:00", DangerLevel="3",
+                           MainText="SYNTHETIC FIRST PUBLICATION",
+                           AvalancheProblems=els[1]["AvalancheProblems"][:1])]
+
+
+def _reissued(ks, order):
+    """A state db (and, with ks, a keyspace) that fetched the two publications."""
+    db = tmpdb()
+    for which in order:
+        R.reset()
+        if which == "v1":
+            R.faults([{"match": "/Detail/3022/2/", "body": json.dumps(_first_publication())}])
+        env = {"AV_FAKE_NOW": SEEN1 if which == "v1" else SEEN2}
+        if ks:
+            cass("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, ks=ks, env=env)
+        else:
+            run("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, env=env, check=0)
+    R.reset()
+    return db
+
+
+HISTORY_VIEWS = [("warnings", "jsonl", "--history"), ("warnings", "csv", "--history"),
+                 ("problems", "jsonl", "--history"), ("problems", "csv", "--history"),
+                 ("warnings", "jsonl", "--as-of", "2023-03-01T15:00:00Z"),
+                 ("warnings", "jsonl", "--as-of", "2023-03-01T16:00:00Z"),
+                 ("warnings", "csv", "--as-of", "2023-03-02T12:00:00+01:00"),
+                 ("problems", "jsonl", "--as-of", "2023-03-01T16:00:00Z"),
+                 ("warnings", "jsonl", "--as-of", "2023-03-01T16:00:00Z", "--region", "3022",
+                  "--lang", "2", "--from", "2023-03-02", "--to", "2023-03-02")]
+
+
+def test_history_and_as_of_in_cassandra_answer_like_sqlite():
+    emb = _reissued(None, ("v1", "v2"))
+    for order in (("v1", "v2"), ("v2", "v1")):  # arrival order does not matter
+        ks = keyspace()
+        db = _reissued(ks, order)
+        for v in HISTORY_VIEWS:
+            ds, fmt, *extra = v
+            got = cass("export", ds, "--db", db, "--format", fmt, *extra, ks=ks).stdout
+            assert got == export(emb, ds, fmt, *extra), (order, v, got[:400])
+    mid = [json.loads(x) for x in export(emb, "warnings", "jsonl", "--as-of",
+                                         "2023-03-01T16:00:00Z").splitlines()]
+    assert [r["main_text"] for r in mid if r["valid_date"] == "2023-03-02"] == \
+        ["SYNTHETIC FIRST PUBLICATION"]  # the comparison compared something
+    rows = oracle("SELECT valid_date, publish_time, first_seen FROM %s.warning_versions_by_region "
+                  "WHERE region_id = 3022" % ks)
+    assert len(rows) == 6 and sum(r["valid_date"] == "2023-03-02" for r in rows) == 2, rows
+
+
+def test_reprocess_into_cassandra_rebuilds_the_history():
+    emb = _reissued(None, ("v1", "v2"))
+    ks = keyspace()
+    cass("reprocess", "--db", emb, ks=ks, env={"AV_FAKE_NOW": "2031-01-01T00:00:00Z"})
+    for v in HISTORY_VIEWS[:5]:
+        ds, fmt, *extra = v
+        got = cass("export", ds, "--db", emb, "--format", fmt, *extra, ks=ks).stdout
+        assert got == export(emb, ds, fmt, *extra), (v, got[:400])  # first_seen from raw
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]

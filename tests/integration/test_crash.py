@@ -128,6 +128,51 @@ def test_reprocess_killed_anywhere_then_rerun_equals_a_clean_run():
     kill_loop(["reprocess"], copy, want, 600, BIG)
 
 
+def test_parallel_reprocess_equals_the_sequential_one_and_a_kill_keeps_the_old_tables():
+    # issue 13: reprocess.workers threads prepare the bodies, one writer
+    # applies them in order: 0 (no threads), 1 and 3 workers give the same
+    # clean tables and history; a kill at any point (SIGKILL, the threads
+    # too) leaves the previous clean tables as they were, before any rerun.
+    src, want = reference(BIG, 1920)
+    query(src, "pragma wal_checkpoint(truncate)")
+    history = export(src, "warnings", "jsonl", "--history")
+    got = {}
+    for n in (0, 1, 3):
+        db = tmpdb()
+        shutil.copy(src, db)
+        p = run("reprocess", "--db", db, "-X", "reprocess.workers=%d" % n, *BIG)
+        assert p.returncode == 0, p.stderr[-2000:]
+        got[n] = (exports(db), export(db, "warnings", "jsonl", "--history"))
+    assert got[0] == got[1] == got[3] == (want, history)
+    args = ["-X", "reprocess.workers=3", *BIG]
+    t0 = time.time()
+    db = tmpdb()
+    shutil.copy(src, db)
+    run("reprocess", "--db", db, *args, check=0)
+    took = time.time() - t0
+    landed, tries, deadline = 0, 0, time.time() + 600
+    while landed < POINTS // 2:
+        assert time.time() < deadline, "only %d kills landed (%d tries)" % (landed, tries)
+        tries += 1
+        db = tmpdb()
+        shutil.copy(src, db)
+        proc = subprocess.Popen([BIN, "reprocess", "--db", db, *args],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(RNG.uniform(0, took))
+        alive = proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if not alive:
+            continue
+        landed += 1
+        assert query(db, "pragma integrity_check") == [("ok",)], landed
+        # nothing of the killed rebuild shows: the previous tables, whole
+        assert exports(db) == want, landed
+        assert export(db, "warnings", "jsonl", "--history") == history, landed
+    print("      reprocess (3 workers): %d kills landed in %d tries (clean %.2f s)" %
+          (landed, tries, took), flush=True)
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 if __name__ == "__main__":

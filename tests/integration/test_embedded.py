@@ -469,8 +469,10 @@ def test_bad_input_gets_clear_errors():
     p = run("status", "--db", "/nonexistent/dir/a.db", check=1)
     assert "/nonexistent/dir/a.db" in p.stderr
     p = run("export", "rows", "--db", db, check=2)
-    assert "warnings, problems, advices, mountain_weather, weather or weather-hourly" in \
-        p.stderr, p.stderr
+    assert "export needs a dataset" in p.stderr, p.stderr
+    for name in ("warnings", "problems", "advices", "mountain_weather", "weather-hourly",
+                 "caaml", "geojson"):
+        assert name in p.stderr, (name, p.stderr)
     p = run("frobnicate", check=2)
     assert "unknown command" in p.stderr
     # and nothing was written to the database by any of it
@@ -891,6 +893,205 @@ def test_under_the_journal_lines_carry_the_priority_and_no_timestamp():
         err.seek(0)
         text = err.read().decode()
     assert text[:4].isdigit() and " avalanche: info: " in text.splitlines()[0], text
+
+
+# ---- publication history and as-of exports (issue 14) ----
+#
+# SYNTHETIC re-issue, made here from the recorded fixture: the 2023-03-02
+# warning as if NVE had first published it the afternoon before (another
+# PublishTime, text, level and only its first problem), then re-issued it
+# as recorded (09:11:14.2 local = 08:11:14.2Z). Fetched at two instants.
+V1_PUB_LOCAL = "2023-03-01T16:05:00"       # 15:05Z
+V1_PUB = "2023-03-01T15:05:00.000Z"
+V2_PUB = "2023-03-02T08:11:14.200Z"       # the recorded PublishTime
+SEEN1, SEEN2 = "2023-03-01T15:30:00.000Z", "2023-03-02T09:00:00.000Z"
+
+
+def synthetic_first_publication():
+    els = detail_elements()
+    v1 = dict(els[1], PublishTime=V1_PUB_LOCAL, MainText="SYNTHETIC FIRST PUBLICATION",
+              DangerLevel="3", AvalancheProblems=els[1]["AvalancheProblems"][:1])
+    return els[:1] + [v1]  # what the first fetch saw: 03-01 and the first 03-02
+
+
+def reissued_db(order=("v1", "v2")):
+    """A db that fetched the synthetic first publication and the recorded
+    re-issue, in the given order (each run at its own fake instant)."""
+    db = tmpdb()
+    for which in order:
+        R.reset()
+        if which == "v1":
+            R.faults([{"match": "/Detail/3022/2/", "body": json.dumps(synthetic_first_publication())}])
+        run("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, check=0,
+            env={"AV_FAKE_NOW": SEEN1 if which == "v1" else SEEN2})
+    R.reset()
+    return db
+
+
+def jsonl(text):
+    return [json.loads(x) for x in text.splitlines()]
+
+
+def by_date(rows):
+    return {r["valid_date"]: r for r in rows}
+
+
+def test_as_of_before_between_and_after_a_reissue():
+    db = reissued_db()
+    plain = export(db)
+    # before the first publication of 03-02: only 03-01 (published 02-28) was out
+    before = by_date(jsonl(export(db, "warnings", "jsonl", "--as-of", "2023-03-01T15:00:00Z")))
+    assert sorted(before) == ["2023-03-01"], sorted(before)
+    # between: the first publication, with its one problem (an offset works too)
+    mid = by_date(jsonl(export(db, "warnings", "jsonl", "--as-of", "2023-03-02T09:00:00+01:00")))
+    assert mid["2023-03-02"]["main_text"] == "SYNTHETIC FIRST PUBLICATION", mid["2023-03-02"]
+    assert mid["2023-03-02"]["publish_time"] == V1_PUB and mid["2023-03-02"]["danger_level"] == 3
+    assert len(mid["2023-03-02"]["problems"]) == 1
+    assert "2023-03-03" not in mid  # published 2023-03-02T14:31Z
+    # the superseded version comes back whole: as a db that saw only it
+    only_v1 = reissued_db(order=("v1",))
+    day = ["--from", "2023-03-02", "--to", "2023-03-02"]
+    for ds in ("warnings", "problems"):
+        assert export(db, ds, "jsonl", "--as-of", "2023-03-01T16:00:00Z", *day) == \
+            export(only_v1, ds, "jsonl", *day)
+    # exactly at the re-issue: the re-issue (not after T = at T counts)
+    at = by_date(jsonl(export(db, "warnings", "jsonl", "--as-of", V2_PUB)))
+    assert at["2023-03-02"]["publish_time"] == V2_PUB
+    # after every publication: the latest, byte for byte the plain export
+    after = export(db, "warnings", "jsonl", "--as-of", "2030-01-01T00:00:00Z")
+    assert after == plain
+    # the clean tables still hold only the latest
+    assert query(db, "select main_text like 'Be careful%' from warning where "
+                 "valid_date = '2023-03-02'") == [(1,)]
+    # problems follow their warning
+    pm = [r for r in jsonl(export(db, "problems", "jsonl", "--as-of", "2023-03-01T16:00:00Z"))
+          if r["valid_date"] == "2023-03-02"]
+    assert [p["problem_id"] for p in pm] == [1], pm
+    pa = [r for r in jsonl(export(db, "problems", "jsonl", "--as-of", "2023-03-02T12:00Z"))
+          if r["valid_date"] == "2023-03-02"]
+    assert [p["problem_id"] for p in pa] == [1, 2], pa
+    # CSV and the filters go with --as-of
+    c = list(csv.DictReader(io.StringIO(export(
+        db, "warnings", "csv", "--as-of", "2023-03-01T16:00:00Z", "--region", "3022",
+        "--lang", "2", "--from", "2023-03-02", "--to", "2023-03-02"))))
+    assert [(r["valid_date"], r["main_text"], r["problem_count"]) for r in c] == \
+        [("2023-03-02", "SYNTHETIC FIRST PUBLICATION", "1")], c
+    assert len(export(db, "warnings", "csv", "--as-of", "2023-03-01T16:00:00Z", "--lang", "1")
+               .splitlines()) == 1  # the header only: nothing in Norwegian
+
+
+def test_history_lists_every_publication_with_first_seen_and_superseded_at():
+    db = reissued_db()
+    rows = jsonl(export(db, "warnings", "jsonl", "--history"))
+    d2 = [r for r in rows if r["valid_date"] == "2023-03-02"]
+    assert [(r["version"], r["publish_time"], r["first_seen"], r["superseded_at"])
+            for r in d2] == [(1, V1_PUB, SEEN1, V2_PUB), (2, V2_PUB, SEEN2, None)], d2
+    assert d2[0]["main_text"] == "SYNTHETIC FIRST PUBLICATION" and len(d2[0]["problems"]) == 1
+    assert len(d2[1]["problems"]) == 2
+    # 03-01 was served by both fetches: one version, first seen by the first
+    d1 = [r for r in rows if r["valid_date"] == "2023-03-01"]
+    assert [(r["version"], r["first_seen"], r["superseded_at"]) for r in d1] == \
+        [(1, SEEN1, None)], d1
+    assert len(rows) == 6  # 5 keys, one of them published twice
+    # problems: each version's rows, with its publish_time and version
+    ph = [r for r in jsonl(export(db, "problems", "jsonl", "--history"))
+          if r["valid_date"] == "2023-03-02"]
+    assert [(r["version"], r["publish_time"], r["problem_id"]) for r in ph] == \
+        [(1, V1_PUB, 1), (2, V2_PUB, 1), (2, V2_PUB, 2)], ph
+    # CSV: the warnings' columns, then version, first_seen, superseded_at
+    text = export(db, "warnings", "csv", "--history", "--from", "2023-03-02", "--to",
+                  "2023-03-02")
+    head = text.splitlines()[0].split(",")
+    assert head[-4:] == ["version", "first_seen", "superseded_at", "problem_count"], head
+    c = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["version"], r["superseded_at"]) for r in c] == [("1", V2_PUB), ("2", "")], c
+    # out of order (the re-issue fetched first, the older one served later):
+    # the same history, the clean tables keep the re-issue
+    db2 = reissued_db(order=("v2", "v1"))
+    h2 = [r for r in jsonl(export(db2, "warnings", "jsonl", "--history"))
+          if r["valid_date"] == "2023-03-02"]
+    assert [(r["version"], r["publish_time"], r["superseded_at"]) for r in h2] == \
+        [(1, V1_PUB, V2_PUB), (2, V2_PUB, None)], h2
+    assert [r["first_seen"] for r in h2] == [SEEN1, SEEN2]
+    assert export(db2) == export(db)
+
+
+def test_reprocess_rebuilds_the_same_history():
+    db = reissued_db()
+    views = lambda: (export(db, "warnings", "jsonl", "--history"),  # noqa: E731
+                     export(db, "problems", "csv", "--history"),
+                     export(db, "warnings", "csv", "--as-of", "2023-03-01T16:00:00Z"),
+                     export(db, "warnings", "jsonl", "--as-of", "2023-03-02T12:00:00Z"),
+                     export(db))
+    before = views()
+    con = sqlite3.connect(db)
+    con.execute("delete from warning_version")  # damaged: reprocess rebuilds it from raw
+    con.commit()
+    con.close()
+    run("reprocess", "--db", db, "--api-base", "http://127.0.0.1:9/nothing",
+        env={"AV_FAKE_NOW": "2031-01-01T00:00:00Z"}, check=0)
+    assert views() == before  # first_seen comes from the raw responses' fetch times
+
+
+def test_a_schema_7_file_migrates_and_keeps_its_warnings_as_first_versions():
+    # AV_OLD_BIN: an avalanche of schema 7 (e.g. a worktree of the commit
+    # before issue 14). Without one, the file is made schema 7 here: the
+    # tables of versions 1-7 are generated from the same descriptions, so
+    # dropping the history and setting user_version 7 gives the same file.
+    old = os.environ.get("AV_OLD_BIN", "")
+    R.reset()
+    db = tmpdb()
+    subprocess.run([old or BIN, "run", "--db", db, "--api-base", R.base, *RANGE, *FAST],
+                   env=dict(os.environ, AV_FAKE_NOW=SEEN2), capture_output=True, check=True)
+    if not old:
+        con = sqlite3.connect(db)
+        con.executescript("drop table warning_version; pragma user_version = 7;")
+        con.close()
+    assert query(db, "pragma user_version") == [(7,)]
+    assert query(db, "select count(*) from sqlite_master where name = 'warning_version'") == \
+        [(0,)]
+    plain = export(db)  # the new binary opens and migrates it
+    assert query(db, "pragma user_version")[0][0] >= 8
+    rows = jsonl(export(db, "warnings", "jsonl", "--history"))
+    assert [(r["version"], r["first_seen"], r["superseded_at"]) for r in rows] == \
+        [(1, SEEN2, None)] * 5, rows
+    assert export(db, "warnings", "jsonl", "--as-of", "2030-01-01T00:00:00Z") == plain
+    # a later re-issue builds on it
+    R.faults([{"match": "/Detail/3022/2/", "body": json.dumps([dict(
+        detail_elements()[1], PublishTime="2023-03-02T18:00:00", MainText="SYNTHETIC LATER")])}])
+    fixture_run(db)
+    R.reset()
+    d2 = [r for r in jsonl(export(db, "warnings", "jsonl", "--history"))
+          if r["valid_date"] == "2023-03-02"]
+    assert [(r["version"], r["main_text"][:14]) for r in d2] == \
+        [(1, "Be careful in "), (2, "SYNTHETIC LATE")], d2
+
+
+def test_bad_as_of_and_history_options_are_refused():
+    db = tmpdb()
+    R.reset()
+    fixture_run(db)
+    for bad in ("2023-03-01", "2023-03-01T16:00:00", "yesterday", "2023-13-01T00:00:00Z",
+                "2023-03-01T25:00:00Z", "2023-03-01T16:00:00+0", "2023-03-01T16:00:00+25:00",
+                "2023-03-01T16:00:00Zjunk", ""):
+        p = run("export", "warnings", "--db", db, "--as-of", bad)
+        assert p.returncode == 2 and "--as-of" in p.stderr and not p.stdout, (bad, p.stderr)
+    p = run("export", "warnings", "--db", db, "--as-of")
+    assert p.returncode == 2 and "--as-of" in p.stderr, p.stderr
+    for args in (["advices", "--history"], ["weather", "--as-of", "2023-03-01T00:00Z"],
+                 ["warnings", "--history", "--as-of", "2023-03-01T00:00Z"],
+                 ["warning_versions"]):
+        p = run("export", *args, "--db", db)
+        assert p.returncode == 2 and ("--history" in p.stderr or "--as-of" in p.stderr), \
+            (args, p.stderr)
+    # accepted forms: Z, lower-case z, offsets with and without a colon, no seconds
+    for good in ("2023-03-02T09:00:00Z", "2023-03-02T09:00:00.5z", "2023-03-02T10:00+01:00",
+                 "2023-03-02T10:00:00+0100", "2023-03-02T04:00:00-05", "2023-03-02T09:00Z"):
+        p = run("export", "warnings", "--db", db, "--as-of", good, check=0)
+        assert [r["valid_date"] for r in jsonl(p.stdout)] == ["2023-03-01", "2023-03-02"], \
+            (good, p.stdout[:200])
+    assert "--as-of" in run("--help", check=0).stdout and "--history" in run("--help").stdout
+
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 

@@ -666,7 +666,8 @@ def test_region_page_without_weather_says_so():
         code, _, html = s.get("/region/3022")
         assert code == 200, html[:500]
         assert '<p id="wx-note">No weather stored for these days' in html, html
-        assert "<svg" not in html and "Open-Meteo" not in html
+        # the danger charts stay; the weather chart and its credit do not
+        assert 'id="wx-chart"' not in html and "Open-Meteo" not in html
         assert html.count('<tr data-date="2023-03-0') == 5
         m = samples(s.get("/metrics")[2])
         assert m["avalanche_weather_requests_total"] == 0
@@ -953,7 +954,8 @@ def test_region_day_shows_the_full_warning_with_a_rose_per_problem():
         assert '<a id="day-next" href="/region/3022?date=2023-03-03">' in page
         assert 'id="day-note"' not in page
         # the history and the chart's note are still there below
-        assert page.count('<tr data-date="2023-03-0') == 5
+        # ?date=2023-03-02 is the window 2023-01-01 .. 2023-03-04 (D - 60 .. D + 2)
+        assert page.count('<tr data-date="2023-03-0') == 4
         # a day with one problem only
         assert len(roses(s.get("/region/3022?date=2023-03-04")[2])) == 1
         # no date: the page as before, with a link to the latest stored day
@@ -1269,6 +1271,199 @@ def test_quality_page_shows_coverage_holes_rejects_freshness_and_runs():
         finally:
             code, err = s.stop()
             assert code == 0, err[-2000:]
+
+
+def parallel_get(s, paths):
+    """GET each path from a thread of its own, all at once (so that several
+    of the server's store connections answer): [(code, body)] in order."""
+    out = [None] * len(paths)
+
+    def one(i):
+        code, _, body = s.get(paths[i])
+        out[i] = (code, body)
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(len(paths))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    return out
+
+
+def all_from_the_cache(s, paths, bodies):
+    """Rounds of parallel GETs of paths, each answer bodies[path], until one
+    round is all cache hits (a store connection's first use, or its first
+    request after a commit, counts as a change: the first rounds may still
+    compute some); (metrics before, metrics after) that round."""
+    deadline = time.time() + 30
+    while True:
+        m1 = samples(s.get("/metrics")[2])
+        got = parallel_get(s, paths)
+        assert got == [(200, bodies[p]) for p in paths]
+        m2 = samples(s.get("/metrics")[2])
+        hits = m2["avalanche_http_cache_hits_total"] - m1["avalanche_http_cache_hits_total"]
+        if hits == len(paths) + 1:  # and the second /metrics' own part
+            return m1, m2
+        assert time.time() < deadline, (hits, len(paths), m2)
+
+
+def test_cached_pages_change_when_another_process_stores_data():
+    """The pages, /api/* and /metrics are computed once per data change: the
+    same body while nothing changed (counted as cache hits), the new data on
+    the first request after another process committed (each of the server's
+    store connections sees it), and /metrics' per-request counters move on
+    every request."""
+    db = tmpdb()
+    run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+        "--from", "2023-03-01", "--to", "2023-03-02", "--no-progress", env=NOW, check=0)
+    s = Serve(db, extra=["-X", "serve.schedule=03:00"])
+    try:
+        wait_scheduled(s.base)
+        pages = ["/", "/region/3022", "/season/2022-23", "/quality", "/api/regions",
+                 "/api/runs", "/?lang=2&date=2023-03-03", "/?date=2023-03-03&lang=2"]
+        first = parallel_get(s, pages * 2)  # every store connection, twice per page
+        assert all(c == 200 for c, _ in first), [(p, c) for p, (c, _) in zip(pages * 2, first)]
+        before = {p: b for p, (_, b) in zip(pages, first)}
+        assert json.loads(before["/api/regions"])[0]["id"] and \
+            {r["id"]: r for r in json.loads(before["/api/regions"])}[3022]["last_date"] == \
+            "2023-03-02"
+        # parameters in another order: the same answer
+        assert before["/?lang=2&date=2023-03-03"] == before["/?date=2023-03-03&lang=2"]
+        m1, m2 = all_from_the_cache(s, pages * 2, before)
+        # per request, even when the rest comes from the cache
+        assert m2["avalanche_http_requests_total"] > m1["avalanche_http_requests_total"]
+        assert m2["avalanche_warnings"] == 2 and m2["avalanche_run_active"] == 0, m2
+        m3 = samples(s.get("/metrics")[2])
+        assert m3["avalanche_http_requests_total"] == m2["avalanche_http_requests_total"] + 1
+        assert m3["avalanche_http_cache_hits_total"] == m2["avalanche_http_cache_hits_total"] + 1
+        assert 'data-date="2023-03-03" data-level="3"' not in before["/"]
+        # the entity tag: a client that has this answer gets 304, no body
+        code, h, body = get_with(s.base, "/region/3022")
+        etag = h["ETag"]
+        assert code == 200 and body == before["/region/3022"] and len(etag) == 18, h
+        assert h["Cache-Control"] == "no-cache"
+        assert get_with(s.base, "/region/3022", {"If-None-Match": etag})[0::2] == (304, "")
+        assert get_with(s.base, "/region/3022", {"If-None-Match": '"0"'})[0] == 200
+        assert "ETag" not in get_with(s.base, "/metrics")[1]
+        assert get_with(s.base, "/api/warnings")[1]["Cache-Control"] == "no-store"
+        # another process stores three more days (and a run row)
+        run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+            "--from", "2023-03-03", "--to", "2023-03-05", "--no-progress", env=NOW, check=0)
+        # committed when it returned: the first answers after it show it, on
+        # every connection
+        after = parallel_get(s, pages * 2 + ["/metrics"] * 4)
+        for path, (code, body) in zip(pages * 2, after):
+            assert code == 200 and body != before[path], path
+        for code, body in after[len(pages) * 2:]:
+            m = samples(body)
+            assert m["avalanche_warnings"] == 5 and m['avalanche_runs_total{status="ok"}'] == 2
+        got = dict(zip(pages, (b for _, b in after)))
+        assert {r["id"]: r for r in json.loads(got["/api/regions"])}[3022]["last_date"] == \
+            "2023-03-05"
+        assert len(json.loads(got["/api/runs"])) == 2
+        assert 'data-date="2023-03-03" data-level="3"' in got["/"], got["/"][:3000]
+        all_from_the_cache(s, pages * 2, got)  # and then cached again
+        code, h, body = get_with(s.base, "/region/3022", {"If-None-Match": etag})
+        assert code == 200 and body == got["/region/3022"] and h["ETag"] != etag
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
+def test_a_cached_page_says_the_new_day_after_midnight():
+    """A running clock 10 s before midnight in Oslo (22:59:50 UTC, CET): the
+    front page, cached, says the new day once it has begun."""
+    db = tmpdb()
+    open(db, "w").close()  # an empty database file
+    s = Serve(db, extra=["-X", "serve.schedule=03:00"],
+              now={"AV_FAKE_NOW": "2023-03-03T22:59:50Z+"})
+    try:
+        wait_scheduled(s.base)  # after the catch-up run
+        code, _, html = s.get("/")
+        assert code == 200 and "Today (Europe/Oslo): 2023-03-03." in html, html[:2000]
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            html = s.get("/")[2]
+            if "Today (Europe/Oslo): 2023-03-04." in html:
+                break
+            time.sleep(0.2)
+        assert "Today (Europe/Oslo): 2023-03-04." in html, html[:2000]
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
+def get_with(base, path, headers=None):
+    """(status, headers, body) of a GET (not following redirects)."""
+    import http.client
+    import urllib.parse
+    u = urllib.parse.urlsplit(base)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=20)
+    try:
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.headers, r.read().decode()
+    finally:
+        c.close()
+
+
+def get_no_redirect(base, path):
+    import http.client
+    import urllib.parse
+    u = urllib.parse.urlsplit(base)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=20)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.getheader("Location"), r.read().decode()
+    finally:
+        c.close()
+
+
+def test_front_page_season_parameter_redirects_to_the_season_page():
+    db = tmpdb()
+    open(db, "w").close()  # an empty database file
+    s = Serve(db, extra=["-X", "serve.schedule=03:00"])
+    try:
+        for path, where in (("/?season=2022-23", "/season/2022-23"),
+                            ("/?season=2022-23&lang=2", "/season/2022-23?lang=2"),
+                            ("/?lang=1&season=1900-01", "/season/1900-01?lang=1")):
+            code, loc, body = get_no_redirect(s.base, path)
+            assert (code, loc) == (303, where), (path, code, loc, body)
+            assert json.loads(body) == {"location": where}
+        code, loc, body = get_no_redirect(s.base, "/?season=2022-24")
+        assert code == 400 and loc is None and json.loads(body)["parameter"] == "season"
+        code, loc, body = get_no_redirect(s.base, "/?season=2022-23&lang=3")
+        assert code == 400 and json.loads(body)["parameter"] == "lang"
+        code, loc, _ = get_no_redirect(s.base, "/")
+        assert code == 200 and loc is None
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
+
+
+def test_metrics_count_coverage_holes_per_region():
+    """avalanche_coverage_holes (and _hole_days) per region from the store's
+    holes, the same rows as /quality and `status`; a run that stores a hole's
+    days makes it go (and /metrics, cached, says so at once)."""
+    db = quality_db()  # 3022: 2023-02-20..21 and 2023-03-01..05 are holes
+    s = Serve(db, extra=["-X", "serve.schedule=03:00"])
+    try:
+        m = samples(s.get("/metrics")[2])
+        assert m['avalanche_coverage_holes{region="3022"}'] == 2, m
+        assert m['avalanche_coverage_hole_days{region="3022"}'] == 7, m
+        assert m['avalanche_coverage_holes{region="3011"}'] == 0
+        assert sum(v for k, v in m.items() if k.startswith("avalanche_coverage_holes{")) == 2
+        assert len([k for k in m if k.startswith("avalanche_coverage_holes{")]) >= 40
+        assert 'data-n="2"' in s.get("/quality")[2]
+        run("run", "--db", db, "--api-base", R.base, "--region", "3022", "--lang", "2",
+            "--from", "2023-03-01", "--to", "2023-03-05", "--no-progress", env=NOW, check=0)
+        m = samples(s.get("/metrics")[2])
+        assert m['avalanche_coverage_holes{region="3022"}'] == 1, m
+        assert m['avalanche_coverage_hole_days{region="3022"}'] == 2, m
+        assert 'data-n="1"' in s.get("/quality")[2]
+    finally:
+        code, err = s.stop()
+        assert code == 0, err[-2000:]
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]

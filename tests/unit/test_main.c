@@ -18,6 +18,7 @@ void suite_schema(void);
 void suite_export(void);
 void suite_schedule(void);
 void suite_cql(void);
+void suite_cql_ring(void);
 void suite_openmeteo(void);
 void suite_wxcomplete(void);
 void suite_points(void);
@@ -26,8 +27,14 @@ void suite_wxchart(void);
 void suite_dash_front(void);
 void suite_rose(void);
 void suite_season(void);
+void suite_regionchart(void);
 void suite_check(void);
 void suite_quality(void);
+void suite_caaml(void);
+void suite_history(void);
+void suite_cache(void);
+void suite_features(void);
+void suite_rawpool(void);
 
 char *t_read_file(const char *path, size_t *len)
 {
@@ -91,6 +98,7 @@ int main(void)
     suite_export();
     suite_schedule();
     suite_cql();
+    suite_cql_ring();
     suite_openmeteo();
     suite_wxcomplete();
     suite_points();
@@ -99,8 +107,14 @@ int main(void)
     suite_dash_front();
     suite_rose();
     suite_season();
+    suite_regionchart();
     suite_check();
     suite_quality();
+    suite_caaml();
+    suite_history();
+    suite_cache();
+    suite_features();
+    suite_rawpool();
     printf("unit: %d passed, %d failed\n", t_checks - t_failed, t_failed);
     return t_failed != 0;
 }

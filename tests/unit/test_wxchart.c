@@ -233,7 +233,9 @@ static void region_page(void)
     page(&no_wx, &r);
     CHECK(r.status == 200 && !r.body.failed);
     CHECK(strstr(r.body.data, "<p id=\"wx-note\">No weather here: the cassandra sink") != NULL);
-    CHECK(strstr(r.body.data, "<svg") == NULL && strstr(r.body.data, "Open-Meteo") == NULL);
+    CHECK(strstr(r.body.data, "<svg id=\"wx-chart\"") == NULL &&
+          strstr(r.body.data, "Open-Meteo") == NULL);
+    CHECK(strstr(r.body.data, "<svg id=\"danger-chart\"") != NULL); /* the levels still are */
     CHECK_INT(count(r.body.data, "<tr data-date="), 3);
     av_buf_free(&r.body);
 
