@@ -51,6 +51,7 @@ OTHER_SENSE = {
     "src/http/dash_region.c": ({"lang"}, "an HTML id (day-lang)"),
     "src/http/quality_chart.c": ({"text"}, "the SVG <text> element"),
     "src/http/region_svg.c": ({"text"}, "the SVG <text> element"),
+    "src/http/wx_svg.c": ({"text"}, "the SVG <text> element"),
     "src/http/dash_season.c": ({"lang", "text"}, "the query parameter lang, SVG text elements"),
     "src/http/dash_quality.c": ({"lang", "endpoint", "text"},
                                 "column headers and data-lang of the state tables' rows "
