@@ -72,9 +72,14 @@ static av_rc one_warning(struct proc *p, const struct av_kafka_msg *m, char *err
     struct av_raw_meta meta = {.source = "varsom", .endpoint = "detail",
                                .from_date = INT64_MIN, .to_date = INT64_MIN};
     char lang[8] = "0", endpoint[16] = "detail", version[16] = "", url[600] = "",
-         from[16] = "", to[16] = "";
+         from[16] = "", to[16] = "", at[40] = "";
     av_rc rc;
 
+    /* when produce fetched it: the publication's first_seen in the history
+     * (an older producer without the header: the time we process it) */
+    if (!av_kafka_msg_header(m, "fetched_at", at, sizeof(at)) ||
+        av_stamp_parse(at, &meta.fetched_at) != AV_OK)
+        meta.fetched_at = 0;
     av_kafka_msg_header(m, "lang", lang, sizeof(lang));
     av_kafka_msg_header(m, "endpoint", endpoint, sizeof(endpoint));
     av_kafka_msg_header(m, "api_version", version, sizeof(version));

@@ -138,7 +138,7 @@ static av_rc apply_el(struct av_ingest *ig, struct av_json *doc, struct av_prep_
     w->ingested_at = now;
     /* the history's first_seen: when the response was fetched (reprocess
      * replays the stored fetch times) */
-    w->first_seen = m->fetched_at > 0 ? m->fetched_at : now; /* 0: unknown (Kafka) */
+    w->first_seen = m->fetched_at > 0 ? m->fetched_at : now; /* 0: unknown (an old producer) */
     rc = av_sink_put(ig->sink, w, &changed, errbuf);
     if (rc != AV_OK)
         return rc;

@@ -16,7 +16,7 @@
  *
  * Each warning carries meta's fetched_at as first_seen (its publication's
  * entry in the history; the call's `now` when meta has none, as from
- * Kafka).
+ * a Kafka message of an older producer without the fetched_at header).
  *
  * The caller owns the transactions (store and sink begin/commit around a
  * call, see sink.h).

@@ -104,6 +104,21 @@ def test_fixture_through_kafka_equals_embedded_run():
         query(emb, "select * from mountain_weather order by valid_date")
 
 
+def test_history_first_seen_is_when_produce_fetched_not_when_process_ran():
+    t = topic()
+    run("produce", "--db", tmpdb("state.db"), "--brokers", BROKERS, "--topic", t, "-X",
+        "stream.weather_topic=" + wtopic(t), "--api-base", R.base, *FIXTURE_RANGE, *FAST,
+        env={"AV_FAKE_NOW": "2023-03-03T12:00:00Z"}, check=0, timeout=300)
+    db = tmpdb()
+    run("process", "--db", db, "--brokers", BROKERS, "--topic", t, "-X",
+        "stream.weather_topic=" + wtopic(t), "--group", "g-" + t, "--until-idle", *SESSION,
+        env={"AV_FAKE_NOW": "2023-03-09T00:00:00Z"}, check=0, timeout=300)
+    rows = [json.loads(x) for x in export(db, "warnings", "jsonl", "--history").splitlines()]
+    assert len(rows) == 5, rows
+    assert all(r["first_seen"].startswith("2023-03-03T12:0") for r in rows), \
+        [r["first_seen"] for r in rows]
+
+
 def test_kcat_reads_keys_values_and_headers():
     t = topic()
     produce(t, R.base, *FIXTURE_RANGE)
