@@ -13,6 +13,7 @@
 #include "dashboard.h"
 #include "html.h"
 #include "params.h"
+#include "region_chart.h" /* av_level_colour, av_level_name */
 
 /* ---- the grid ---- */
 
@@ -90,12 +91,7 @@ void av_season_name(int year, char out[AV_SEASON_NAME_LEN])
 
 /* ---- the page ---- */
 
-/* Danger level colours of the European avalanche warning services (the
- * same as dashboard.c's). */
-static const char *const colour[6] = {"#d9d9d9", "#ccff66", "#ffff00",
-                                      "#ff9900", "#ff0000", "#000000"};
-static const char *const name[6] = {"not assessed",   "1 low",  "2 moderate",
-                                    "3 considerable", "4 high", "5 very high"};
+/* The danger levels' colours and names: region_chart.h's one table. */
 static const char *const month_name[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
@@ -225,8 +221,8 @@ static void table_rows(struct av_buf *b, const struct av_season *g)
                           "<td data-date=\"%s\" data-level=\"%d\" data-lang=\"%d\" "
                           "style=\"background:%s;color:%s\"><a href=\"/region/%d?date=%s\" "
                           "title=\"%s: %s\">%d</a></td>",
-                          d, l, g->lang[i][k], colour[l], l == 5 ? "#fff" : "#000", reg->id, d, d,
-                          name[l], l);
+                          d, l, g->lang[i][k], av_level_colour(l), l == 5 ? "#fff" : "#000", reg->id, d, d,
+                          av_level_name(l), l);
         }
         av_buf_puts(b, "</tr>\n");
     }
@@ -269,7 +265,7 @@ static void bars_svg(struct av_buf *b, const struct av_season *g, const char *n)
         av_buf_printf(b, "<g class=\"day\" data-date=\"%s\"><title>%s:", d, d);
         for (int l = 0; l <= 5; l++)
             if (c[l])
-                av_buf_printf(b, " %s %d,", name[l], c[l]);
+                av_buf_printf(b, " %s %d,", av_level_name(l), c[l]);
         av_buf_printf(b, " no warning %d</title>", c[6]);
         for (int l = 0; l <= 5; l++) {
             if (c[l] == 0)
@@ -279,7 +275,7 @@ static void bars_svg(struct av_buf *b, const struct av_season *g, const char *n)
                           "<rect data-level=\"%d\" data-n=\"%d\" x=\"%d\" y=\"%d\" "
                           "width=\"%d\" height=\"%d\" fill=\"%s\"/>",
                           l, c[l], CH_LEFT + k * CH_DAY, top, CH_DAY - 1, c[l] * BAR_UNIT,
-                          colour[l]);
+                          av_level_colour(l));
         }
         av_buf_puts(b, "</g>\n");
     }
@@ -301,8 +297,8 @@ static void bars_svg(struct av_buf *b, const struct av_season *g, const char *n)
         av_buf_printf(b,
                       "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\" "
                       "stroke=\"#999\"/><text x=\"%d\" y=\"%d\">%s</text>",
-                      CH_LEFT + l * 110, base + 30, colour[l], CH_LEFT + l * 110 + 14, base + 39,
-                      name[l]);
+                      CH_LEFT + l * 110, base + 30, av_level_colour(l), CH_LEFT + l * 110 + 14, base + 39,
+                      av_level_name(l));
     av_buf_puts(b, "</g></svg>\n");
 }
 
@@ -363,7 +359,7 @@ void av_season_page(struct av_sink *sink, int year, int lang, struct av_http_res
                   n, d0, d1, g->ndays, d0, d1, g->ndays, av_regions_count(), cells, g->want_lang);
     av_buf_puts(b, "<p class=\"legend\">");
     for (int l = 0; l <= 5; l++)
-        av_buf_printf(b, "<span style=\"background:%s\"></span>%s", colour[l], name[l]);
+        av_buf_printf(b, "<span style=\"background:%s\"></span>%s", av_level_colour(l), av_level_name(l));
     av_buf_puts(b, " · blank: no warning stored</p>\n<h2>Regions per danger level</h2>\n");
     av_buf_puts(b, "<div class=\"wrap\">");
     bars_svg(b, g, n);
