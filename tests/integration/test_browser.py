@@ -121,8 +121,6 @@ def test_dashboard_for_a_past_day_colours_the_map():
     for 2023-03-02 colours region 3022 with that day's level (2, yellow), the
     page for today leaves it grey."""
     import json
-    import time
-    import urllib.request
     db = tmpdb()
     # stored without a fake clock: its run is newer than serve's today, so
     # serve does not catch up (nothing but the fixture in the database)
@@ -135,13 +133,7 @@ def test_dashboard_for_a_past_day_colours_the_map():
                             env=dict(os.environ, AV_FAKE_NOW="2023-06-15T12:00:00Z"))
     try:
         base = proc.stdout.readline().split()[-1].rstrip("/")
-        deadline = time.time() + 60
-        while True:
-            with urllib.request.urlopen(base + "/healthz", timeout=10) as r:
-                if json.loads(r.read())["next_run"] is not None:
-                    break
-            assert time.time() < deadline, "serve never decided its next run"
-            time.sleep(0.05)
+        wait_scheduled(base)
         dom = chromium("--enable-logging=stderr", "--v=0", "--dump-dom",
                        base + "/?date=2023-03-02")
         assert dom.returncode == 0, dom.stderr[-2000:]
@@ -299,6 +291,20 @@ def days(a, b):
     """The ISO dates a .. b, inclusive."""
     d0, d1 = dt.date.fromisoformat(a), dt.date.fromisoformat(b)
     return [(d0 + dt.timedelta(k)).isoformat() for k in range((d1 - d0).days + 1)]
+
+
+def wait_scheduled(base):
+    """Polls serve's /healthz until it has decided its next run (it has
+    started, and its catch-up run, if any, is over)."""
+    import time
+    import urllib.request
+    deadline = time.time() + 60
+    while True:
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as r:
+            if json.loads(r.read())["next_run"] is not None:
+                return
+        assert time.time() < deadline, "serve never decided its next run"
+        time.sleep(0.05)
 
 
 def dom_of(path, base=None):
@@ -468,8 +474,6 @@ def test_quality_page_lists_a_hole_a_reject_and_charts_the_runs():
     /quality as the browser builds it lists the hole and the reject, and
     its runs chart has a bar per run with the run table's requests and
     retries."""
-    import time
-    import urllib.request
     db = tmpdb()
     fast = ["-X", "fetch.backoff_ms=50", "-X", "fetch.backoff_max_ms=200", "--no-progress"]
     R.reset()
@@ -494,13 +498,7 @@ def test_quality_page_lists_a_hole_a_reject_and_charts_the_runs():
                             env=dict(os.environ, AV_FAKE_NOW="2023-03-03T12:00:00Z"))
     try:
         base = proc.stdout.readline().split()[-1].rstrip("/")
-        deadline = time.time() + 60
-        while True:
-            with urllib.request.urlopen(base + "/healthz", timeout=10) as r:
-                if json.loads(r.read())["next_run"] is not None:
-                    break
-            assert time.time() < deadline, "serve never decided its next run"
-            time.sleep(0.05)
+        wait_scheduled(base)
         html = dom_of("/quality", base)
         holes = html.split('<table id="holes-table">')[1].split("</table>")[0]
         assert re.search(r"<td>3022</td><td>2</td><td>varsom detail</td><td>2023-02-20</td>"
@@ -530,8 +528,6 @@ TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 if __name__ == "__main__":
     import json
-    import time
-    import urllib.request
     synth_dir = tempfile.mkdtemp(prefix="av-synth-")
     synth_file = os.path.join(synth_dir, "synthetic_season_%d_2021-22.jsonl" % SYNTH_REGION)
     synth.write_jsonl(synth_file, [SYNTH_REGION], SYNTH_FIRST, SYNTH_DAYS)
@@ -558,13 +554,7 @@ if __name__ == "__main__":
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                 env=env)
         SERVE = proc.stdout.readline().split()[-1].rstrip("/")
-        deadline = time.time() + 60
-        while True:  # serve has started once it has decided its next run
-            with urllib.request.urlopen(SERVE + "/healthz", timeout=10) as r:
-                if json.loads(r.read())["next_run"] is not None:
-                    break
-            assert time.time() < deadline, "serve never decided its next run"
-            time.sleep(0.05)
+        wait_scheduled(SERVE)
         rc = main("browser", TESTS)
     finally:
         if proc:
