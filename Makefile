@@ -4,7 +4,8 @@
 #   make run        install what is missing, build, run the pipeline (embedded)
 #   make test       install what is missing, build, run the whole test suite
 #                   (unit + integration, then again under ASan/UBSan)
-#   make test-cluster  the Cassandra tests on a 3-node cluster (not in make test)
+#   make test-cluster  Cassandra (3 nodes) and Kafka (3 brokers) cluster tests
+#                   (not in make test)
 #   make asan       build build/asan/ (sanitizers)
 #   make tsan       build build/tsan/ (ThreadSanitizer; serve has threads)
 #   make fuzz       libFuzzer targets with clang (build/fuzz/)
@@ -81,12 +82,15 @@ test check:
 	@scripts/install-deps --test
 	@tests/run
 
-# Cassandra on a 3-node cluster on this machine (~5 min, three JVMs): not
-# part of `make test`; needs what `make test` installs.
+# Cassandra on a 3-node cluster and Kafka on 3 brokers on this machine
+# (~10 min, three JVMs at a time): not part of `make test`; needs what
+# `make test` installs.
 test-cluster: all
 	@scripts/install-deps --test
 	AV_SHARED="$${AV_SHARED:-$$(cd .. && pwd)/shared}" AVALANCHE_BIN=$(BUILD)/avalanche \
 	    python3 tests/integration/test_cluster.py
+	AV_SHARED="$${AV_SHARED:-$$(cd .. && pwd)/shared}" AVALANCHE_BIN=$(BUILD)/avalanche \
+	    python3 tests/integration/test_kafka_cluster.py
 
 fuzz:
 	$(MAKE) -f tests/fuzz/Makefile
