@@ -106,6 +106,20 @@ static av_rc read_version(struct av_store *s, int *version, char *errbuf)
     return rc;
 }
 
+/* The file's page size (4096 when unreadable). */
+static int page_size(struct av_store *s)
+{
+    sqlite3_stmt *st;
+    int n = 0;
+
+    if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    return n >= 512 ? n : 4096;
+}
+
 /* Whether table has column col (a migration that adds one is skipped when
  * a file set back to an older version by hand has it already). */
 static int has_column(struct av_store *s, const char *table, const char *col)
@@ -294,11 +308,12 @@ av_rc av_store_open(struct av_store **out, const char *path, const struct av_con
                      path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto fail;
     }
+    /* page_size: new files only (an existing one keeps its own) */
     snprintf(pragmas, sizeof(pragmas),
-             "PRAGMA busy_timeout = %lld; PRAGMA journal_mode = WAL; "
+             "PRAGMA busy_timeout = %lld; PRAGMA page_size = %d; PRAGMA journal_mode = WAL; "
              "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; "
-             "PRAGMA cache_size = -8192; PRAGMA wal_autocheckpoint = 16384;",
-             busy);
+             "PRAGMA cache_size = -8192;",
+             busy, AV_SQLITE_PAGE_SIZE);
     /* Switching to WAL takes an exclusive lock for a moment and does not
      * wait on the busy handler: retry while another process holds it. */
     for (int waited = 0;; waited += 50) {
@@ -313,7 +328,12 @@ av_rc av_store_open(struct av_store **out, const char *path, const struct av_con
                          "pass another --db", path);
         goto fail;
     }
-    rc = migrate(s, errbuf);
+    /* a checkpoint every 64 MiB of WAL, whatever the file's page size */
+    snprintf(pragmas, sizeof(pragmas), "PRAGMA wal_autocheckpoint = %d;",
+             (64 << 20) / page_size(s));
+    rc = av_sqlite_exec(s, pragmas, errbuf);
+    if (rc == AV_OK)
+        rc = migrate(s, errbuf);
     if (rc != AV_OK)
         goto fail;
     rc = prepare_all(s, errbuf);

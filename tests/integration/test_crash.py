@@ -173,6 +173,76 @@ def test_parallel_reprocess_equals_the_sequential_one_and_a_kill_keeps_the_old_t
           (landed, tries, took), flush=True)
 
 
+# A second process with one connection open through the whole reprocess,
+# reading the three tables in one read transaction per loop; it prints one
+# line per state change ("old", "new" or what it saw), then "end".
+READER = r"""
+import json, os, sqlite3, sys
+db, stop, n = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+con = sqlite3.connect(db, timeout=30, isolation_level=None)
+last, reads = None, 0
+while True:
+    done = os.path.exists(stop)
+    try:
+        con.execute("BEGIN")
+        got = {t: con.execute("SELECT count(*), count(*) FILTER (WHERE %s = 'OLD-MARK') "
+                              "FROM %s" % (c, t)).fetchone() for t, c in
+               (("warning", "author"), ("problem", "text"), ("advice", "text"))}
+        con.execute("COMMIT")
+        if all(got[t] == (n[t], n[t]) for t in n):
+            state = "old"
+        elif all(got[t] == (n[t], 0) for t in n):
+            state = "new"
+        else:
+            state = "mix " + json.dumps(got)
+    except Exception as e:  # noqa: BLE001 - every error is a failure here
+        state = "error %r" % e
+    reads += 1
+    if state != last:
+        print(state, flush=True)
+        last = state
+    if done:
+        break
+print("end %d" % reads, flush=True)
+"""
+
+
+def test_reprocess_with_a_reader_open_throughout_it_sees_old_or_new_never_a_mix():
+    # issue 13: a reader connection (serve's kind) open from before the
+    # reprocess to after it sees the previous tables, then the rebuilt
+    # ones, with no error and no state in between; a second reprocess
+    # while it stays open works too.
+    src, want = reference(BIG, 1920)
+    query(src, "pragma wal_checkpoint(truncate)")
+    db = tmpdb()
+    shutil.copy(src, db)
+    con = __import__("sqlite3").connect(db)
+    con.execute("UPDATE warning SET author = 'OLD-MARK'")
+    con.execute("UPDATE problem SET text = 'OLD-MARK'")
+    con.execute("UPDATE advice SET text = 'OLD-MARK'")
+    con.commit()
+    n = {t: con.execute("SELECT count(*) FROM %s" % t).fetchone()[0]
+         for t in ("warning", "problem", "advice")}
+    con.close()
+    assert min(n.values()) > 0, n
+    stop = db + ".stop"
+    reader = subprocess.Popen([sys.executable, "-c", READER, db, stop, __import__("json").dumps(n)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert reader.stdout.readline().strip() == "old"  # it reads before the rebuild starts
+    for _ in range(2):
+        p = run("reprocess", "--db", db, "-X", "reprocess.workers=2", *BIG)
+        assert p.returncode == 0, p.stderr[-2000:]
+    with open(stop, "w"):
+        pass
+    out, err = reader.communicate(timeout=60)
+    lines = out.split("\n")
+    assert reader.returncode == 0, err[-2000:]
+    assert lines[0] == "new" and lines[1].startswith("end "), (lines, err[-2000:])
+    assert int(lines[1].split()[1]) > 10, lines  # it kept reading during the rebuilds
+    assert exports(db) == want
+    assert query(db, "pragma integrity_check") == [("ok",)]
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 if __name__ == "__main__":

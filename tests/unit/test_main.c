@@ -35,6 +35,7 @@ void suite_history(void);
 void suite_cache(void);
 void suite_features(void);
 void suite_rawpool(void);
+void suite_pagesize(void);
 
 char *t_read_file(const char *path, size_t *len)
 {
@@ -115,6 +116,7 @@ int main(void)
     suite_cache();
     suite_features();
     suite_rawpool();
+    suite_pagesize();
     printf("unit: %d passed, %d failed\n", t_checks - t_failed, t_failed);
     return t_failed != 0;
 }
