@@ -76,7 +76,8 @@
  * sockets, frames), cql_pool.c (the event loop: streams, window, routing,
  * deadlines, retries), cql_topo.c (discovery, refresh, events) and
  * cql_conn.c (handshake, the synchronous API) behind cql_int.h;
- * cql_value.c (bind values). Nothing else in the project includes the
+ * cql_value.c (bind values); cql_batch.c (open batches, over cql_pool.c's
+ * submit). Nothing else in the project includes the
  * protocol details.
  */
 #ifndef AV_CQL_H
@@ -235,7 +236,8 @@ struct av_cql_op {
 typedef void (*av_cql_done_fn)(void *ud, av_rc rc, const char *err);
 
 /* Queues op (and sends what the sockets take now). Blocks, running the
- * loop, while max_inflight requests are in flight. Returns AV_OK when the
+ * loop, while max_inflight requests are in flight or their frames (kept
+ * until answered, for retries) hold 64 MiB. Returns AV_OK when the
  * callback will be (or was already) called; otherwise (bad arguments, a
  * frame too large, out of memory; also when called from a callback) the
  * error, and fn is never called. Network failures go to the callback. */
@@ -248,6 +250,38 @@ av_rc av_cql_drain(struct av_cql *c, char *errbuf);
 int av_cql_inflight(const struct av_cql *c);
 /* Nodes known (contact points and discovered), and how many are up. */
 int av_cql_nodes(const struct av_cql *c, int *up);
+
+/* An open batch (cql_batch.c): one BATCH request built statement by
+ * statement in its own memory, so that a caller can gather the writes of
+ * many calls (e.g. many warnings of one partition) and send them as one
+ * request. Each append encodes its values at once: the caller's memory may
+ * go when av_cql_obatch_add returns. Routed, like a BATCH, by the
+ * partition key of its first statement (give statements of one partition:
+ * Cassandra applies them as one mutation and checks no batch size for it).
+ * Memory: what was appended, up to max_frame; the caller bounds it (count
+ * and bytes below) and submits.
+ *
+ * How it fails: av_cql_obatch_add returns AV_EINVAL (wrong number of
+ * values, an out-of-range value, not prepared), AV_ELIMIT (65535
+ * statements, or the frame would pass max_frame) or AV_ENOMEM, and then
+ * leaves the batch exactly as before the call: send what is in it and add
+ * again to the emptied batch. Submitting is av_cql_submit's contract. */
+struct av_cql_obatch;
+/* type: 0 logged, 1 unlogged, 2 counter. */
+av_rc av_cql_obatch_new(struct av_cql *c, int type, struct av_cql_obatch **out, char *errbuf);
+void av_cql_obatch_free(struct av_cql_obatch *b); /* accepts NULL */
+av_rc av_cql_obatch_add(struct av_cql_obatch *b, struct av_cql_prepared *p,
+                        const struct av_cql_value *vals, int n, char *errbuf);
+int av_cql_obatch_count(const struct av_cql_obatch *b);  /* statements in it */
+size_t av_cql_obatch_bytes(const struct av_cql_obatch *b); /* its frame so far */
+/* Empties b (what was appended is dropped, memory kept). */
+void av_cql_obatch_clear(struct av_cql_obatch *b);
+/* Sends b as one request (av_cql_submit: backpressure, fn called once,
+ * idempotent as in struct av_cql_op) and leaves it empty for reuse; its
+ * bytes move to the request, nothing is copied. An empty b: AV_OK and fn
+ * is never called. */
+av_rc av_cql_obatch_submit(struct av_cql *c, struct av_cql_obatch *b, int consistency,
+                           int idempotent, av_cql_done_fn fn, void *ud, char *errbuf);
 
 /* Sends n writes at once and waits for every answer: one round trip
  * instead of n. Each is idempotent (see struct av_cql_op), whatever its

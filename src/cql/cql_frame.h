@@ -177,6 +177,26 @@ void av_cql_put_query_params(struct av_cql_w *w, int consistency,
                              const struct av_cql_value *vals, int n, int page_size,
                              const void *paging_state, size_t paging_len);
 
+/* BATCH built one statement at a time (av_cql_enc_batch, the open batches
+ * of cql_batch.c):
+ *   <type byte> <n short> n x (<kind 1> <id short bytes> <values short + [value]s>)
+ *   <consistency short> <flags byte>
+ * av_cql_batch_begin starts the frame with n = 0. av_cql_batch_add appends
+ * one prepared statement and counts it; on failure (more than 65535
+ * statements, a value out of range, the frame would pass the writer's
+ * ceiling with room for the tail, out of memory) it returns the error and
+ * leaves the frame exactly as it was, w->rc still AV_OK, so the caller can
+ * send what it has and start again. av_cql_batch_finish writes the tail and
+ * the header's length (av_cql_w_end). The count lives in the body at
+ * AV_CQL_BATCH_COUNT_OFF. */
+#define AV_CQL_BATCH_COUNT_OFF (AV_CQL_HEADER_LEN + 1)
+void av_cql_batch_begin(struct av_cql_w *w, int type);
+av_rc av_cql_batch_add(struct av_cql_w *w, const uint8_t *id, size_t id_len,
+                       const struct av_cql_value *vals, int n);
+/* Statements appended so far (0 if the frame is not a started batch). */
+int av_cql_batch_count(const struct av_cql_w *w);
+av_rc av_cql_batch_finish(struct av_cql_w *w, int consistency);
+
 /* "ONE", "LOCAL_QUORUM", ...; "?" for an unknown level. */
 const char *av_cql_consistency_name(int cl);
 

@@ -28,6 +28,7 @@
 #define AV_CQL_STREAMS 32768    /* v4: 0..32767; 0: handshake, then synchronous calls */
 #define AV_CQL_MAX_PK 16
 #define AV_CQL_MAX_TRIED 8
+#define AV_CQL_INFLIGHT_BYTES ((size_t)64 << 20) /* frames kept for answers (and retries) */
 
 struct host {
     char name[256]; /* name or address, IPv6 without brackets */
@@ -169,6 +170,7 @@ struct av_cql {
 
     struct av_cql_prepared *preps; /* registry */
     int inflight;           /* submitted, not completed (user and sync) */
+    size_t inflight_bytes;  /* the frames of the user requests among them */
     struct cql_req *delayed;
     struct cql_req *freeq;
     int nfreeq;
@@ -230,6 +232,13 @@ void av_cql_finish(struct av_cql *c, struct cql_req *q, av_rc rc, const char *er
 struct cql_conn *av_cql_any_conn(struct av_cql *c);
 /* Routes and sends q (or fails it through its completion). */
 void av_cql_dispatch(struct av_cql *c, struct cql_req *q);
+/* Before a user request: maintenance, and the loop while the window is
+ * full (backpressure). */
+void av_cql_admit(struct av_cql *c);
+/* Sends a user request whose frame (q->w) and route are set: fn, ud and
+ * idempotent as av_cql_submit's, then what progress can be made now. */
+void av_cql_submit_req(struct av_cql *c, struct cql_req *q, av_cql_done_fn fn, void *ud,
+                       int idempotent);
 /* Runs the loop until w->done. */
 av_rc av_cql_wait_for(struct av_cql *c, struct cql_wait *w);
 /* One round of the loop: poll up to timeout_ms, then reads, writes,

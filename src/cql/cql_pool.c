@@ -5,7 +5,8 @@
  * requests to the next node and backoff retries, re-prepare on UNPREPARED,
  * av_cql_submit / av_cql_drain and the synchronous wait.
  *
- * Not here: the answers (cql_answer.c), sockets (cql_net.c), the
+ * Not here: the answers (cql_answer.c), sockets (cql_net.c), the EXECUTE
+ * and BATCH encoders and a request's token (cql_batch.c), the
  * handshake and the synchronous calls (cql_conn.c), the ring's contents
  * and events (cql_topo.c, cql_ring.c).
  *
@@ -32,6 +33,7 @@
 #define NODE_BACKOFF_MIN 250
 #define NODE_BACKOFF_MAX 10000
 #define FREE_KEEP 4096
+#define KEEP_FRAME ((size_t)64 << 10)
 #define SPREAD_AT 32 /* in flight on every connection of a node: open another */
 
 /* A stream whose request timed out and went elsewhere (cql_int.h) */
@@ -63,7 +65,9 @@ struct cql_req *av_cql_req_new(struct av_cql *c, enum cql_req_kind kind)
 
 void av_cql_req_release(struct av_cql *c, struct cql_req *q)
 {
-    if (q->w.b.cap > (1u << 20) || c->nfreeq >= FREE_KEEP) {
+    /* kept for reuse: small frames only (an open batch's is large and
+     * rare; FREE_KEEP of them would hold gigabytes) */
+    if (q->w.b.cap > KEEP_FRAME || c->nfreeq >= FREE_KEEP) {
         av_cql_w_free(&q->w);
         free(q);
         return;
@@ -71,45 +75,6 @@ void av_cql_req_release(struct av_cql *c, struct cql_req *q)
     q->next = c->freeq;
     c->freeq = q;
     c->nfreeq++;
-}
-
-void av_cql_enc_execute(struct cql_req *q, const struct av_cql_prepared *p,
-                        const struct av_cql_value *vals, int n, int consistency, int page_size,
-                        const void *paging_state, size_t paging_len)
-{
-    av_cql_w_begin(&q->w, AV_CQL_OP_EXECUTE, 0);
-    av_cql_put_short_bytes(&q->w, p->id, p->id_len);
-    av_cql_put_query_params(&q->w, consistency, vals, n, page_size, paging_state, paging_len);
-}
-
-void av_cql_enc_batch(struct cql_req *q, int type, const struct av_cql_batch_item *items, int n,
-                      int consistency)
-{
-    av_cql_w_begin(&q->w, AV_CQL_OP_BATCH, 0);
-    av_cql_put_byte(&q->w, (uint8_t)type);
-    av_cql_put_short(&q->w, (uint16_t)n);
-    for (int i = 0; i < n; i++) {
-        av_cql_put_byte(&q->w, 1); /* kind: prepared id */
-        av_cql_put_short_bytes(&q->w, items[i].p->id, items[i].p->id_len);
-        av_cql_put_short(&q->w, (uint16_t)items[i].n);
-        for (int k = 0; k < items[i].n; k++)
-            av_cql_put_value(&q->w, &items[i].vals[k]);
-    }
-    av_cql_put_short(&q->w, (uint16_t)consistency);
-    av_cql_put_byte(&q->w, 0); /* flags */
-}
-
-void av_cql_req_route(struct av_cql *c, struct cql_req *q, const struct av_cql_prepared *p,
-                      const struct av_cql_value *vals, int n)
-{
-    if (p == NULL || p->npk < 1 || p->ks == NULL || c->ring.n == 0)
-        return;
-    av_buf_reset(&c->rk);
-    if (av_cql_routing_key(&c->rk, vals, n, p->pk, p->npk, NULL) != AV_OK || c->rk.failed)
-        return;
-    q->token = av_cql_murmur3(c->rk.data, c->rk.len);
-    q->has_token = 1;
-    q->ks = p->ks;
 }
 
 /* ---- completion ------------------------------------------------------------ */
@@ -120,6 +85,7 @@ void av_cql_finish(struct av_cql *c, struct cql_req *q, av_rc rc, const char *er
     switch (q->kind) {
     case REQ_USER:
         c->inflight--;
+        c->inflight_bytes -= q->w.b.len;
         c->depth++;
         q->fn(q->ud, rc, err ? err : "");
         c->depth--;
@@ -693,24 +659,38 @@ av_rc av_cql_submit(struct av_cql *c, const struct av_cql_op *op, av_cql_done_fn
         return av_fail(errbuf, AV_EINVAL, "cassandra: av_cql_submit from a callback");
     if ((rc = check_op(op, errbuf)) != AV_OK)
         return rc;
-    av_cql_maintain(c);
-    while (c->inflight >= c->max_inflight)
-        av_cql_pump(c, 1000); /* backpressure */
+    av_cql_admit(c);
     if ((q = av_cql_req_new(c, REQ_USER)) == NULL)
         return av_fail(errbuf, AV_ENOMEM, "out of memory");
     if ((rc = encode_op(c, q, op, errbuf)) != AV_OK) {
         av_cql_req_release(c, q);
         return rc;
     }
+    av_cql_submit_req(c, q, fn, ud, op->idempotent);
+    return AV_OK;
+}
+
+void av_cql_admit(struct av_cql *c)
+{
+    av_cql_maintain(c);
+    /* backpressure: the window, and the bytes the requests in it hold */
+    while (c->inflight >= c->max_inflight ||
+           (c->inflight > 0 && c->inflight_bytes >= AV_CQL_INFLIGHT_BYTES))
+        av_cql_pump(c, 1000);
+}
+
+void av_cql_submit_req(struct av_cql *c, struct cql_req *q, av_cql_done_fn fn, void *ud,
+                       int idempotent)
+{
     q->fn = fn;
     q->ud = ud;
-    q->idempotent = op->idempotent != 0;
+    q->idempotent = idempotent != 0;
     c->inflight++;
+    c->inflight_bytes += q->w.b.len;
     av_cql_dispatch(c, q);
     /* make progress without blocking: send, and take the answers there are */
     if (c->pending_out >= 4 || c->inflight >= c->max_inflight / 2)
         av_cql_pump(c, 0);
-    return AV_OK;
 }
 
 av_rc av_cql_drain(struct av_cql *c, char *errbuf)

@@ -363,6 +363,74 @@ void av_cql_put_query_params(struct av_cql_w *w, int consistency,
     }
 }
 
+/* ---- BATCH, statement by statement ------------------------------------ */
+
+#define BATCH_TAIL 3 /* consistency + flags */
+
+void av_cql_batch_begin(struct av_cql_w *w, int type)
+{
+    av_cql_w_begin(w, AV_CQL_OP_BATCH, 0);
+    av_cql_put_byte(w, (uint8_t)type);
+    av_cql_put_short(w, 0);
+}
+
+int av_cql_batch_count(const struct av_cql_w *w)
+{
+    const uint8_t *p = (const uint8_t *)w->b.data;
+
+    if (w->b.len < AV_CQL_BATCH_COUNT_OFF + 2 || p[4] != AV_CQL_OP_BATCH)
+        return 0;
+    return p[AV_CQL_BATCH_COUNT_OFF] << 8 | p[AV_CQL_BATCH_COUNT_OFF + 1];
+}
+
+av_rc av_cql_batch_add(struct av_cql_w *w, const uint8_t *id, size_t id_len,
+                       const struct av_cql_value *vals, int n)
+{
+    size_t mark = w->b.len;
+    int count = av_cql_batch_count(w);
+    uint8_t *p;
+    av_rc rc;
+
+    if (w->rc != AV_OK)
+        return w->rc;
+    if (w->b.len < AV_CQL_BATCH_COUNT_OFF + 2 || ((uint8_t *)w->b.data)[4] != AV_CQL_OP_BATCH)
+        return AV_EINVAL; /* not started */
+    if (count >= 65535)
+        return AV_ELIMIT;
+    if (n < 0 || n > 65535 || (n > 0 && vals == NULL) || id_len > 65535)
+        return AV_EINVAL;
+    av_cql_put_byte(w, 1); /* kind: prepared id */
+    av_cql_put_short_bytes(w, id, id_len);
+    av_cql_put_short(w, (uint16_t)n);
+    for (int k = 0; k < n; k++)
+        av_cql_put_value(w, &vals[k]);
+    /* room for the tail, so that finishing cannot fail on the ceiling */
+    if (w->rc == AV_OK && av_buf_reserve(&w->b, BATCH_TAIL) != AV_OK)
+        w_fail(w, AV_ELIMIT, "request frame exceeds max_frame");
+    if ((rc = w->rc) != AV_OK) { /* undo: the frame as it was */
+        w->b.len = mark;
+        w->b.data[mark] = '\0';
+        w->b.failed = 0;
+        w->rc = AV_OK;
+        w->why = NULL;
+        return rc;
+    }
+    p = (uint8_t *)w->b.data;
+    count++;
+    p[AV_CQL_BATCH_COUNT_OFF] = (uint8_t)(count >> 8);
+    p[AV_CQL_BATCH_COUNT_OFF + 1] = (uint8_t)count;
+    return AV_OK;
+}
+
+av_rc av_cql_batch_finish(struct av_cql_w *w, int consistency)
+{
+    if (consistency < 0 || consistency > UINT16_MAX)
+        w_fail(w, AV_EINVAL, "bad consistency");
+    av_cql_put_short(w, (uint16_t)consistency);
+    av_cql_put_byte(w, 0); /* flags: no serial consistency, no default timestamp */
+    return av_cql_w_end(w);
+}
+
 static const char *const cl_names[] = {
     "ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM",
     "SERIAL", "LOCAL_SERIAL", "LOCAL_ONE"

@@ -41,6 +41,11 @@ const struct av_opt av_cassandra_opts[] = {
      "writes in flight at once (the window; more waits for answers)"},
     {"cassandra", "connections_per_host", AV_OPT_INT, "1", 1, 8, NULL,
      "connections to each node (each carries many requests)"},
+    {"cassandra", "batch_warnings", AV_OPT_INT, "8", 1, 4096, NULL,
+     "warnings gathered into one request per partition (a region's rows, problems and "
+     "history; a date's rows) before it is sent; commit sends the rest"},
+    {"cassandra", "batch_kib", AV_OPT_INT, "512", 1, 8192, NULL,
+     "a partition's request is sent once it holds this many KiB (or batch_warnings)"},
     {"cassandra", "local_dc", AV_OPT_STR, "", 0, 0, NULL,
      "data center to route to first (empty: the first contact point's)"},
     {"cassandra", "discovery", AV_OPT_INT, "1", 0, 1, NULL,
@@ -82,6 +87,9 @@ static void sink_close(void *impl)
         return;
     if (av_cass_settle(s, NULL) != AV_OK)
         av_warn("cassandra: writes failed before close: %s", s->werr);
+    for (int i = 0; i < s->nopen; i++) /* not committed: dropped */
+        av_cql_obatch_free(s->open[i].b);
+    av_buf_free(&s->json);
     for (int t = 0; t < AV_CT_N; t++) {
         av_cql_prepared_free(s->ins[t]);
         av_cql_prepared_free(s->sel[t]);
@@ -115,7 +123,10 @@ static av_rc sink_open(void **out, const struct av_sink_env *env, char *errbuf)
         return AV_ENOMEM;
     snprintf(s->ks, sizeof(s->ks), "%s", ks);
     av_json_init(&s->doc, 0, 0);
+    av_buf_init(&s->json, 0);
     s->stop = env->stop;
+    s->batch_warnings = (int)av_conf_int(c, "cassandra.batch_warnings");
+    s->batch_bytes = (size_t)av_conf_int(c, "cassandra.batch_kib") << 10;
     s->nwcols = av_cass_columns(&av_ds_warning, s->wcols);
     s->npcols = av_cass_columns(&av_ds_problem, s->pcols);
     s->wcl = av_cql_consistency_parse(av_conf_str(c, "cassandra.write_consistency"));
@@ -204,13 +215,21 @@ struct av_cql_value av_cass_value(const struct av_field *f, const void *p, const
     }
 }
 
-/* Binds the n columns of a record (w: its warning), then the timestamp. */
+/* Binds the n columns of a record (w: its warning), then the timestamp.
+ * unset: a null that is not a key is bound unset (no cell, no tombstone).
+ * That is right only where everything older of the record is deleted
+ * anyway, as a warning's problems are (their delete at ts - 1 covers every
+ * older cell); a warning row must bind null, or a newer publication that
+ * lacks a field would keep the older one's value. */
 static int record_values(const struct av_field *const *cols, int n, const struct av_warning *w,
-                         const void *rec, int64_t ts, struct av_cql_value *v,
+                         const void *rec, int64_t ts, int unset, struct av_cql_value *v,
                          const char *asp[8])
 {
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         v[i] = av_cass_value(cols[i], av_field_ptr(cols[i], w, rec), asp);
+        if (unset && v[i].type == AV_CQL_NULL && !(cols[i]->flags & AV_FF_KEY))
+            v[i] = av_cql_unset();
+    }
     v[n] = av_cql_bigint(ts);
     return n + 1;
 }
@@ -283,31 +302,141 @@ static int64_t write_ts(const struct av_warning *w)
     return pub * 1000 + (w->endpoint && strcmp(w->endpoint, "detail") == 0 ? 1 : 0);
 }
 
-/* Submits one write of put() (retried by the client on AV_ENET). */
-static av_rc submit(struct av_cass *s, int type, const struct av_cql_batch_item *items, int n,
-                    char *errbuf)
-{
-    struct av_cql_op op = {type, items, n, s->wcl, 1};
+/* ---- put(): the open batches (cassandra_int.h) ---- */
 
-    return av_cql_submit(s->cql, &op, write_done, s, errbuf);
+/* Sends slot o's batch (retried by the client on AV_ENET: the writes are
+ * idempotent); the slot stays, empty. */
+static av_rc open_send(struct av_cass *s, struct av_cass_open *o, char *errbuf)
+{
+    o->warnings = 0;
+    s->nreq += av_cql_obatch_count(o->b) > 0;
+    return av_cql_obatch_submit(s->cql, o->b, s->wcl, 1, write_done, s, errbuf);
 }
 
-/* A warning's writes go out without waiting: three requests (the
- * region partition's batch: its problems' delete, the problems and the
- * row; the by-date row; the history row and its first_seen), each for one
- * partition, routed to a replica of it. Different warnings are in flight
- * at once (up to cassandra.max_inflight requests); the write timestamps,
- * not the order of arrival, decide between two publications of a key.
- * commit() waits for every answer. */
+/* The slot of partition (part, key), made when missing: a new one, else
+ * the first empty one, else the one used least recently (sent first). */
+static av_rc open_slot(struct av_cass *s, int part, int64_t key, struct av_cass_open **out,
+                       char *errbuf)
+{
+    struct av_cass_open *o = NULL;
+    av_rc rc;
+
+    for (int i = 0; i < s->nopen; i++)
+        if (s->open[i].part == part && s->open[i].key == key) {
+            *out = &s->open[i];
+            return AV_OK;
+        }
+    if (s->nopen < AV_CASS_OPEN_MAX) {
+        o = &s->open[s->nopen];
+        if ((rc = av_cql_obatch_new(s->cql, 1, &o->b, errbuf)) != AV_OK)
+            return rc;
+        s->nopen++;
+    } else {
+        for (int i = 0; i < s->nopen; i++) {
+            struct av_cass_open *q = &s->open[i];
+            if (av_cql_obatch_count(q->b) == 0) {
+                o = q;
+                break;
+            }
+            if (o == NULL || q->last < o->last)
+                o = q;
+        }
+        if ((rc = open_send(s, o, errbuf)) != AV_OK)
+            return rc;
+    }
+    o->part = part;
+    o->key = key;
+    o->warnings = 0;
+    *out = o;
+    return AV_OK;
+}
+
+/* Slot o, ready for one more warning: sent first when full. */
+static av_rc open_for_warning(struct av_cass *s, int part, int64_t key,
+                              struct av_cass_open **out, char *errbuf)
+{
+    av_rc rc = open_slot(s, part, key, out, errbuf);
+
+    if (rc == AV_OK && ((*out)->warnings >= s->batch_warnings ||
+                        av_cql_obatch_bytes((*out)->b) >= s->batch_bytes))
+        rc = open_send(s, *out, errbuf);
+    if (rc == AV_OK) {
+        (*out)->warnings++;
+        (*out)->last = ++s->tick;
+    }
+    return rc;
+}
+
+/* One statement into slot o; a batch that cannot take it (max_frame) is
+ * sent and the statement starts the next one. */
+static av_rc open_add(struct av_cass *s, struct av_cass_open *o, struct av_cql_prepared *p,
+                      const struct av_cql_value *v, int n, char *errbuf)
+{
+    av_rc rc = av_cql_obatch_add(o->b, p, v, n, errbuf);
+
+    if (rc == AV_ELIMIT && av_cql_obatch_count(o->b) > 0 &&
+        (rc = open_send(s, o, errbuf)) == AV_OK) {
+        o->warnings = 1;
+        rc = av_cql_obatch_add(o->b, p, v, n, errbuf);
+    }
+    return rc;
+}
+
+/* Keeps the open batches under AV_CASS_OPEN_BYTES together: the largest go. */
+static av_rc open_bound(struct av_cass *s, char *errbuf)
+{
+    for (;;) {
+        size_t total = 0;
+        struct av_cass_open *big = NULL;
+        for (int i = 0; i < s->nopen; i++) {
+            size_t n = av_cql_obatch_count(s->open[i].b) ? av_cql_obatch_bytes(s->open[i].b) : 0;
+            total += n;
+            if (n > 0 && (big == NULL || n > av_cql_obatch_bytes(big->b)))
+                big = &s->open[i];
+        }
+        if (total <= AV_CASS_OPEN_BYTES || big == NULL)
+            return AV_OK;
+        av_rc rc = open_send(s, big, errbuf);
+        if (rc != AV_OK)
+            return rc;
+    }
+}
+
+/* Every open batch: sent (send = 1) or dropped. The first failure. */
+static av_rc open_all(struct av_cass *s, int send, char *errbuf)
+{
+    av_rc first = AV_OK;
+
+    for (int i = 0; i < s->nopen; i++) {
+        av_rc rc = AV_OK;
+        if (send && first == AV_OK)
+            rc = open_send(s, &s->open[i], errbuf);
+        else
+            av_cql_obatch_clear(s->open[i].b);
+        s->open[i].warnings = 0;
+        if (rc != AV_OK)
+            first = rc;
+    }
+    return first;
+}
+
+/* A warning's writes join the open batches of its partitions (cassandra_int.h):
+ * in its region's, the delete of its old problems, its problems, its
+ * warnings_by_region row, its history row and first_seen; in its date's,
+ * its warnings_by_date row. The values are encoded into the batches at
+ * once. Which publication of a key wins is decided by the write
+ * timestamps, not by the order of arrival or of the statements in a batch
+ * (two publications of one key in one batch are two sets of cells with
+ * their own timestamps; the node keeps the newer). commit() sends what is
+ * left and waits for every answer. */
 static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char *errbuf)
 {
     struct av_cass *s = impl;
-    struct av_cql_value wv[AV_CASS_MAXCOLS + 1], pv[AV_MAX_PROBLEMS][AV_CASS_MAXCOLS + 1];
+    struct av_cql_value wv[AV_CASS_MAXCOLS + 1], pv[AV_CASS_MAXCOLS + 1];
     struct av_cql_value dv[4], vv[8], sv[6];
-    const char *asp[AV_MAX_PROBLEMS + 1][8];
-    struct av_cql_batch_item items[AV_MAX_PROBLEMS + 2], by_date, ver[2];
-    struct av_buf json;
-    int n = 0, nw;
+    const char *asp[8];
+    struct av_cass_open *o;
+    int nw;
     int64_t ts = write_ts(w);
     av_rc rc;
 
@@ -315,36 +444,35 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
         snprintf(errbuf, AV_ERRBUF_SIZE, "%s", s->werr);
         return s->wrc;
     }
-    nw = record_values(s->wcols, s->nwcols, w, w, ts, wv, asp[AV_MAX_PROBLEMS]);
+    version_values(w, ts, &s->json, vv, sv);
+    if (s->json.failed)
+        return av_fail(errbuf, AV_ENOMEM, "out of memory writing the history");
     /* The warning's old problems go, one microsecond before the new ones. */
     dv[0] = av_cql_bigint(ts - 1);
     for (int k = 0; k <= AV_KEY_LANG; k++) {
         const struct av_field *f = av_ds_key(&av_ds_problem, k);
         dv[k + 1] = av_cass_value(f, av_field_ptr(f, w, NULL), NULL);
     }
-    items[n++] = (struct av_cql_batch_item){s->del_problems, dv, 4};
+    if ((rc = open_for_warning(s, AV_CASS_PART_REGION, w->region_id, &o, errbuf)) != AV_OK ||
+        (rc = open_add(s, o, s->del_problems, dv, 4, errbuf)) != AV_OK)
+        return rc;
     for (int k = 0; k < w->n_problems; k++) {
-        int np = record_values(s->pcols, s->npcols, w, &w->problems[k], ts, pv[k], asp[k]);
-        items[n++] = (struct av_cql_batch_item){s->ins[AV_CT_PROBLEMS], pv[k], np};
+        int np = record_values(s->pcols, s->npcols, w, &w->problems[k], ts, 1, pv, asp);
+        if ((rc = open_add(s, o, s->ins[AV_CT_PROBLEMS], pv, np, errbuf)) != AV_OK)
+            return rc;
     }
-    items[n++] = (struct av_cql_batch_item){s->ins[AV_CT_BY_REGION], wv, nw};
-    by_date = (struct av_cql_batch_item){s->ins[AV_CT_BY_DATE], wv, nw};
-    av_buf_init(&json, 0);
-    version_values(w, ts, &json, vv, sv);
-    if (json.failed) {
-        av_buf_free(&json);
-        return av_fail(errbuf, AV_ENOMEM, "out of memory writing the history");
-    }
-    ver[0] = (struct av_cql_batch_item){s->ins[AV_CT_VERSIONS], vv, 7};
-    ver[1] = (struct av_cql_batch_item){s->seen_version, sv, 6};
-    /* values are copied into the frames at submit: the locals may go */
-    if ((rc = submit(s, 1, items, n, errbuf)) == AV_OK &&
-        (rc = submit(s, AV_CQL_OP_EXEC, &by_date, 1, errbuf)) == AV_OK)
-        rc = submit(s, 1, ver, 2, errbuf);
-    av_buf_free(&json);
-    if (rc == AV_OK)
-        *changed = 1; /* last-write-wins decides on the server */
-    return rc;
+    nw = record_values(s->wcols, s->nwcols, w, w, ts, 0, wv, asp);
+    if ((rc = open_add(s, o, s->ins[AV_CT_BY_REGION], wv, nw, errbuf)) != AV_OK ||
+        (rc = open_add(s, o, s->ins[AV_CT_VERSIONS], vv, 7, errbuf)) != AV_OK ||
+        (rc = open_add(s, o, s->seen_version, sv, 6, errbuf)) != AV_OK)
+        return rc;
+    if ((rc = open_for_warning(s, AV_CASS_PART_DATE, w->valid_date, &o, errbuf)) != AV_OK ||
+        (rc = open_add(s, o, s->ins[AV_CT_BY_DATE], wv, nw, errbuf)) != AV_OK ||
+        (rc = open_bound(s, errbuf)) != AV_OK)
+        return rc;
+    s->nput++;
+    *changed = 1; /* last-write-wins decides on the server */
+    return AV_OK;
 }
 
 /* ---- flat datasets: the weather ----
@@ -577,14 +705,26 @@ static av_rc sink_begin(void *impl, char *errbuf)
  * failure, once the client's retries are spent). */
 static av_rc sink_commit(void *impl, char *errbuf)
 {
-    return av_cass_settle(impl, errbuf);
+    struct av_cass *s = impl;
+    av_rc rc = s->wrc == AV_OK ? open_all(s, 1, errbuf) : open_all(s, 0, NULL);
+    av_rc rc2 = av_cass_settle(s, rc == AV_OK ? errbuf : NULL);
+
+    if (s->nput > 0)
+        av_debug("cassandra: commit: %ld warnings in %ld batches", s->nput, s->nreq);
+    s->nput = s->nreq = 0;
+    return rc != AV_OK ? rc : rc2;
 }
 
-/* Nothing to undo (writes are idempotent); the writes in flight are
- * waited for, their failures dropped with the transaction. */
+/* Nothing to undo (writes are idempotent): the open batches are dropped,
+ * the writes in flight waited for, their failures dropped with the
+ * transaction. */
 static void sink_rollback(void *impl)
 {
-    av_cass_settle(impl, NULL);
+    struct av_cass *s = impl;
+
+    open_all(s, 0, NULL);
+    av_cass_settle(s, NULL);
+    s->nput = s->nreq = 0;
 }
 
 const struct av_sink_ops av_sink_cassandra = {

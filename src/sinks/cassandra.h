@@ -36,14 +36,27 @@
  * Detail endpoint, so a Simple warning of the same publication never
  * replaces it). The warning's old problems are removed by a range delete at
  * that timestamp - 1, so an older replay can neither resurrect nor remove
- * anything newer. The warning and its problems (one partition, region_id)
- * go in one unlogged batch, the by-date row in a second write sent with it,
- * the history row in a third (pipelined on three streams: one round trip
- * per warning). The history row takes the warning's timestamp (within one
- * publication the same rule); its first_seen is written apart with
- * USING TIMESTAMP 2^62 - first_seen in us, so the earliest fetch wins
- * whatever the order of arrival (a DELETE at server time cannot remove
- * that cell: drop the keyspace to start over).
+ * anything newer; a problem's null values are bound unset (no cell
+ * tombstones: that delete already covers every older cell), a warning
+ * row's are bound null (a newer publication that lacks a field must not
+ * keep the older one's value). The history row takes the warning's
+ * timestamp (within one publication the same rule); its first_seen is
+ * written apart with USING TIMESTAMP 2^62 - first_seen in us, so the
+ * earliest fetch wins whatever the order of arrival (a DELETE at server
+ * time cannot remove that cell: drop the keyspace to start over).
+ *
+ * Few, large requests: the writes of many warnings are gathered per
+ * partition into unlogged batches (cassandra_int.h, struct av_cass_open):
+ * a region's batch holds its warnings' rows, problems' deletes, problems,
+ * history rows and first_seen (three tables, one partition key: one
+ * mutation on the node, which checks no batch size for it,
+ * CASSANDRA-10876), a date's batch its warnings_by_date rows; each is sent
+ * with cassandra.batch_warnings warnings or cassandra.batch_kib in it, at commit,
+ * routed to a replica of its partition, many in flight at once. The write
+ * timestamps, not the order inside a batch or of arrival, decide between
+ * two publications of a key, also within one batch. A commit waits for
+ * every answer; a failed batch fails the transaction (process re-reads it;
+ * the upserts are idempotent).
  *
  * The weather's rules by the same last-write-wins, per cell: an hour is
  * written USING TIMESTAMP rank * 2^52 + fetched_at in microseconds (the

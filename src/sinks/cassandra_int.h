@@ -4,6 +4,9 @@
 #define AV_CASSANDRA_INT_H
 
 #include <signal.h>
+#include <stdint.h>
+
+#include "../core/buf.h"
 
 #include "../core/json.h"
 #include "../cql/cql.h"
@@ -43,6 +46,27 @@ extern const struct av_cass_table av_cass_tables[AV_CT_N];
 
 #define AV_CASS_MAXCOLS 48 /* columns of any table (checked by a unit test) */
 
+/* An open batch of put() (cassandra.c): the writes of many warnings to one
+ * partition, gathered into one unlogged BATCH (one mutation on the node):
+ * part AV_CASS_PART_REGION holds a region's warnings_by_region rows,
+ * problems (their deletes too) and history rows with first_seen (the three
+ * tables are partitioned by region_id), AV_CASS_PART_DATE a date's
+ * warnings_by_date rows. Sent when it holds cassandra.batch_warnings
+ * warnings or cassandra.batch_kib, when its slot is needed for another
+ * partition (the one used least recently goes), when all of them hold more
+ * than AV_CASS_OPEN_BYTES, and at commit. A slot whose batch is empty is
+ * free. */
+enum { AV_CASS_PART_REGION, AV_CASS_PART_DATE };
+struct av_cass_open {
+    int part;
+    int64_t key;   /* region_id or valid_date (days) */
+    int warnings;  /* warnings with statements in it */
+    uint64_t last; /* s->tick of its last append */
+    struct av_cql_obatch *b;
+};
+#define AV_CASS_OPEN_MAX 64
+#define AV_CASS_OPEN_BYTES ((size_t)16 << 20)
+
 struct av_cass {
     struct av_cql *cql;
     av_rc wrc;               /* first failed write since the last commit */
@@ -60,6 +84,14 @@ struct av_cass {
      * earliest win), a region's versions in a date range, one record */
     struct av_cql_prepared *seen_version, *sel_versions, *sel_record;
     struct av_json doc;
+    /* put()'s open batches (memory: at most AV_CASS_OPEN_BYTES plus one
+     * warning's statements) and its scratch for the history's record */
+    struct av_cass_open open[AV_CASS_OPEN_MAX];
+    int nopen, batch_warnings;
+    size_t batch_bytes;      /* cassandra.batch_kib */
+    uint64_t tick;
+    long nput, nreq; /* warnings put and batches sent since the last commit */
+    struct av_buf json;
     /* the weather: a table's rows of one partition (a TIME or DATE key
      * clustering: within a range), by table; NULL for the others */
     struct av_cql_prepared *sel[AV_CT_N];

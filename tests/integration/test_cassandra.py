@@ -9,6 +9,7 @@ every test fails (nothing is skipped).
 import datetime as dt
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -342,6 +343,152 @@ def test_node_restart_during_process_loses_nothing():
         assert got == export(emb), (len(got.splitlines()), len(export(emb).splitlines()))
         assert cass("export", "problems", "--db", db, ks=ks).stdout == export(emb, "problems")
     finally:
+        srv.stop()
+
+
+def _synthetic_topic(regions, days, first=dt.date(2023, 1, 1)):
+    """A replay server of SYNTHETIC warnings, a topic holding them and the
+    embedded (SQLite) database of the same: (srv, topic, emb, total)."""
+    data = tempfile.mkdtemp(prefix="av-synth-")
+    synth.write_jsonl(os.path.join(data, "synthetic_batches.jsonl"), regions, first, days,
+                      langs=(1, 2))
+    srv = Replay(data)
+    last = first + dt.timedelta(days=days - 1)
+    args = ["--region", ",".join(map(str, regions)), "--lang", "both", "--from",
+            first.isoformat(), "--to", last.isoformat()]
+    t = kafka_topic()
+    run("produce", "--db", tmpdb(), "--brokers", BROKERS, "--topic", t, "--api-base",
+        srv.base, *args, *FAST, check=0, timeout=300)
+    emb = tmpdb()
+    run("run", "--db", emb, "--api-base", srv.base, *args, *FAST, check=0, timeout=300)
+    return srv, t, emb, len(regions) * 2 * days
+
+
+def _same_as_embedded(db, ks, emb):
+    """The clean tables as SQLite's, and the history but for first_seen
+    (the embedded database fetched at another time)."""
+    for v in (("warnings", "jsonl"), ("problems", "csv")):
+        ds, fmt, *extra = v
+        got = cass("export", ds, "--db", db, "--format", fmt, *extra, ks=ks).stdout
+        want = export(emb, ds, fmt, *extra)
+        assert got == want, (v, len(got.splitlines()), len(want.splitlines()))
+
+    def history(out):
+        rows = [json.loads(x) for x in out.splitlines()]
+        assert rows and all(r.pop("first_seen") for r in rows)
+        return rows
+    got = history(cass("export", "warnings", "--db", db, "--history", ks=ks).stdout)
+    assert got == history(export(emb, "warnings", "jsonl", "--history")), len(got)
+
+
+def test_many_warnings_of_one_region_in_one_commit():
+    """400 warnings of one region in one transaction (stream.batch 1000):
+    the region's writes go out in batches of 50 warnings (one partition
+    each: one mutation, so the node checks no batch size and warns about
+    none although each is ~400 KB), the 200 dates' rows in batches of their
+    own through 64 slots (the least recently used is sent to make room).
+    Everything is stored as SQLite stores it."""
+    srv, t, emb, total = _synthetic_topic([3022], 200)
+    try:
+        ks, db = keyspace(), tmpdb()
+        p = cass("process", "--db", db, "--brokers", BROKERS, "--topic", t, "--group", "g" + t,
+                 "--until-idle", "-X", "stream.batch=1000", "-X", "cassandra.batch_warnings=50",
+                 ks=ks, timeout=300)
+        assert "%d warnings stored" % total in p.stdout, p.stdout + p.stderr[-2000:]
+        assert "server warning" not in p.stderr, p.stderr[-2000:]  # e.g. "Batch ... exceeds"
+        _same_as_embedded(db, ks, emb)
+    finally:
+        srv.stop()
+
+
+def test_two_publications_of_one_key_in_one_batch_in_either_order():
+    """Two publications of one warning in one response: one transaction, so
+    both go into the same batch of their region (and of their date). The
+    write timestamps decide, in either order: the newer's row and its two
+    problems win; the older's delete of its problems (at its timestamp - 1)
+    cannot remove the newer's, the newer's removes the older's; the
+    history keeps both. As SQLite does."""
+    with open(DETAIL, encoding="utf-8") as f:
+        els = json.load(f)
+    assert len(els[1]["AvalancheProblems"]) == 2
+    # SYNTHETIC: an older publication of 2023-03-02 with one problem and
+    # other texts, and a newer one with both problems
+    older = dict(els[1], PublishTime="2023-03-01T15:30:00", MainText="SYNTHETIC OLDER",
+                 DangerLevel="4", AvalancheProblems=els[1]["AvalancheProblems"][:1])
+    newer = dict(els[1], PublishTime="2023-03-02T18:00:00", MainText="SYNTHETIC NEWER")
+    for order in ((older, newer), (newer, older)):
+        body = json.dumps([els[0]] + list(order) + els[2:])
+        ks, db, emb = keyspace(), tmpdb(), tmpdb()
+        R.faults([{"match": "/Detail/3022/2/", "body": body}])
+        cass("run", "--db", db, "--api-base", R.base, *RANGE, *FAST, "-X",
+             "cassandra.batch_warnings=64", ks=ks)
+        R.faults([{"match": "/Detail/3022/2/", "body": body}])
+        run("run", "--db", emb, "--api-base", R.base, *RANGE, *FAST, check=0)
+        R.faults([])
+        _same_as_embedded(db, ks, emb)
+        rows = [json.loads(r) for r in cass("export", "warnings", "--db", db, ks=ks).stdout
+                .splitlines()]
+        two = [r for r in rows if r["valid_date"] == "2023-03-02"]
+        assert [r["main_text"] for r in two] == ["SYNTHETIC NEWER"], order[0]["MainText"]
+        assert len(two[0]["problems"]) == 2, two[0]["problems"]
+        hist = cass("export", "warnings", "--db", db, "--history", ks=ks).stdout
+        assert hist.count('"valid_date":"2023-03-02"') == 2, hist[:500]
+
+
+def test_a_write_failing_mid_stream_loses_nothing_once_reprocessed():
+    """The node stops answering (SIGSTOP) while `process` is storing: the
+    transaction in progress fails (retries 0, a short request timeout; some
+    of its batches may have been applied, others not), process exits with
+    an error and its offsets stay behind. Once the node answers again, the
+    next `process` re-reads the batch and stores everything exactly once:
+    the same as SQLite."""
+    regions = sorted(synth.REGIONS)[:8]
+    srv, t, emb, total = _synthetic_topic(regions, 60)
+    pidfile = os.path.join(CENV["CASSANDRA_DEV_DIR"], "cassandra.pid")
+    with open(pidfile) as f:
+        jvm = int(f.read().strip())
+    stopped = False
+    try:
+        ks, db, group = keyspace(), tmpdb(), "g" + t
+        env = dict(os.environ, **AUTH)
+        proc = subprocess.Popen([BIN, "process", "-v", "--db", db, "--brokers", BROKERS,
+                                 "--topic", t, "--group", group, "--until-idle", "-X",
+                                 "stream.batch=50", "--sink", "cassandra", "--cassandra-hosts",
+                                 HOSTS, "--keyspace", ks, *ONE, "-X", "cassandra.retries=0",
+                                 "-X", "cassandra.request_timeout_ms=1500",
+                                 "-X", "cassandra.batch_warnings=4"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            # "process: batch of 50 committed (200 so far)": the node stops at
+            # once, while the next transaction's batches go out
+            head = []
+            for line in proc.stderr:
+                head.append(line)
+                m = re.search(r"committed \((\d+) so far\)", line)
+                if m and int(m.group(1)) >= 200:
+                    os.kill(jvm, signal.SIGSTOP)
+                    stopped = True
+                    break
+            out, err = proc.communicate(timeout=120)
+            err = "".join(head) + err
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if stopped:
+                os.kill(jvm, signal.SIGCONT)
+                stopped = False
+        assert proc.returncode != 0, (out, err[-2000:])
+        assert "no answer within 1500 ms" in err, err[-2000:]
+        left = lag(t, group)
+        assert 0 < left < total, (left, total)
+        p = cass("process", "--db", db, "--brokers", BROKERS, "--topic", t, "--group", group,
+                 "--until-idle", "-X", "cassandra.retries=100", ks=ks, timeout=300)
+        assert "%d warnings stored" % left in p.stdout, (left, p.stdout + p.stderr[-2000:])
+        _same_as_embedded(db, ks, emb)
+    finally:
+        if stopped:
+            os.kill(jvm, signal.SIGCONT)
         srv.stop()
 
 

@@ -699,6 +699,57 @@ static void test_api_helpers(void)
     }
 }
 
+/* A BATCH built statement by statement (cql_frame.h: av_cql_batch_*), as
+ * the open batches do: the frame of av_cql_batch for the same statements,
+ * and an append that fails leaves the frame as it was. */
+static void test_batch_builder(void)
+{
+    /* unlogged, 2 statements of id ca fe: (7, null) and (unset, 1); ONE, flags 0 */
+    static const uint8_t want[] = {
+        0x04, 0x00, 0x00, 0x00, 0x0d, 0x00, 0x00, 0x00, 0x2c,
+        0x01, 0x00, 0x02,
+        0x01, 0x00, 0x02, 0xca, 0xfe, 0x00, 0x02,
+        0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x07, 0xff, 0xff, 0xff, 0xff,
+        0x01, 0x00, 0x02, 0xca, 0xfe, 0x00, 0x02,
+        0xff, 0xff, 0xff, 0xfe, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x01,
+        0x00, 0x01, 0x00,
+    };
+    static const uint8_t id[] = { 0xca, 0xfe };
+    struct av_cql_value a[2] = { av_cql_int(7), av_cql_null() };
+    struct av_cql_value b[2] = { av_cql_unset(), av_cql_int(1) };
+    struct av_cql_value bad[2] = { av_cql_tinyint(1), av_cql_int(0) };
+    char big[64];
+    struct av_cql_value large[2] = { av_cql_int(1), av_cql_text(big) };
+    struct av_cql_w w;
+    size_t len;
+
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    bad[0].u.i = 300; /* out of a tinyint's range */
+    av_cql_w_init(&w, sizeof(want) - AV_CQL_HEADER_LEN + 20);
+    av_cql_batch_begin(&w, 1);
+    CHECK_INT(av_cql_batch_count(&w), 0);
+    CHECK(av_cql_batch_add(&w, id, sizeof(id), a, 2) == AV_OK);
+    len = w.b.len;
+    CHECK(av_cql_batch_add(&w, id, sizeof(id), bad, 2) == AV_EINVAL);
+    CHECK(w.rc == AV_OK && w.b.len == len && !w.b.failed);
+    CHECK_INT(av_cql_batch_count(&w), 1);
+    CHECK(av_cql_batch_add(&w, id, sizeof(id), b, 2) == AV_OK);
+    CHECK_INT(av_cql_batch_count(&w), 2);
+    /* over the ceiling (with the tail's 3 bytes kept free): refused, undone */
+    len = w.b.len;
+    CHECK(av_cql_batch_add(&w, id, sizeof(id), large, 2) == AV_ELIMIT);
+    CHECK(w.rc == AV_OK && w.b.len == len && !w.b.failed);
+    CHECK_INT(av_cql_batch_count(&w), 2);
+    CHECK(av_cql_batch_finish(&w, AV_CQL_ONE) == AV_OK);
+    CHECK_BYTES("built BATCH frame", (const uint8_t *)w.b.data, w.b.len, want);
+    /* a writer that is not a started batch takes nothing */
+    av_cql_w_begin(&w, AV_CQL_OP_QUERY, 0);
+    CHECK(av_cql_batch_add(&w, id, sizeof(id), a, 2) == AV_EINVAL);
+    CHECK_INT(av_cql_batch_count(&w), 0);
+    av_cql_w_free(&w);
+}
+
 /* ---- a fake node: a child process with one canned answer per request ---- */
 
 struct step {
@@ -808,6 +859,20 @@ static av_rc fake_connect(const struct step *steps, int n, const char *user, siz
     *c = NULL;
     rc = av_cql_connect(c, &o, err);
     return rc;
+}
+
+struct ob_seen {
+    int calls;
+    av_rc rc;
+};
+
+static void ob_done(void *ud, av_rc rc, const char *err)
+{
+    struct ob_seen *o = ud;
+
+    (void)err;
+    o->calls++;
+    o->rc = rc;
 }
 
 static void test_fake_node(void)
@@ -978,6 +1043,49 @@ static void test_fake_node(void)
         CHECK_INT(fake_done(pid), 0);
     }
 
+    /* open batches: statements added one by one (values encoded at once:
+     * the caller's may change), sent as one BATCH, the batch reusable; an
+     * empty one sends nothing; a failure reaches the callback */
+    {
+        static const struct step ob[] = {
+            STEP(SUPPORTED), STEP(READY), STEP(PREPARED("\xca\xfe")),
+            STEP_EXPECT("\x84\0\0\x01\x08\0\0\0\x04\0\0\0\x01",
+                        "\x01\0\x02" "\x01\0\x02\xca\xfe\0\x01\0\0\0\x04\0\0\0\x01"
+                        "\x01\0\x02\xca\xfe\0\x01\0\0\0\x04\0\0\0\x02" "\0\x01\0"),
+            /* Overloaded (AV_ENET), not idempotent: reported, not sent again */
+            STEP_EXPECT("\x84\0\0\x01\0\0\0\0\x0b\0\0\x10\x01\0\x05" "ovld!",
+                        "\x01\0\x01\x01\0\x02\xca\xfe\0\x01\0\0\0\x04\0\0\0\x03\0\x04\0"),
+        };
+        struct av_cql_obatch *b = NULL;
+        struct ob_seen seen = {0, AV_OK};
+
+        CHECK(fake_connect(ob, 5, NULL, 0, &c, &pid, err) == AV_OK);
+        CHECK(av_cql_prepare(c, "SELECT v FROM t WHERE k = ?", &p, err) == AV_OK);
+        CHECK(av_cql_obatch_new(c, 1, &b, err) == AV_OK);
+        CHECK(av_cql_obatch_submit(c, b, AV_CQL_ONE, 1, ob_done, &seen, err) == AV_OK);
+        CHECK(av_cql_drain(c, err) == AV_OK && seen.calls == 0); /* empty: nothing */
+        v = av_cql_int(1);
+        CHECK(av_cql_obatch_add(b, p, &v, 1, err) == AV_OK);
+        v = av_cql_int(2);
+        CHECK(av_cql_obatch_add(b, p, &v, 1, err) == AV_OK);
+        v = av_cql_int(99); /* after the add: not what is sent */
+        CHECK(av_cql_obatch_add(b, p, &v, 0, err) == AV_EINVAL);
+        CHECK_INT(av_cql_obatch_count(b), 2);
+        CHECK(av_cql_obatch_submit(c, b, AV_CQL_ONE, 1, ob_done, &seen, err) == AV_OK);
+        CHECK_INT(av_cql_obatch_count(b), 0);
+        CHECK(av_cql_drain(c, err) == AV_OK);
+        CHECK(seen.calls == 1 && seen.rc == AV_OK);
+        v = av_cql_int(3);
+        CHECK(av_cql_obatch_add(b, p, &v, 1, err) == AV_OK);
+        CHECK(av_cql_obatch_submit(c, b, AV_CQL_QUORUM, 0, ob_done, &seen, err) == AV_OK);
+        CHECK(av_cql_drain(c, err) == AV_OK);
+        CHECK(seen.calls == 2 && seen.rc == AV_ENET);
+        av_cql_obatch_free(b);
+        av_cql_prepared_free(p);
+        av_cql_close(c);
+        CHECK_INT(fake_done(pid), 0);
+    }
+
     /* a listener that never answers: the request timeout, AV_ENET */
     lfd = listen_local(&port);
     {
@@ -998,6 +1106,7 @@ void suite_cql(void)
     test_header();
     test_values();
     test_requests();
+    test_batch_builder();
     test_rows();
     test_rows_types();
     test_other_results();
