@@ -7,7 +7,7 @@ to compare across machines).
 
     bench/bench.py [--warnings 100000] [--out build/bench/results.json]
                    [--baseline OLD_BINARY] [--duckdb] [--repeat N] [--workers N]
-                   [--kafka [--cassandra]]
+                   [--kafka [--cassandra [--pyspark]]]
 
 Measures wall time, user+sys CPU and peak RSS (getrusage of the child via
 os.wait4) for each step; warnings/s = corpus warnings / wall seconds;
@@ -27,6 +27,23 @@ with bench/duckdb_load.py (DuckDB's read_json CTAS of the corpus, 2
 threads; label "duckdb", run by AV_DUCKDB_PYTHON, the venv bench/run
 makes), and its entry in "compare" gets ratio_vs_duckdb (after / duckdb
 median wall). build/avalanche can be another binary with AVALANCHE_BIN.
+
+With --kafka --cassandra --pyspark (issue 12), the `process --sink
+cassandra` step is interleaved the same way with bench/pyspark_cassandra.py
+(PySpark 3.5 Structured Streaming + the Spark Cassandra connector, local[2],
+draining the same topic into a keyspace of its own on the same node; label
+"pyspark", run by AV_PYSPARK_PYTHON, the venv bench/run makes), and its
+entry in "compare" gets speedup_vs_pyspark (our warnings/s / PySpark's =
+PySpark median wall / after median wall), the comparator's own split of its
+wall time (setup_s: JVM, packages and DDL; stream_s), the rows each side
+stored (counted in Cassandra afterwards) and, for each side, node_cpu_s: the
+Cassandra node's CPU during its runs (/proc/PID/stat before and after; it
+includes any compaction left over from the run before).
+
+Ports and dirs of the servers it starts (defaults in brackets):
+AV_BENCH_KAFKA_PORT [19192] (the KRaft controller takes the next port),
+AV_BENCH_CASSANDRA_PORT [29042], AV_BENCH_CASSANDRA_STORAGE_PORT [27000];
+their data dirs are under AV_BENCH_DIR [build/bench].
 """
 import argparse
 import json
@@ -38,11 +55,18 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, ".."))
-BUILD = os.environ.get("AV_BENCH_DIR") or os.path.join(ROOT, "build", "bench")
+BUILD = os.path.abspath(os.environ.get("AV_BENCH_DIR") or os.path.join(ROOT, "build",
+                                                                      "bench"))
 BIN = os.environ.get("AVALANCHE_BIN") or os.path.join(ROOT, "build", "avalanche")
 # The DuckDB comparator's interpreter (bench/run makes the venv).
 DUCKDB_PY = os.environ.get("AV_DUCKDB_PYTHON") or os.path.expanduser(
     "~/.cache/avalanche/duckdb-venv/bin/python")
+# The PySpark comparator's interpreter (bench/run makes the venv).
+PYSPARK_PY = os.environ.get("AV_PYSPARK_PYTHON") or os.path.expanduser(
+    "~/.cache/avalanche/pyspark-venv/bin/python")
+KAFKA_PORT = os.environ.get("AV_BENCH_KAFKA_PORT", "19192")
+CASS_PORT = os.environ.get("AV_BENCH_CASSANDRA_PORT", "29042")
+CASS_STORAGE_PORT = os.environ.get("AV_BENCH_CASSANDRA_STORAGE_PORT", "27000")
 
 
 def run_measured(args, env=None):
@@ -92,17 +116,40 @@ def record(wall, cpu, rss_kb, meta, mb):
             "mb_per_s": round(mb / wall, 1)}
 
 
-def compare(name, make_args, bins, repeat, meta, mb):
+def node_cpu(pid_file):
+    """CPU seconds (user+sys) the process in pid_file has used so far, or
+    None (no pid file, process gone)."""
+    try:
+        with open(pid_file) as f:
+            pid = f.read().strip()
+        with open("/proc/%s/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def compare(name, make_args, bins, repeat, meta, mb, node_pid=None):
     """Runs make_args(label, binary, i) for each binary in turn, repeat times,
     interleaved and in alternating order (before-after, after-before, ...) so
     that what one run leaves behind (dirty pages being written back, a
     compacting node) does not always land on the same binary; returns
-    {label: medians + each wall, ..., ratio_wall}."""
+    {label: medians + each wall, ..., ratio_wall}. With node_pid (a pid
+    file), each label also gets node_cpu_s: that process's CPU during its
+    runs (median), e.g. the Cassandra node's."""
     got = {label: [] for label, _ in bins}
+    said = {label: [] for label, _ in bins}  # a comparator's last stdout line, as JSON
+    ncpu = {label: [] for label, _ in bins}
     for i in range(repeat):
         for label, binary in (bins if i % 2 == 0 else list(reversed(bins))):
-            wall, cpu, rss, _ = run_measured(make_args(label, binary, i))
+            n0 = node_cpu(node_pid) if node_pid else None
+            wall, cpu, rss, out = run_measured(make_args(label, binary, i))
+            n1 = node_cpu(node_pid) if node_pid else None
+            if n0 is not None and n1 is not None:
+                ncpu[label].append(n1 - n0)
             got[label].append((wall, cpu, rss))
+            if label == "pyspark":
+                said[label].append(last_json(out))
             print("%-24s %-6s %d/%d %7.2f s wall %7.2f s cpu  peak RSS %7.1f MB"
                   % (name, label, i + 1, repeat, wall, cpu, rss / 1024), flush=True)
     res, med = {}, {}
@@ -112,11 +159,32 @@ def compare(name, make_args, bins, repeat, meta, mb):
         res[label] = record(med[label], statistics.median(cpus), statistics.median(rsss),
                             meta, mb)
         res[label]["wall_s_each"] = [round(w, 2) for w in walls]
+        if ncpu[label]:
+            res[label]["node_cpu_s"] = round(statistics.median(ncpu[label]), 2)
+            res[label]["node_cpu_s_each"] = [round(x, 2) for x in ncpu[label]]
     if "before" in med:
         res["ratio_wall"] = round(med["after"] / med["before"], 3)
     if "duckdb" in med:
         res["ratio_vs_duckdb"] = round(med["after"] / med["duckdb"], 3)
+    if "pyspark" in med:
+        res["speedup_vs_pyspark"] = round(med["pyspark"] / med["after"], 3)
+        for k in ("setup_s", "stream_s"):
+            v = [d[k] for d in said["pyspark"] if k in d]
+            if v:
+                res["pyspark"][k] = statistics.median(v)
+        res["pyspark"]["said"] = said["pyspark"]
     return res
+
+
+def last_json(out):
+    """The last line of out that parses as a JSON object ({} if none)."""
+    for line in reversed(out.splitlines()):
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                pass
+    return {}
 
 
 def print_compare(compared, repeat):
@@ -128,6 +196,20 @@ def print_compare(compared, repeat):
                                                        c["ratio_vs_duckdb"], a["cpu_s"],
                                                        d["cpu_s"], a["peak_rss_mb"],
                                                        d["peak_rss_mb"]))
+        if "pyspark" in c:
+            s, a = c["pyspark"], c["after"]
+            print("\n%s vs PySpark Structured Streaming + Spark Cassandra connector "
+                  "(median of %d):" % (name, repeat))
+            print("%-10s %9s %9s %10s %11s %12s" % ("", "wall s", "CPU s", "peak RSS",
+                                                    "warnings/s", "node CPU s"))
+            for label, r in (("avalanche", a), ("pyspark", s)):
+                print("%-10s %9.2f %9.2f %7.1f MB %11d %12s" % (label, r["wall_s"], r["cpu_s"],
+                                                                r["peak_rss_mb"],
+                                                                r["warnings_per_s"],
+                                                                r.get("node_cpu_s", "?")))
+            print("speedup (our warnings/s / PySpark's): %.2fx (issue 12 asks >= 5x); PySpark "
+                  "setup (JVM, packages, DDL) %s s of its wall" % (c["speedup_vs_pyspark"],
+                                                                   s.get("setup_s", "?")))
     compared = {k: v for k, v in compared.items() if "before" in v}
     if not compared:
         return
@@ -145,6 +227,42 @@ def print_compare(compared, repeat):
 def count_warnings(db):
     return subprocess.run(["sqlite3", db, "select count(*) from warning"],
                           capture_output=True, text=True).stdout.strip()
+
+
+CASS_TABLES = ("warnings_by_region", "warnings_by_date", "problems_by_region",
+               "warning_versions_by_region")
+COUNT_ROWS = r"""
+import json, sys
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import Cluster
+from cassandra.query import SimpleStatement
+port, keyspaces, tables = int(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3:]
+c = Cluster(["127.0.0.1"], port=port,
+            auth_provider=PlainTextAuthProvider("cassandra", "cassandra"))
+s = c.connect()
+s.default_timeout = 300
+out = {}
+for ks in keyspaces:
+    out[ks] = {}
+    for t in tables:
+        key = s.execute("select * from %s.%s limit 1" % (ks, t)).column_names[0]
+        q = SimpleStatement("select %s from %s.%s" % (key, ks, t), fetch_size=5000)
+        out[ks][t] = sum(1 for _ in s.execute(q))
+print(json.dumps(out))
+"""
+
+
+def count_cassandra(keyspaces):
+    """{label: {keyspace: {table: rows}}}, counted by paging through each
+    table with Debian's python3-cassandra (what scripts/cassandra-dev uses);
+    an error text instead when that fails."""
+    res = {}
+    for label, kss in keyspaces.items():
+        p = subprocess.run(["/usr/bin/python3", "-c", COUNT_ROWS, CASS_PORT, json.dumps(kss)]
+                           + list(CASS_TABLES), capture_output=True, text=True)
+        res[label] = json.loads(p.stdout) if p.returncode == 0 else \
+            {"error": p.stderr.strip()[-300:]}
+    return res
 
 
 def main():
@@ -166,11 +284,17 @@ def main():
     ap.add_argument("--duckdb", action="store_true",
                     help="also load the corpus with DuckDB (bench/duckdb_load.py, 2 threads), "
                          "interleaved with reprocess")
+    ap.add_argument("--pyspark", action="store_true",
+                    help="with --kafka --cassandra: also drain the topic into the node with "
+                         "PySpark Structured Streaming (bench/pyspark_cassandra.py), "
+                         "interleaved with process --sink cassandra")
     ap.add_argument("--workers", type=int, metavar="N",
                     help="reprocess.workers of the after binary (default: its own, one per CPU)")
     a = ap.parse_args()
-    if a.repeat < 1 or (a.repeat != 1 and not (a.baseline or a.duckdb)):
-        ap.error("--repeat N needs --baseline or --duckdb and N >= 1")
+    if a.repeat < 1 or (a.repeat != 1 and not (a.baseline or a.duckdb or a.pyspark)):
+        ap.error("--repeat N needs --baseline, --duckdb or --pyspark and N >= 1")
+    if a.pyspark and not (a.kafka and a.cassandra):
+        ap.error("--pyspark needs --kafka --cassandra")
     if a.baseline:
         a.baseline = os.path.abspath(a.baseline)
         if not os.access(a.baseline, os.X_OK):
@@ -179,6 +303,9 @@ def main():
     bins = [("before", a.baseline), ("after", BIN)] if a.baseline else None
     # reprocess and the DuckDB load, side by side (and the baseline's reprocess)
     rbins = (bins or [("after", BIN)]) + [("duckdb", DUCKDB_PY)] if a.duckdb else bins
+    # process --sink cassandra and the PySpark comparator, side by side
+    cbins = (bins or [("after", BIN)]) + [("pyspark", PYSPARK_PY)] if a.pyspark else bins
+    keyspaces = {}  # label -> the keyspaces it wrote (counted at the end)
     stamp = int(time.time())
     os.makedirs(BUILD, exist_ok=True)
     corpus = os.path.join(BUILD, "synthetic_corpus_%d.json" % a.warnings)
@@ -243,11 +370,11 @@ def main():
 
         steps = [("avalanche run", True, run), ("avalanche reprocess", "r", reprocess)]
         if a.kafka:
-            kenv = dict(os.environ, KAFKA_DEV_PORT="19192",
+            kenv = dict(os.environ, KAFKA_DEV_PORT=KAFKA_PORT,
                         KAFKA_DEV_DIR=os.path.join(BUILD, "kafka"))
             subprocess.run([os.path.join(ROOT, "scripts", "kafka-dev"), "start"], env=kenv,
                            check=True, capture_output=True)
-            brokers = ["--brokers", "127.0.0.1:19192", "--topic", "bench"]
+            brokers = ["--brokers", "127.0.0.1:" + KAFKA_PORT, "--topic", "bench"]
 
             def produce(label, binary, i):  # once, by build/avalanche; both process it
                 return [binary, "produce", "--db", os.path.join(BUILD, "produce-state.db")] + \
@@ -261,16 +388,22 @@ def main():
 
             steps += [("avalanche produce", False, produce), ("avalanche process", True, process)]
             if a.cassandra:
-                cenv = dict(os.environ, CASSANDRA_DEV_PORT="29042",
-                            CASSANDRA_DEV_STORAGE_PORT="27000",
+                cenv = dict(os.environ, CASSANDRA_DEV_PORT=CASS_PORT,
+                            CASSANDRA_DEV_STORAGE_PORT=CASS_STORAGE_PORT,
                             CASSANDRA_DEV_DIR=os.path.join(BUILD, "cass"))
                 subprocess.run([os.path.join(ROOT, "scripts", "cassandra-dev"), "start"],
                                env=cenv, check=True, capture_output=True)
 
                 def cass(label, binary, i):
+                    if label == "pyspark":  # the same topic, from the start, own keyspace
+                        ks = "bench_pyspark_%d_%d" % (stamp, i)
+                        keyspaces.setdefault(label, []).append(ks)
+                        return [binary, os.path.join(HERE, "pyspark_cassandra.py")] + brokers + \
+                            ["--cassandra", "127.0.0.1:" + CASS_PORT, "--keyspace", ks,
+                             "--checkpoint", os.path.join(BUILD, "pyspark-checkpoint")]
                     args = [binary, "process", "--db", db_path("cass-state", label)] + brokers + \
                         ["--group", unique("bench-cass", label, i), "--until-idle", "--sink",
-                         "cassandra", "--cassandra-hosts", "127.0.0.1:29042",
+                         "cassandra", "--cassandra-hosts", "127.0.0.1:" + CASS_PORT,
                          "-X", "cassandra.user=cassandra", "-X", "cassandra.password=cassandra",
                          "-X", "cassandra.write_consistency=one"]
                     if label is None:
@@ -279,9 +412,11 @@ def main():
                     # nothing written before (by the other binary, an earlier
                     # repetition or invocation) makes the writes cheaper.
                     fresh(db_path("cass-state", label))
-                    return args + ["--keyspace", "bench_%s_%d_%d" % (label, stamp, i)]
+                    ks = "bench_%s_%d_%d" % (label, stamp, i)
+                    keyspaces.setdefault(label, []).append(ks)
+                    return args + ["--keyspace", ks]
 
-                steps.append(("process --sink cassandra", True, cass))
+                steps.append(("process --sink cassandra", "c", cass))
         if not a.skip_python:
             pydb = os.path.join(BUILD, "python.db")
 
@@ -291,12 +426,14 @@ def main():
                 return [sys.executable, os.path.join(HERE, "py_loader.py"), corpus, pydb]
 
             steps.append(("python loader", False, python))
-        if rbins and "compare" not in results:
+        if (rbins or cbins) and "compare" not in results:
             results["compare"] = {}
         for name, compared, make_args in steps:
-            use = rbins if compared == "r" else bins
+            use = rbins if compared == "r" else cbins if compared == "c" else bins
             if use and compared:
-                c = results["compare"][name] = compare(name, make_args, use, a.repeat, meta, mb)
+                node = os.path.join(BUILD, "cass", "cassandra.pid") if compared == "c" else None
+                c = results["compare"][name] = compare(name, make_args, use, a.repeat, meta, mb,
+                                                       node)
                 results["steps"][name] = {k: v for k, v in c["after"].items()
                                           if k != "wall_s_each"}
                 continue
@@ -314,7 +451,13 @@ def main():
         stored = count_warnings(db_path("bench", "after" if bins else None))
         results["warnings_stored"] = int(stored or 0)
         print("stored by avalanche: %s warnings" % stored)
-        if rbins:
+        if keyspaces:
+            results["cassandra_rows"] = count_cassandra(keyspaces)
+            for label, per in results["cassandra_rows"].items():
+                print("stored in Cassandra by %s: %s" % (label, per.get("error") or "; ".join(
+                    "%s: %s" % (ks, ", ".join("%s %s" % tv for tv in rows.items()))
+                    for ks, rows in per.items())))
+        if rbins or cbins:
             print_compare(results["compare"], a.repeat)
         if bins:
             before = count_warnings(db_path("bench", "before"))
