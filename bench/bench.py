@@ -288,6 +288,9 @@ def main():
                     help="with --kafka --cassandra: also drain the topic into the node with "
                          "PySpark Structured Streaming (bench/pyspark_cassandra.py), "
                          "interleaved with process --sink cassandra")
+    ap.add_argument("--server", choices=("replay", "static"), default="replay",
+                    help="what serves the corpus: the replay server, or bench/static_server.py "
+                         "(the same bytes, less CPU)")
     ap.add_argument("--workers", type=int, metavar="N",
                     help="reprocess.workers of the after binary (default: its own, one per CPU)")
     a = ap.parse_args()
@@ -325,11 +328,12 @@ def main():
     port_file = os.path.join(BUILD, "port")
     if os.path.exists(port_file):
         os.unlink(port_file)
-    srv = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "replay",
-                                                         "replay_server.py"),
+    server = os.path.join(HERE, "static_server.py") if a.server == "static" else \
+        os.path.join(ROOT, "tests", "replay", "replay_server.py")
+    srv = subprocess.Popen([sys.executable, server,
                             "--data", corpus, "--port", "0", "--port-file", port_file],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    results = {"corpus": meta, "steps": {}}
+    results = {"corpus": meta, "steps": {}, "server": a.server}
     if bins:
         results["compare"] = {}
     kenv = cenv = None

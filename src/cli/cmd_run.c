@@ -5,7 +5,15 @@
  * recorded in the fetch state, counts per region, the progress bar and
  * the summary. A destination that cannot take more (store full or locked,
  * Kafka's queue refused) stops the fetches and fails the run; nothing sets
- * the process-wide stop flag but a signal. */
+ * the process-wide stop flag but a signal.
+ *
+ * run and backfill submit (raw_out.h): a unit is counted, logged and shown
+ * in the progress bar when its outcome comes back, i.e. once it is
+ * committed, in fetch order; a failed fetch flushes what was submitted
+ * before its own state is recorded, so the store sees the same sequence
+ * as with one transaction per unit. When the destination fails, every
+ * unit submitted and not yet reported counts as failed (none of it was
+ * kept). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +52,8 @@ struct run_ctx {
     int fatal;
     char fatal_msg[AV_ERRBUF_SIZE];
     struct av_wx_run *wx; /* the weather half, NULL when not wanted */
+    unsigned char *sent;  /* per unit: 1 submitted, its outcome not back yet */
+    size_t nunits;
 };
 
 static struct region_sum *sum_for(struct run_ctx *r, int region)
@@ -80,6 +90,67 @@ static av_rc record_failure(struct run_ctx *r, const struct av_unit *u, const ch
     return rc;
 }
 
+static void show_progress(struct run_ctx *r)
+{
+    char extra[64];
+
+    snprintf(extra, sizeof(extra), "%ld %s", r->c.warnings_stored + r->c.warnings_unchanged,
+             r->out.ops->counts);
+    av_progress_step(&r->prog, r->c.units_ok + r->c.units_rejected + r->c.units_failed, extra);
+}
+
+/* A unit's outcome (stored, or rejected whole): the counts and the log. */
+static void count_outcome(struct run_ctx *r, const struct av_unit *u,
+                          const struct av_unit_outcome *o)
+{
+    struct region_sum *s = sum_for(r, u->region_id);
+    char f[AV_DATE_LEN], t[AV_DATE_LEN];
+
+    av_date_format(u->from, f);
+    av_date_format(u->to, t);
+    if (o->rejected) {
+        s->rejected++;
+        r->c.units_rejected++;
+        snprintf(s->error, sizeof(s->error), "%s", o->reason);
+        av_error("region %d lang %d %s..%s rejected: %s (%s)", u->region_id, u->lang, f, t,
+                 o->reason, o->kept);
+    } else {
+        s->ok++;
+        r->c.units_ok++;
+        if (o->wrejected)
+            av_warn("region %d lang %d %s..%s: %ld warning(s) rejected, first: %s",
+                    u->region_id, u->lang, f, t, o->wrejected, o->reason);
+    }
+    s->stored += o->stored;
+    s->unchanged += o->unchanged;
+    s->wrejected += o->wrejected;
+    r->c.warnings_stored += o->stored;
+    r->c.warnings_unchanged += o->unchanged;
+    r->c.warnings_rejected += o->wrejected;
+}
+
+/* raw_out's done(): a submitted unit is committed. */
+static void on_outcome(void *ud, size_t index, const struct av_unit_outcome *o)
+{
+    struct run_ctx *r = ud;
+
+    r->sent[index] = 0;
+    count_outcome(r, &r->units[index], o);
+    show_progress(r);
+}
+
+/* The destination failed: the units submitted and not reported were not
+ * kept; they count as failed (as a unit whose put failed always did). */
+static void fail_unreported(struct run_ctx *r)
+{
+    for (size_t i = 0; r->sent && i < r->nunits; i++)
+        if (r->sent[i]) {
+            r->sent[i] = 0;
+            sum_for(r, r->units[i].region_id)->failed++;
+            r->c.units_failed++;
+        }
+}
+
 /* Each fetched unit: to the raw_out, then the counts. Returns non-zero to
  * stop fetching when the destination failed. */
 static int on_done(void *ctx, size_t index, const struct av_fetch_result *fr)
@@ -88,7 +159,7 @@ static int on_done(void *ctx, size_t index, const struct av_fetch_result *fr)
     const struct av_unit *u = &r->units[index];
     struct region_sum *s = sum_for(r, u->region_id);
     struct av_unit_outcome o;
-    char err[AV_ERRBUF_SIZE], extra[64], f[AV_DATE_LEN], t[AV_DATE_LEN];
+    char err[AV_ERRBUF_SIZE], f[AV_DATE_LEN], t[AV_DATE_LEN];
     struct av_raw_meta m = {
         .source = "varsom", .endpoint = r->endpoint, .lang = u->lang,
         .api_version = r->api_version[0] ? r->api_version : NULL, .url = u->url,
@@ -99,14 +170,25 @@ static int on_done(void *ctx, size_t index, const struct av_fetch_result *fr)
 
     av_date_format(u->from, f);
     av_date_format(u->to, t);
-    if (r->fatal)
-        goto progress; /* abandoned after a failure: already counted */
+    if (r->fatal) {
+        show_progress(r); /* abandoned after a failure: already counted */
+        return 1;
+    }
     if (fr->rc != AV_OK) {
+        /* what came before it first (stored, counted and logged): the store
+         * and the counts see the units in order */
+        rc = r->out.ops->flush ? r->out.ops->flush(r->out.ctx, err) : AV_OK;
         s->failed++;
         r->c.units_failed++;
         snprintf(s->error, sizeof(s->error), "%s", fr->error);
         av_error("region %d lang %d %s..%s failed: %s", u->region_id, u->lang, f, t, fr->error);
-        rc = record_failure(r, u, fr->error, m.fetched_at, err);
+        if (rc == AV_OK)
+            rc = record_failure(r, u, fr->error, m.fetched_at, err);
+    } else if (r->out.ops->submit) {
+        r->sent[index] = 1;
+        rc = r->out.ops->submit(r->out.ctx, index, &m, fr->body, fr->len, on_outcome, r, err);
+        if (rc == AV_OK)
+            return 0; /* counted when its outcome comes back */
     } else {
         rc = r->out.ops->put(r->out.ctx, &m, fr->body, fr->len, &o, err);
     }
@@ -115,37 +197,15 @@ static int on_done(void *ctx, size_t index, const struct av_fetch_result *fr)
          * Kafka's queue): stop. */
         r->fatal = 1;
         snprintf(r->fatal_msg, sizeof(r->fatal_msg), "%s", err);
-        if (fr->rc == AV_OK) {
+        if (fr->rc == AV_OK && !r->out.ops->submit) {
             s->failed++;
             r->c.units_failed++;
         }
-        goto progress;
+        fail_unreported(r);
+    } else if (fr->rc == AV_OK) {
+        count_outcome(r, u, &o);
     }
-    if (fr->rc != AV_OK)
-        goto progress;
-    if (o.rejected) {
-        s->rejected++;
-        r->c.units_rejected++;
-        snprintf(s->error, sizeof(s->error), "%s", o.reason);
-        av_error("region %d lang %d %s..%s rejected: %s (%s)", u->region_id, u->lang, f, t,
-                 o.reason, o.kept);
-    } else {
-        s->ok++;
-        r->c.units_ok++;
-        if (o.wrejected)
-            av_warn("region %d lang %d %s..%s: %ld warning(s) rejected, first: %s",
-                    u->region_id, u->lang, f, t, o.wrejected, o.reason);
-    }
-    s->stored += o.stored;
-    s->unchanged += o.unchanged;
-    s->wrejected += o.wrejected;
-    r->c.warnings_stored += o.stored;
-    r->c.warnings_unchanged += o.unchanged;
-    r->c.warnings_rejected += o.wrejected;
-progress:
-    snprintf(extra, sizeof(extra), "%ld %s", r->c.warnings_stored + r->c.warnings_unchanged,
-             r->out.ops->counts);
-    av_progress_step(&r->prog, r->c.units_ok + r->c.units_rejected + r->c.units_failed, extra);
+    show_progress(r);
     return r->fatal;
 }
 
@@ -396,6 +456,9 @@ int av_cmd_run(struct av_cli *cli)
         goto out;
     for (size_t i = 0; i < nunits; i++)
         urls[i] = r->units[i].url;
+    if ((r->sent = calloc(nunits ? nunits : 1, 1)) == NULL)
+        goto out;
+    r->nunits = nunits;
     r->c.units_total = (int)(nunits + nwx);
     if (av_store_runs_recover(r->store, av_cli_pid_alive, err) != AV_OK ||
         av_store_run_begin(r->store, cli->cmd, cli->args, av_now(), &run_id, err) != AV_OK) {
@@ -423,6 +486,13 @@ int av_cmd_run(struct av_cli *cli)
     rc = r->fatal ? AV_OK
                   : av_fetch_all(&cli->conf, urls, nunits, NULL, on_done, on_retry, r, &av_stop,
                                  &stats, err);
+    /* the warnings committed before the weather writes its own state */
+    if (rc == AV_OK && !r->fatal && r->wx && r->out.ops->flush &&
+        r->out.ops->flush(r->out.ctx, err) != AV_OK) {
+        r->fatal = 1;
+        snprintf(r->fatal_msg, sizeof(r->fatal_msg), "%s", err);
+        fail_unreported(r);
+    }
     if (rc == AV_OK && !r->fatal && !av_stop && r->wx &&
         av_wx_fetch(r->wx, &r->out, &r->c, &r->prog, &stats, r->fatal_msg,
                     sizeof(r->fatal_msg)) != 0)
@@ -440,6 +510,7 @@ int av_cmd_run(struct av_cli *cli)
         note[0] = '\0';
         fprintf(stderr, "avalanche: %s; fetch state not advanced, run %s again\n", err,
                 cli->cmd);
+        fail_unreported(r);
         r->fatal = 1;
         snprintf(r->fatal_msg, sizeof(r->fatal_msg), "%s", err);
     }
@@ -457,6 +528,7 @@ out:
     if (r->out.ops)
         r->out.ops->close(r->out.ctx);
     free(urls);
+    free(r->sent);
     free(r->units);
     av_wx_free(r->wx);
     av_cli_close(r->store, produce ? NULL : &r->sink);

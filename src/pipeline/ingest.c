@@ -15,6 +15,15 @@ const struct av_opt av_ingest_opts[] = {
     {"reprocess", "workers", AV_OPT_INT, "0", 0, 16, NULL,
      "threads that decode, parse and transform during reprocess (0 = one per CPU); one "
      "writer applies their work in order"},
+    {"run", "workers", AV_OPT_INT, "0", 0, 16, NULL,
+     "threads that parse and transform the fetched bodies of run and backfill (0 = one per "
+     "CPU); one writer thread stores them in the order they arrived"},
+    {"run", "commit_units", AV_OPT_INT, "64", 1, 4096, NULL,
+     "fetched units written in one transaction by run and backfill (1 = one each); a unit "
+     "is counted stored only once its transaction is committed"},
+    {"run", "commit_ms", AV_OPT_INT, "1000", 0, 600000, NULL,
+     "longest a transaction of run and backfill stays open (ms, checked as units are "
+     "written; the writer also commits whenever it has caught up with the fetches)"},
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 

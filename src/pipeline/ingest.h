@@ -21,7 +21,7 @@
  * The caller owns the transactions (store and sink begin/commit around a
  * call, see sink.h).
  *
- * The work comes in two halves, for the parallel reprocess (ingest_pool.h):
+ * The work comes in two halves, for the parallel reprocess and run (ingest_pool.h):
  * av_ingest_prepare (parse, transform, validate: pure, no store or sink,
  * any thread, into a struct av_ingest_prep the caller owns) and
  * av_ingest_apply (rejects and sink puts in the body's order: the thread

@@ -19,6 +19,7 @@ struct slot {
     struct av_buf strs;
     struct av_buf stored;  /* as stored */
     int codec;
+    int fetched;           /* submit_body: body holds it as received, nothing to decode */
     size_t size;
     struct av_buf body;    /* decoded */
     struct av_raw_codec z; /* its decoder */
@@ -38,6 +39,14 @@ struct av_ingest_pool {
     struct slot slot[AV_POOL_SLOTS];
     av_pool_apply_fn apply;
     void *ud;
+    /* open_writer: the writer thread (the caller's thread otherwise) */
+    int has_writer;
+    pthread_t wth;
+    pthread_cond_t applied; /* the writer freed a slot, went idle, or failed */
+    int busy;               /* the writer is applying or in idle() */
+    av_pool_idle_fn idle;
+    av_rc wrc;              /* the writer's first error (then it drops the rest) */
+    char werr[AV_ERRBUF_SIZE];
 };
 
 int av_ingest_pool_auto_workers(void)
@@ -51,6 +60,11 @@ int av_ingest_pool_auto_workers(void)
  * workers): touches nothing but the slot. */
 static void prepare(struct slot *s)
 {
+    if (s->fetched) {
+        s->rc = AV_OK;
+        av_ingest_prepare(&s->prep, &s->m, s->body.data, s->body.len);
+        return;
+    }
     s->rc = av_raw_decode(&s->z, s->codec, s->stored.data, s->stored.len, s->size, &s->body, s->err);
     if (s->rc == AV_OK)
         av_ingest_prepare(&s->prep, &s->m, s->body.data, s->body.len);
@@ -60,6 +74,7 @@ static void *worker(void *arg)
 {
     struct av_ingest_pool *pl = arg;
 
+    pthread_setname_np(pthread_self(), "av-ingest"); /* visible in top -H, /proc */
     pthread_mutex_lock(&pl->mu);
     for (;;) {
         struct slot *s;
@@ -81,6 +96,71 @@ static void *worker(void *arg)
     return NULL;
 }
 
+static av_rc apply_slot(struct av_ingest_pool *pl, struct slot *s, char *errbuf);
+
+/* open_writer's thread: applies done slots in order; idle() when it has
+ * applied everything queued. */
+static void *writer(void *arg)
+{
+    struct av_ingest_pool *pl = arg;
+    char err[AV_ERRBUF_SIZE];
+
+    pthread_setname_np(pthread_self(), "av-writer");
+    pthread_mutex_lock(&pl->mu);
+    for (;;) {
+        struct slot *s;
+        av_rc rc;
+        while (!pl->stop &&
+               !(pl->tail < pl->head && pl->slot[pl->tail % AV_POOL_SLOTS].state == DONE))
+            pthread_cond_wait(&pl->done, &pl->mu);
+        if (pl->stop)
+            break;
+        s = &pl->slot[pl->tail % AV_POOL_SLOTS];
+        rc = pl->wrc;
+        pl->busy = 1;
+        pthread_mutex_unlock(&pl->mu);
+        if (rc == AV_OK) /* after an error what is queued is dropped */
+            rc = apply_slot(pl, s, err);
+        pthread_mutex_lock(&pl->mu);
+        s->state = FREE;
+        pl->tail++;
+        if (rc == AV_OK && pl->wrc == AV_OK && pl->idle && pl->tail == pl->head) {
+            pthread_mutex_unlock(&pl->mu); /* caught up: the caller's idle work */
+            rc = pl->idle(pl->ud, err);
+            pthread_mutex_lock(&pl->mu);
+        }
+        if (rc != AV_OK && pl->wrc == AV_OK) {
+            pl->wrc = rc;
+            memcpy(pl->werr, err, sizeof(pl->werr));
+        }
+        pl->busy = 0;
+        pthread_cond_broadcast(&pl->applied);
+    }
+    pthread_mutex_unlock(&pl->mu);
+    return NULL;
+}
+
+av_rc av_ingest_pool_open_writer(struct av_ingest_pool **out, int workers,
+                                 const struct av_conf *c, av_pool_apply_fn apply,
+                                 av_pool_idle_fn idle, void *ud, char *errbuf)
+{
+    struct av_ingest_pool *pl = NULL;
+    av_rc rc;
+
+    if (workers < 1)
+        return av_fail(errbuf, AV_EINVAL, "a writer thread needs at least one worker");
+    if ((rc = av_ingest_pool_open(&pl, workers, c, apply, ud, errbuf)) != AV_OK)
+        return rc;
+    pl->idle = idle;
+    if (pthread_create(&pl->wth, NULL, writer, pl) != 0) {
+        av_ingest_pool_close(pl);
+        return av_fail(errbuf, AV_ENOMEM, "cannot start the writer thread");
+    }
+    pl->has_writer = 1;
+    *out = pl;
+    return AV_OK;
+}
+
 av_rc av_ingest_pool_open(struct av_ingest_pool **out, int workers, const struct av_conf *c,
                           av_pool_apply_fn apply, void *ud, char *errbuf)
 {
@@ -95,6 +175,7 @@ av_rc av_ingest_pool_open(struct av_ingest_pool **out, int workers, const struct
     pthread_mutex_init(&pl->mu, NULL);
     pthread_cond_init(&pl->work, NULL);
     pthread_cond_init(&pl->done, NULL);
+    pthread_cond_init(&pl->applied, NULL);
     pl->apply = apply;
     pl->ud = ud;
     for (int i = 0; i < AV_POOL_SLOTS; i++) {
@@ -114,16 +195,21 @@ av_rc av_ingest_pool_open(struct av_ingest_pool **out, int workers, const struct
 
 /* Applies the slot at the tail (done) and frees it; the writer's thread,
  * without the lock (the slot is the writer's once done). */
-static av_rc apply_tail(struct av_ingest_pool *pl, char *errbuf)
+static av_rc apply_slot(struct av_ingest_pool *pl, struct slot *s, char *errbuf)
 {
-    struct slot *s = &pl->slot[pl->tail % AV_POOL_SLOTS];
     av_rc rc = s->rc;
 
     if (rc != AV_OK)
-        av_fail(errbuf, rc, "raw response %lld: %s (changed outside avalanche?); restore a "
-                "backup", (long long)s->raw_id, s->err);
-    else
-        rc = pl->apply(pl->ud, s->raw_id, &s->m, &s->prep, s->body.data, s->body.len, errbuf);
+        return av_fail(errbuf, rc, "raw response %lld: %s (changed outside avalanche?); "
+                       "restore a backup", (long long)s->raw_id, s->err);
+    return pl->apply(pl->ud, s->raw_id, &s->m, &s->prep, s->body.data, s->body.len, errbuf);
+}
+
+static av_rc apply_tail(struct av_ingest_pool *pl, char *errbuf)
+{
+    struct slot *s = &pl->slot[pl->tail % AV_POOL_SLOTS];
+    av_rc rc = apply_slot(pl, s, errbuf);
+
     pthread_mutex_lock(&pl->mu);
     s->state = FREE;
     pl->tail++;
@@ -168,24 +254,55 @@ static av_rc copy_meta(struct slot *s, const struct av_raw_meta *m)
     return AV_OK;
 }
 
-av_rc av_ingest_pool_submit(struct av_ingest_pool *pl, int64_t raw_id,
-                            const struct av_raw_meta *m, const struct av_raw_stored *b,
-                            char *errbuf)
+/* With the writer thread: waits until cond() or the writer failed (then
+ * its error). */
+static av_rc wait_writer(struct av_ingest_pool *pl, int (*cond)(const struct av_ingest_pool *),
+                         char *errbuf)
 {
-    struct slot *s;
     av_rc rc;
 
-    /* the slot to fill must be free: apply the oldest until it is */
+    pthread_mutex_lock(&pl->mu);
+    while (pl->wrc == AV_OK && !cond(pl))
+        pthread_cond_wait(&pl->applied, &pl->mu);
+    rc = pl->wrc;
+    if (rc != AV_OK)
+        memcpy(errbuf, pl->werr, AV_ERRBUF_SIZE);
+    pthread_mutex_unlock(&pl->mu);
+    return rc;
+}
+
+static int slot_free(const struct av_ingest_pool *pl)
+{
+    return pl->head - pl->tail < AV_POOL_SLOTS;
+}
+
+static int all_applied(const struct av_ingest_pool *pl)
+{
+    return pl->tail == pl->head && !pl->busy;
+}
+
+/* The slot at the head, free (applying the oldest until it is). */
+static av_rc free_head(struct av_ingest_pool *pl, struct slot **out, char *errbuf)
+{
+    av_rc rc;
+
+    if (pl->has_writer) {
+        if ((rc = wait_writer(pl, slot_free, errbuf)) != AV_OK)
+            return rc;
+        *out = &pl->slot[pl->head % AV_POOL_SLOTS]; /* FREE: the caller's until queued */
+        return AV_OK;
+    }
     if (pl->head - pl->tail >= AV_POOL_SLOTS &&
         (rc = apply_ready(pl, pl->head - AV_POOL_SLOTS + 1, 1, errbuf)) != AV_OK)
         return rc;
-    s = &pl->slot[pl->head % AV_POOL_SLOTS]; /* FREE: only the writer touches it */
-    s->raw_id = raw_id;
-    s->codec = b->codec;
-    s->size = b->size;
-    av_buf_reset(&s->stored);
-    if (copy_meta(s, m) != AV_OK || av_buf_append(&s->stored, b->data, b->len) != AV_OK)
-        return av_fail(errbuf, AV_ENOMEM, "out of memory queueing a raw response");
+    *out = &pl->slot[pl->head % AV_POOL_SLOTS]; /* FREE: only the writer touches it */
+    return AV_OK;
+}
+
+/* Hands the filled slot at the head to a worker (or, with none, prepares
+ * and applies it here), then applies what is done. */
+static av_rc queue_head(struct av_ingest_pool *pl, struct slot *s, char *errbuf)
+{
     if (pl->nworkers == 0) {
         prepare(s);
         s->state = DONE;
@@ -197,11 +314,63 @@ av_rc av_ingest_pool_submit(struct av_ingest_pool *pl, int64_t raw_id,
     pl->head++;
     pthread_cond_signal(&pl->work);
     pthread_mutex_unlock(&pl->mu);
-    return apply_ready(pl, 0, 0, errbuf);
+    return pl->has_writer ? AV_OK : apply_ready(pl, 0, 0, errbuf);
+}
+
+av_rc av_ingest_pool_submit(struct av_ingest_pool *pl, int64_t raw_id,
+                            const struct av_raw_meta *m, const struct av_raw_stored *b,
+                            char *errbuf)
+{
+    struct slot *s;
+    av_rc rc;
+
+    if ((rc = free_head(pl, &s, errbuf)) != AV_OK)
+        return rc;
+    s->raw_id = raw_id;
+    s->fetched = 0;
+    s->codec = b->codec;
+    s->size = b->size;
+    av_buf_reset(&s->stored);
+    if (copy_meta(s, m) != AV_OK || av_buf_append(&s->stored, b->data, b->len) != AV_OK)
+        return av_fail(errbuf, AV_ENOMEM, "out of memory queueing a raw response");
+    return queue_head(pl, s, errbuf);
+}
+
+av_rc av_ingest_pool_submit_body(struct av_ingest_pool *pl, int64_t id,
+                                 const struct av_raw_meta *m, const char *body, size_t len,
+                                 char *errbuf)
+{
+    struct slot *s;
+    av_rc rc;
+
+    if ((rc = free_head(pl, &s, errbuf)) != AV_OK)
+        return rc;
+    s->raw_id = id;
+    s->fetched = 1;
+    s->size = len;
+    av_buf_reset(&s->body);
+    if (copy_meta(s, m) != AV_OK || av_buf_append(&s->body, body, len) != AV_OK)
+        return av_fail(errbuf, AV_ENOMEM, "out of memory queueing a response of %zu bytes",
+                       len);
+    return queue_head(pl, s, errbuf);
+}
+
+long av_ingest_pool_pending(struct av_ingest_pool *pl)
+{
+    long n;
+
+    if (!pl->has_writer)
+        return pl->head - pl->tail; /* both move on the caller's thread only */
+    pthread_mutex_lock(&pl->mu);
+    n = pl->head - pl->tail;
+    pthread_mutex_unlock(&pl->mu);
+    return n;
 }
 
 av_rc av_ingest_pool_drain(struct av_ingest_pool *pl, char *errbuf)
 {
+    if (pl->has_writer)
+        return wait_writer(pl, all_applied, errbuf);
     return apply_ready(pl, pl->head, 1, errbuf);
 }
 
@@ -212,9 +381,12 @@ void av_ingest_pool_close(struct av_ingest_pool *pl)
     pthread_mutex_lock(&pl->mu);
     pl->stop = 1;
     pthread_cond_broadcast(&pl->work);
+    pthread_cond_broadcast(&pl->done);
     pthread_mutex_unlock(&pl->mu);
     for (int i = 0; i < pl->nworkers; i++)
         pthread_join(pl->th[i], NULL);
+    if (pl->has_writer)
+        pthread_join(pl->wth, NULL); /* after the apply it may be in */
     for (int i = 0; i < AV_POOL_SLOTS; i++) {
         av_buf_free(&pl->slot[i].strs);
         av_buf_free(&pl->slot[i].stored);
@@ -224,6 +396,7 @@ void av_ingest_pool_close(struct av_ingest_pool *pl)
     }
     pthread_cond_destroy(&pl->work);
     pthread_cond_destroy(&pl->done);
+    pthread_cond_destroy(&pl->applied);
     pthread_mutex_destroy(&pl->mu);
     free(pl);
 }

@@ -4,9 +4,13 @@
  * counts; it does not know which of these it feeds:
  *
  *   to_store.c  run, backfill: the body is kept in the state store and its
- *               warnings cleaned into the sink, in one transaction per
- *               unit (raw body, rejects, clean rows, fetch state), so a
- *               crash loses at most the unit in flight
+ *               warnings cleaned into the sink; a unit's raw body, rejects,
+ *               clean rows, fetch state and cleared holes land together,
+ *               in one transaction with up to run.commit_units other units
+ *               (issue 13), so a crash loses at most the units not yet
+ *               reported. Pipelined (submit): run.workers threads parse and
+ *               transform (ingest_pool.h) and one writer thread stores the
+ *               units in arrival order, while the fetching thread fetches
  *   to_kafka.c  produce: one Kafka message per warning and one per weather
  *               response, the body's bytes untouched; a body that is not
  *               an array (weather: does not parse) goes whole to the
@@ -16,6 +20,16 @@
  * put() answers for one unit: AV_OK with its outcome (stored, or rejected
  * whole with the reason), or an error when the destination cannot take
  * more (store full or locked, Kafka's queue refused): the run stops.
+ *
+ * submit() (optional: NULL for produce) is put() pipelined: it queues the
+ * unit and returns; each unit's outcome comes later through done(), on the
+ * caller's thread and in submission order, once what it stored is
+ * committed (within a later submit, a flush, a put or finish). An error from submit or flush means
+ * that no unit submitted and not yet reported was stored: the caller
+ * counts them failed, and the run stops. put() and finish() flush first,
+ * so the order of units through either path is kept. Nothing else may
+ * write the store between a submit and the next flush (the caller's own
+ * writes, e.g. a failed fetch's state, flush first).
  */
 #ifndef AV_RAW_OUT_H
 #define AV_RAW_OUT_H
@@ -33,10 +47,17 @@ struct av_unit_outcome {
     char kept[96];                    /* where a refused body went, for the log */
 };
 
+/* An outcome of a submitted unit (unit: the caller's number for it). */
+typedef void (*av_unit_done_fn)(void *ud, size_t unit, const struct av_unit_outcome *o);
+
 struct av_raw_out_ops {
     const char *counts; /* what `stored` counts: "warnings" or "messages" */
     av_rc (*put)(void *ctx, const struct av_raw_meta *m, const char *body, size_t len,
                  struct av_unit_outcome *o, char *errbuf);
+    av_rc (*submit)(void *ctx, size_t unit, const struct av_raw_meta *m, const char *body,
+                    size_t len, av_unit_done_fn done, void *ud, char *errbuf);
+    /* Commits every unit submitted and reports their outcomes. */
+    av_rc (*flush)(void *ctx, char *errbuf);
     /* After the last unit (also after an interruption). note gets one line
      * for the user, or stays "". */
     av_rc (*finish)(void *ctx, char *note, size_t cap, char *errbuf);

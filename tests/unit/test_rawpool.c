@@ -1,8 +1,9 @@
 /* test_rawpool.c - issue 13: raw bodies as zstd frames (raw_codec.h), a
  * schema 8 file's bodies read back after its migration, and the parallel
  * reprocess's pool (ingest_pool.h) applying in submission order whatever
- * its workers do. Bodies: the recorded Detail fixture and SYNTHETIC ones
- * made here. */
+ * its workers do, also for run's fetched bodies (submit_body). Bodies: the
+ * recorded Detail fixture and SYNTHETIC ones made here. */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,15 +119,16 @@ static void test_store_codec(void)
 struct order {
     int64_t ids[64];
     int n, warnings, parse_failed;
+    int bad_meta; /* the meta applied is not the one submitted */
 };
 
 static av_rc record(void *ud, int64_t raw_id, const struct av_raw_meta *m,
                     struct av_ingest_prep *p, const char *body, size_t len, char *errbuf)
 {
     struct order *o = ud;
-    (void)m;
     (void)body;
     (void)len;
+    o->bad_meta += strcmp(m->endpoint, "detail") != 0 || m->url[0] != 'u';
     if (raw_id == 99)
         return av_fail(errbuf, AV_EIO, "apply of %lld failed", (long long)raw_id);
     if (o->n < 64)
@@ -207,6 +209,177 @@ static void test_pool(void)
     free(fx);
 }
 
+/* run's half (issue 13): fetched bodies as received, under the caller's
+ * ids, mixed with stored ones; copied at submit (the caller's buffers are
+ * overwritten at once), applied in order, at most AV_POOL_SLOTS pending. */
+static void test_pool_fetched(void)
+{
+    size_t len;
+    char *fx = t_read_file(t_fixture("varsom/detail_3022_2023-03-01_to_2023-03-05_lang2_"
+                                     "v6.2.1.json"), &len);
+    char err[AV_ERRBUF_SIZE];
+
+    CHECK(fx != NULL);
+    if (fx == NULL)
+        return;
+    for (int workers = 0; workers <= 3; workers += workers ? 2 : 1) {
+        struct av_ingest_pool *pl = NULL;
+        struct order o = {{0}, 0, 0, 0};
+        int in_order = 1, bounded = 1;
+        char *copy = malloc(len);
+        CHECK(copy != NULL && av_ingest_pool_open(&pl, workers, NULL, record, &o, err) == AV_OK);
+        if (copy == NULL || pl == NULL)
+            break;
+        for (int i = 0; i < 50; i++) {
+            char url[32], endpoint[16];
+            struct av_raw_meta m = {"varsom", endpoint, 2, NULL, url, 3022, INT64_MIN,
+                                    INT64_MIN, 0, 200};
+            snprintf(url, sizeof(url), "u%d", i);
+            snprintf(endpoint, sizeof(endpoint), "detail");
+            memcpy(copy, fx, len);
+            if (i % 10 == 3) {
+                struct av_raw_stored b = {fx, len, AV_CODEC_NONE, len};
+                CHECK(av_ingest_pool_submit(pl, i + 1, &m, &b, err) == AV_OK);
+            } else if (i % 7 == 6) {
+                CHECK(av_ingest_pool_submit_body(pl, i + 1, &m, "[{\"a\": ", 7, err) == AV_OK);
+            } else {
+                CHECK(av_ingest_pool_submit_body(pl, i + 1, &m, copy, len, err) == AV_OK);
+            }
+            memset(copy, 'x', len); /* what the pool keeps is its own copy */
+            memset(url, 'y', sizeof(url) - 1);
+            memset(endpoint, 'z', sizeof(endpoint) - 1);
+            bounded &= av_ingest_pool_pending(pl) <= AV_POOL_SLOTS;
+        }
+        CHECK(av_ingest_pool_drain(pl, err) == AV_OK);
+        CHECK_INT(av_ingest_pool_pending(pl), 0);
+        for (int i = 0; i < o.n; i++)
+            in_order &= o.ids[i] == i + 1;
+        CHECK(bounded);
+        CHECK_INT(o.n, 50);
+        CHECK(in_order);
+        CHECK_INT(o.parse_failed, 6); /* i = 6, 20, 27, 34, 41, 48 (13 is a stored one) */
+        CHECK_INT(o.warnings, 44 * 5);
+        CHECK_INT(o.bad_meta, 0);
+        /* an apply error is returned by the submit or the drain after it */
+        o.n = 0;
+        {
+            struct av_raw_meta m = {"varsom", "detail", 2, NULL, "u", 3022, INT64_MIN,
+                                    INT64_MIN, 0, 200};
+            av_rc rc = AV_OK;
+            for (int i = 95; i < 105 && rc == AV_OK; i++)
+                rc = av_ingest_pool_submit_body(pl, i, &m, fx, len, err);
+            if (rc == AV_OK)
+                rc = av_ingest_pool_drain(pl, err);
+            CHECK(rc == AV_EIO);
+            CHECK(strstr(err, "apply of 99") != NULL);
+            CHECK_INT(o.n, 4);
+        }
+        av_ingest_pool_close(pl);
+        free(copy);
+    }
+    free(fx);
+}
+
+/* open_writer: apply and idle run on the writer thread, in order; drain
+ * returns with everything applied and idle run; an apply error is returned
+ * by the next submit or drain and what is queued behind it is dropped. */
+struct wr {
+    struct order o;
+    pthread_t caller;
+    int off_thread, on_caller, idles, idle_fail;
+};
+
+static av_rc wr_apply(void *ud, int64_t id, const struct av_raw_meta *m,
+                      struct av_ingest_prep *p, const char *body, size_t len, char *errbuf)
+{
+    struct wr *w = ud;
+    if (pthread_equal(pthread_self(), w->caller))
+        w->on_caller++;
+    else
+        w->off_thread++;
+    return record(&w->o, id, m, p, body, len, errbuf);
+}
+
+static av_rc wr_idle(void *ud, char *errbuf)
+{
+    struct wr *w = ud;
+    w->idles++;
+    if (w->idle_fail)
+        return av_fail(errbuf, AV_EIO, "idle failed");
+    return AV_OK;
+}
+
+static void test_pool_writer(void)
+{
+    struct av_raw_meta m = {"varsom", "detail", 2, NULL, "u", 3022, INT64_MIN, INT64_MIN, 0, 200};
+    size_t len;
+    char *fx = t_read_file(t_fixture("varsom/detail_3022_2023-03-01_to_2023-03-05_lang2_"
+                                     "v6.2.1.json"), &len);
+    char err[AV_ERRBUF_SIZE];
+
+    CHECK(fx != NULL);
+    if (fx == NULL)
+        return;
+    CHECK(av_ingest_pool_open_writer(NULL, 0, NULL, wr_apply, wr_idle, NULL, err) == AV_EINVAL);
+    for (int workers = 1; workers <= 3; workers += 2) {
+        struct av_ingest_pool *pl = NULL;
+        struct wr w;
+        int in_order = 1;
+        av_rc rc = AV_OK;
+        memset(&w, 0, sizeof(w));
+        w.caller = pthread_self();
+        CHECK(av_ingest_pool_open_writer(&pl, workers, NULL, wr_apply, wr_idle, &w, err) ==
+              AV_OK);
+        if (pl == NULL)
+            break;
+        for (int i = 0; i < 30; i++)
+            CHECK(av_ingest_pool_submit_body(pl, i + 1, &m, i % 9 == 8 ? "[1," : fx,
+                                             i % 9 == 8 ? 3 : len, err) == AV_OK);
+        CHECK(av_ingest_pool_drain(pl, err) == AV_OK);
+        /* after drain the writer is idle: this thread may read what it wrote */
+        CHECK_INT(av_ingest_pool_pending(pl), 0);
+        for (int i = 0; i < w.o.n; i++)
+            in_order &= w.o.ids[i] == i + 1;
+        CHECK_INT(w.o.n, 30);
+        CHECK(in_order);
+        CHECK_INT(w.o.parse_failed, 3);
+        CHECK_INT(w.off_thread, 30);
+        CHECK_INT(w.on_caller, 0);
+        CHECK(w.idles >= 1);
+        /* an apply error (id 99): returned later, the rest dropped */
+        w.o.n = 0;
+        for (int i = 95; i < 110 && rc == AV_OK; i++)
+            rc = av_ingest_pool_submit_body(pl, i, &m, fx, len, err);
+        if (rc == AV_OK)
+            rc = av_ingest_pool_drain(pl, err);
+        CHECK(rc == AV_EIO);
+        CHECK(strstr(err, "apply of 99") != NULL);
+        CHECK_INT(w.o.n, 4);
+        CHECK(av_ingest_pool_submit_body(pl, 200, &m, fx, len, err) == AV_EIO);
+        CHECK(av_ingest_pool_drain(pl, err) == AV_EIO);
+        CHECK_INT(w.o.n, 4);
+        av_ingest_pool_close(pl);
+        /* an idle error too */
+        memset(&w, 0, sizeof(w));
+        w.caller = pthread_self();
+        w.idle_fail = 1;
+        CHECK(av_ingest_pool_open_writer(&pl, workers, NULL, wr_apply, wr_idle, &w, err) ==
+              AV_OK);
+        CHECK(av_ingest_pool_submit_body(pl, 1, &m, fx, len, err) == AV_OK);
+        CHECK(av_ingest_pool_drain(pl, err) == AV_EIO);
+        CHECK(strstr(err, "idle failed") != NULL);
+        av_ingest_pool_close(pl);
+        /* closed with work queued: the threads stop and join */
+        memset(&w, 0, sizeof(w));
+        w.caller = pthread_self();
+        CHECK(av_ingest_pool_open_writer(&pl, workers, NULL, wr_apply, NULL, &w, err) == AV_OK);
+        for (int i = 0; i < 12; i++)
+            CHECK(av_ingest_pool_submit_body(pl, i + 1, &m, fx, len, err) == AV_OK);
+        av_ingest_pool_close(pl);
+    }
+    free(fx);
+}
+
 /* A body longer than a prep holds (AV_PREP_MAX): apply transforms the
  * rest itself, in order, rejects included. SYNTHETIC: 69 copies of the
  * fixture's first warning and an empty object at element 66. */
@@ -274,5 +447,7 @@ void suite_rawpool(void)
     test_codec();
     test_store_codec();
     test_pool();
+    test_pool_fetched();
+    test_pool_writer();
     test_long_body();
 }
