@@ -719,12 +719,14 @@ static void test_batch_builder(void)
     struct av_cql_value b[2] = { av_cql_unset(), av_cql_int(1) };
     struct av_cql_value bad[2] = { av_cql_tinyint(1), av_cql_int(0) };
     char big[64];
-    struct av_cql_value large[2] = { av_cql_int(1), av_cql_text(big) };
+    struct av_cql_value large[2];
     struct av_cql_w w;
     size_t len;
 
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
+    large[0] = av_cql_int(1);
+    large[1] = av_cql_text(big); /* its length is taken here: after the fill */
     bad[0].u.i = 300; /* out of a tinyint's range */
     av_cql_w_init(&w, sizeof(want) - AV_CQL_HEADER_LEN + 20);
     av_cql_batch_begin(&w, 1);
