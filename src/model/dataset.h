@@ -61,6 +61,13 @@ enum av_ftype {
 #define AV_FF_DERIVED 0x200 /* computed when read (history); no sink stores it */
 #define AV_FF_RECORD 0x400  /* the whole warning as JSON: no member, the sink binds it */
 #define AV_FF_EARLIEST 0x800 /* of several copies of a record the earliest value stays */
+/* A name: a text (TEXT or CHARS only) with few distinct values, stored once.
+ * The SQLite sink keeps each distinct value once (table `names`) and the
+ * row its integer id, reading it back through a view with the documented
+ * table and column names (sqlite_int.h); marking a field is the whole
+ * change (existing files are converted when opened). Cassandra and the
+ * exports ignore it: the value is the same text everywhere. */
+#define AV_FF_NAME 0x1000
 
 /* How a record replaces the stored one with the same key. */
 enum av_ds_rule {

@@ -146,11 +146,12 @@ static int has_column(struct av_store *s, const char *table, const char *col)
 static av_rc migrate(struct av_store *s, char *errbuf)
 {
     int version, from, columns = 0;
+    unsigned split;
     av_rc rc;
 
     if ((rc = read_version(s, &version, errbuf)) != AV_OK)
         return rc;
-    if (version == av_sqlite_schema_version())
+    if (version == av_sqlite_schema_version() && av_sqlite_names_current(s))
         return AV_OK;
     if ((rc = av_sqlite_exec(s, "BEGIN IMMEDIATE", errbuf)) != AV_OK)
         return rc;
@@ -166,8 +167,9 @@ static av_rc migrate(struct av_store *s, char *errbuf)
                      s->path, version, av_sqlite_schema_version());
         goto fail;
     }
+    split = av_sqlite_names_split(s);
     for (; version < av_sqlite_schema_version(); version++) {
-        char sql[64], *gen = av_sqlite_sql_migration(version + 1);
+        char sql[64], *gen = av_sqlite_sql_migration(version + 1, split);
         if (gen == NULL) {
             rc = av_fail(errbuf, AV_ENOMEM, "out of memory migrating %s", s->path);
             goto fail;
@@ -193,8 +195,11 @@ static av_rc migrate(struct av_store *s, char *errbuf)
         if (rc != AV_OK)
             goto fail;
     }
+    /* names stored once (sqlite_int.h): tables of text converted, views */
+    if ((rc = av_sqlite_names_upgrade(s, from != version, errbuf)) != AV_OK)
+        goto fail;
     rc = av_sqlite_exec(s, "COMMIT", errbuf);
-    if (rc == AV_OK && from > 0)
+    if (rc == AV_OK && from > 0 && from != version)
         av_info("%s migrated from schema %d to %d%s%s", s->path, from,
                 av_sqlite_schema_version(),
                 columns ? "; new columns stay empty for warnings stored before: `avalanche "
@@ -359,6 +364,7 @@ void av_store_close(struct av_store *s)
             sqlite3_finalize(st);
         sqlite3_close(s->db);
     }
+    av_sqlite_names_free(s);
     av_buf_free(&s->zbuf);
     av_buf_free(&s->dbuf);
     if (s->codec)
@@ -382,6 +388,7 @@ av_rc av_store_begin(struct av_store *s, char *errbuf)
 {
     if (s->tx_depth == 0) {
         av_rc rc = av_sqlite_step(s, s->begin, errbuf, "begin transaction");
+        av_sqlite_names_reset(s); /* its ids: committed ones only */
         if (rc != AV_OK)
             return rc;
     }
@@ -414,18 +421,44 @@ void av_store_rollback(struct av_store *s)
     if (!sqlite3_get_autocommit(s->db))
         av_sqlite_step(s, s->rollback, NULL, "rollback");
     s->tx_depth = 0;
+    av_sqlite_names_reset(s); /* it may hold ids rolled back */
 }
 
 /* ---- the SQLite sink: clean records in the same file ---- */
 
+/* Binds the value at p as parameter i of x->ins: a name (AV_FF_NAME) as
+ * its id (sqlite_int.h). */
+static av_rc bind_value(struct sqlite_sink *k, struct sq_ds *x, int i, const void *p,
+                        char *errbuf)
+{
+    const struct av_field *f = &x->ds->fields[i];
+    const char *v;
+    int64_t id;
+    av_rc rc;
+
+    if (!(f->flags & AV_FF_NAME)) {
+        sq_bind_field(k, x->ins, i + 1, f, p, x->scratch[i]);
+        return AV_OK;
+    }
+    if ((v = av_field_get_text(f, p, x->scratch[i])) == NULL) {
+        sqlite3_bind_null(x->ins, i + 1);
+        return AV_OK;
+    }
+    if ((rc = av_sqlite_name_id(k->st, v, strlen(v), &id, errbuf)) == AV_OK)
+        sqlite3_bind_int64(x->ins, i + 1, id);
+    return rc;
+}
+
 /* Binds every field of one record (w: its warning) to x->ins. */
-static void bind_record(struct sqlite_sink *k, struct sq_ds *x, const struct av_warning *w,
-                        const void *rec)
+static av_rc bind_record(struct sqlite_sink *k, struct sq_ds *x, const struct av_warning *w,
+                         const void *rec, char *errbuf)
 {
     const struct av_field *f = x->ds->fields;
+    av_rc rc = AV_OK;
 
-    for (int i = 0; i < x->ds->nfields; i++, f++)
-        sq_bind_field(k, x->ins, i + 1, f, av_field_ptr(f, w, rec), x->scratch[i]);
+    for (int i = 0; i < x->ds->nfields && rc == AV_OK; i++, f++)
+        rc = bind_value(k, x, i, av_field_ptr(f, w, rec), errbuf);
+    return rc;
 }
 
 static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char *errbuf)
@@ -438,8 +471,9 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
 
     if (rc != AV_OK)
         return rc;
-    before = sqlite3_last_insert_rowid(s->db);
-    bind_record(k, &k->ds[0], w, w);
+    if ((rc = bind_record(k, &k->ds[0], w, w, errbuf)) != AV_OK)
+        return rc;
+    before = sqlite3_last_insert_rowid(s->db); /* a name stored moves it */
     rc = av_sqlite_step(s, k->ds[0].ins, errbuf, "store warning");
     if (rc != AV_OK)
         return rc;
@@ -457,8 +491,9 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
                 return rc;
         }
         for (int r = 0; r < av_ds_count(x->ds, w); r++) {
-            bind_record(k, x, w, av_ds_record(x->ds, w, r));
-            rc = av_sqlite_step(s, x->ins, errbuf, "store warning children");
+            rc = bind_record(k, x, w, av_ds_record(x->ds, w, r), errbuf);
+            if (rc == AV_OK)
+                rc = av_sqlite_step(s, x->ins, errbuf, "store warning children");
             if (rc != AV_OK)
                 return rc;
         }
@@ -481,11 +516,11 @@ static av_rc sink_put_rows(void *impl, const struct av_dataset *ds, const void *
         return av_fail(errbuf, AV_EINVAL, "the sqlite sink has no flat dataset %s", ds->name);
     for (size_t r = 0; r < n; r++) {
         const void *rec = (const char *)recs + r * ds->elem_size;
-        av_rc rc;
-        for (int i = 0; i < ds->nfields; i++)
-            sq_bind_field(k, x->ins, i + 1, &ds->fields[i], (const char *)rec + ds->fields[i].off,
-                       x->scratch[i]);
-        rc = av_sqlite_step(k->st, x->ins, errbuf, ds->table);
+        av_rc rc = AV_OK;
+        for (int i = 0; i < ds->nfields && rc == AV_OK; i++)
+            rc = bind_value(k, x, i, (const char *)rec + ds->fields[i].off, errbuf);
+        if (rc == AV_OK)
+            rc = av_sqlite_step(k->st, x->ins, errbuf, ds->table);
         if (rc != AV_OK)
             return rc;
     }

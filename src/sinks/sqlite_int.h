@@ -13,6 +13,32 @@
 #include "sink.h"
 #include "store.h"
 
+/* Names stored once (AV_FF_NAME in dataset.h): a dataset with such fields
+ * keeps its rows in the base table "<table>_rows", each name as the id of
+ * its row in `names` (id, value; a value is never deleted, so an id never
+ * changes meaning), and is read through the view "<table>" with the
+ * documented columns (a LEFT JOIN of `names` per name; INSTEAD OF
+ * triggers make INSERT, UPDATE and DELETE on it write the base table).
+ * A file whose tables or views differ from that (schema 9 and before, a
+ * field newly marked, an older view) is converted when opened, in the
+ * migration's transaction (sqlite_state.c). The writer maps text -> id
+ * in memory (struct av_names, at most AV_NAMES_MAX values of up to
+ * AV_NAMES_LEN bytes; others are looked up in the table each time); the
+ * map is emptied when a transaction begins or rolls back, so it never
+ * holds an id that was rolled back. */
+#define AV_NAMES_SLOTS 4096
+#define AV_NAMES_MAX 3072
+#define AV_NAMES_LEN 1024
+struct av_names {
+    sqlite3_stmt *get, *ins;
+    int n;
+    struct av_name_slot {
+        char *s; /* NULL = free */
+        size_t len;
+        int64_t id;
+    } slot[AV_NAMES_SLOTS];
+};
+
 struct av_store {
     sqlite3 *db;
     char *path;
@@ -23,6 +49,7 @@ struct av_store {
     sqlite3_stmt *begin, *commit, *rollback;
     struct av_buf zbuf, dbuf; /* a body encoded (raw_codec.h), a stored one decoded */
     struct av_raw_codec *codec; /* their contexts */
+    struct av_names *names;     /* the writer's map (NULL until a name is stored) */
 };
 
 /* One dataset's statements in the SQLite sink. */
@@ -165,6 +192,31 @@ static inline void sq_bind_parent_key(struct sqlite_sink *k, struct sq_ds *x, sq
  * bench/README.md, "Faster than DuckDB". */
 #define AV_SQLITE_PAGE_SIZE 16384
 
+/* Whether ds has AV_FF_NAME fields; its base table (ds->table when not). */
+int av_sqlite_has_names(const struct av_dataset *ds);
+#define AV_SQLITE_BASE_LEN 64
+const char *av_sqlite_base(const struct av_dataset *ds, char out[AV_SQLITE_BASE_LEN]);
+/* The id of the name s (n bytes) in `names`, inserted when new
+ * (sqlite_state.c). */
+av_rc av_sqlite_name_id(struct av_store *s, const char *v, size_t n, int64_t *id, char *errbuf);
+/* Empties the writer's map (a transaction begins or rolls back). */
+void av_sqlite_names_reset(struct av_store *s);
+void av_sqlite_names_free(struct av_store *s);
+/* Bit d set when av_datasets[d] is stored split (its base table exists). */
+unsigned av_sqlite_names_split(struct av_store *s);
+/* Whether every dataset is stored as its description says: those with
+ * names split, every name column of their base table an integer. */
+int av_sqlite_names_current(struct av_store *s);
+/* Converts what is not (a table of text names -> base table + ids, inside
+ * the caller's transaction); views: every view again when all, else only
+ * the converted ones' (a migration changed columns). */
+av_rc av_sqlite_names_upgrade(struct av_store *s, int all, char *errbuf);
+/* Generated SQL (sqlite_schema.c): src's rows into ds's base table, the
+ * fields with lookup[i] from text to ids (src dropped); ds's view. */
+char *av_sqlite_sql_names_convert(const struct av_dataset *ds, const char *src,
+                                  const unsigned char *lookup);
+char *av_sqlite_sql_names_view(const struct av_dataset *ds);
+
 /* The schema version this avalanche writes, and the state tables' SQL
  * that moves a file to version v (v >= 1; "" when only clean tables
  * change). */
@@ -173,7 +225,9 @@ int av_sqlite_schema_version(void);
 #define AV_SQLITE_CODEC_VERSION 9
 const char *av_sqlite_state_migration(int version);
 /* Generated SQL (sqlite_schema.c): malloc'd, NULL when out of memory. */
-char *av_sqlite_sql_migration(int version); /* tables and columns added in version */
+/* tables and columns added in version; bit d of split: av_datasets[d]'s
+ * columns go to its base table (av_sqlite_names_split) */
+char *av_sqlite_sql_migration(int version, unsigned split);
 char *av_sqlite_sql_insert(const struct av_dataset *ds);
 char *av_sqlite_sql_delete(const struct av_dataset *ds);
 char *av_sqlite_sql_select_children(const struct av_dataset *ds);

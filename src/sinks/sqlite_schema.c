@@ -7,7 +7,9 @@
  * memory. */
 #include "sqlite_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../model/weather.h"
 
@@ -74,6 +76,9 @@ static const char *const state_migrations[] = {
      * stay as received (0), new ones are zstd frames (1). sqlite.c skips
      * this when the column is there already (a file set back by hand). */
     "ALTER TABLE raw_body ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;",
+    /* 9 -> 10: names stored once (AV_FF_NAME, sqlite_int.h); the clean
+     * tables are converted by av_sqlite_names_upgrade */
+    "CREATE TABLE IF NOT EXISTS names (id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE);",
 };
 
 #define NSTATE ((int)(sizeof(state_migrations) / sizeof(state_migrations[0])))
@@ -105,9 +110,11 @@ static const char *sql_type(enum av_ftype t)
     }
 }
 
-static void column_def(struct av_buf *b, const struct av_field *f)
+/* split: the column of a base table (a name's id, sqlite_int.h). */
+static void column_def(struct av_buf *b, const struct av_field *f, int split)
 {
-    av_buf_printf(b, "%s %s", f->name, sql_type(f->type));
+    av_buf_printf(b, "%s %s", f->name,
+                  split && (f->flags & AV_FF_NAME) ? "INTEGER" : sql_type(f->type));
     if (f->flags & (AV_FF_KEY | AV_FF_NOTNULL))
         av_buf_puts(b, " NOT NULL");
     if (f->lo < f->hi)
@@ -141,8 +148,26 @@ static char *done(struct av_buf *b)
     return b->data;
 }
 
-char *av_sqlite_sql_migration(int v)
+int av_sqlite_has_names(const struct av_dataset *ds)
 {
+    for (int i = 0; i < ds->nfields; i++)
+        if (ds->fields[i].flags & AV_FF_NAME)
+            return 1;
+    return 0;
+}
+
+const char *av_sqlite_base(const struct av_dataset *ds, char out[AV_SQLITE_BASE_LEN])
+{
+    if (!av_sqlite_has_names(ds))
+        return ds->table;
+    snprintf(out, AV_SQLITE_BASE_LEN, "%s_rows", ds->table);
+    return out;
+}
+
+char *av_sqlite_sql_migration(int v, unsigned split)
+{
+    char base[AV_SQLITE_BASE_LEN];
+
     struct av_buf b;
 
     av_buf_init(&b, 0);
@@ -154,18 +179,20 @@ char *av_sqlite_sql_migration(int v)
             for (int i = 0; i < ds->nfields; i++) {
                 if (ds->fields[i].since > v || (ds->fields[i].flags & AV_FF_DERIVED))
                     continue;
-                column_def(&b, &ds->fields[i]);
+                column_def(&b, &ds->fields[i], 0);
                 av_buf_puts(&b, ", ");
             }
             av_buf_puts(&b, "PRIMARY KEY (");
             key_list(&b, ds, 0);
             av_buf_printf(&b, "))%s;\n", ds->rowid ? "" : " WITHOUT ROWID");
         } else if (ds->since < v) {
+            int sp = (split >> d) & 1;
             for (int i = 0; i < ds->nfields; i++) {
                 if (ds->fields[i].since != v || (ds->fields[i].flags & AV_FF_DERIVED))
                     continue;
-                av_buf_printf(&b, "ALTER TABLE %s ADD COLUMN ", ds->table);
-                column_def(&b, &ds->fields[i]);
+                av_buf_printf(&b, "ALTER TABLE %s ADD COLUMN ",
+                              sp ? av_sqlite_base(ds, base) : ds->table);
+                column_def(&b, &ds->fields[i], sp);
                 av_buf_puts(&b, ";\n");
             }
         }
@@ -178,7 +205,8 @@ char *av_sqlite_sql_migration(int v)
  * (publish time) is newer, or equal and not a Simple over a Detail. */
 static void upsert_rule(struct av_buf *b, const struct av_dataset *ds)
 {
-    const char *t = ds->table;
+    char base[AV_SQLITE_BASE_LEN];
+    const char *t = av_sqlite_base(ds, base);
     const char *hash = av_ds_role(ds, AV_FF_HASH)->name;
     const char *ver = av_ds_role(ds, AV_FF_VERSION)->name;
     const char *src = av_ds_role(ds, AV_FF_SOURCE)->name;
@@ -215,7 +243,8 @@ static void rank_of(struct av_buf *b, const char *tbl, const char *col)
  * a value (the loser's value fills the winner's null). */
 static void ranked_rule(struct av_buf *b, const struct av_dataset *ds)
 {
-    const char *t = ds->table;
+    char base[AV_SQLITE_BASE_LEN];
+    const char *t = av_sqlite_base(ds, base);
     const char *rank = av_ds_role(ds, AV_FF_RANK)->name;
     const char *ver = av_ds_role(ds, AV_FF_VERSION)->name;
     struct av_buf w;
@@ -259,7 +288,8 @@ static void ranked_rule(struct av_buf *b, const struct av_dataset *ds)
  * clean tables' rule decides the content (hash, source, record). */
 static char *version_insert(const struct av_dataset *ds)
 {
-    const char *t = ds->table;
+    char base[AV_SQLITE_BASE_LEN];
+    const char *t = av_sqlite_base(ds, base);
     const char *hash = av_ds_role(ds, AV_FF_HASH)->name;
     const char *src = av_ds_role(ds, AV_FF_SOURCE)->name;
     struct av_buf b;
@@ -305,6 +335,7 @@ static char *version_insert(const struct av_dataset *ds)
 
 char *av_sqlite_sql_insert(const struct av_dataset *ds)
 {
+    char base[AV_SQLITE_BASE_LEN];
     struct av_buf b;
 
     if (ds->rule == AV_RULE_VERSION)
@@ -313,7 +344,7 @@ char *av_sqlite_sql_insert(const struct av_dataset *ds)
     av_buf_init(&b, 0);
     av_buf_printf(&b, "INSERT %sINTO %s (",
                   ds->rule == AV_RULE_CHILD || ds->rule == AV_RULE_REPLACE ? "OR REPLACE " : "",
-                  ds->table);
+                  av_sqlite_base(ds, base));
     for (int i = 0; i < ds->nfields; i++)
         av_buf_printf(&b, "%s%s", i ? ", " : "", ds->fields[i].name);
     av_buf_puts(&b, ") VALUES (");
@@ -329,10 +360,11 @@ char *av_sqlite_sql_insert(const struct av_dataset *ds)
 
 char *av_sqlite_sql_delete(const struct av_dataset *ds)
 {
+    char base[AV_SQLITE_BASE_LEN];
     struct av_buf b;
 
     av_buf_init(&b, 0);
-    av_buf_printf(&b, "DELETE FROM %s WHERE ", ds->table);
+    av_buf_printf(&b, "DELETE FROM %s WHERE ", av_sqlite_base(ds, base));
     parent_match(&b, ds);
     return done(&b);
 }
@@ -526,21 +558,23 @@ char *av_sqlite_sql_select_current(void)
 
 char *av_sqlite_sql_count(const struct av_dataset *ds, const struct av_query *q)
 {
+    char base[AV_SQLITE_BASE_LEN];
     struct av_buf b;
 
     av_buf_init(&b, 0);
-    av_buf_printf(&b, "SELECT count(*) FROM %s", ds->table);
+    av_buf_printf(&b, "SELECT count(*) FROM %s", av_sqlite_base(ds, base));
     where(&b, ds, q, 0);
     return done(&b);
 }
 
 char *av_sqlite_sql_clear(void)
 {
+    char base[AV_SQLITE_BASE_LEN];
     struct av_buf b;
 
     av_buf_init(&b, 0);
     for (int d = 0; av_datasets[d]; d++)
-        av_buf_printf(&b, "DELETE FROM %s;", av_datasets[d]->table);
+        av_buf_printf(&b, "DELETE FROM %s;", av_sqlite_base(av_datasets[d], base));
     return done(&b);
 }
 
@@ -586,5 +620,149 @@ char *av_sqlite_sql_select_rows(const struct av_dataset *ds, const struct av_que
     }
     av_buf_puts(&b, " ORDER BY ");
     key_list(&b, ds, 0);
+    return done(&b);
+}
+
+/* ---- names stored once (AV_FF_NAME, sqlite_int.h) ---- */
+
+char *av_sqlite_sql_names_convert(const struct av_dataset *ds, const char *src,
+                                  const unsigned char *lookup)
+{
+    char base[AV_SQLITE_BASE_LEN];
+    const char *t = av_sqlite_base(ds, base);
+    struct av_buf b;
+    int n = 0;
+
+    av_buf_init(&b, 0);
+    if (strcmp(src, t) == 0) { /* a base table gets more names: rebuilt from a copy */
+        av_buf_printf(&b, "DROP VIEW IF EXISTS %s;", ds->table);
+        av_buf_printf(&b, "ALTER TABLE %s RENAME TO %s_old;", t, t);
+        src = NULL;
+    }
+    for (int i = 0; i < ds->nfields; i++)
+        if (lookup[i])
+            av_buf_printf(&b, "INSERT OR IGNORE INTO names (value) SELECT DISTINCT %s FROM %s%s "
+                              "WHERE %s IS NOT NULL;",
+                          ds->fields[i].name, src ? src : t, src ? "" : "_old", ds->fields[i].name);
+    av_buf_printf(&b, "CREATE TABLE %s (", t);
+    for (int i = 0; i < ds->nfields; i++) {
+        if (ds->fields[i].flags & AV_FF_DERIVED)
+            continue;
+        column_def(&b, &ds->fields[i], 1);
+        av_buf_puts(&b, ", ");
+    }
+    av_buf_puts(&b, "PRIMARY KEY (");
+    key_list(&b, ds, 0);
+    av_buf_printf(&b, "))%s;", ds->rowid ? "" : " WITHOUT ROWID");
+    av_buf_printf(&b, "INSERT INTO %s (", t);
+    for (int i = 0; i < ds->nfields; i++)
+        if (!(ds->fields[i].flags & AV_FF_DERIVED))
+            av_buf_printf(&b, "%s%s", n++ ? ", " : "", ds->fields[i].name);
+    av_buf_puts(&b, ") SELECT ");
+    n = 0;
+    for (int i = 0; i < ds->nfields; i++) {
+        const char *c = ds->fields[i].name;
+        if (ds->fields[i].flags & AV_FF_DERIVED)
+            continue;
+        if (lookup[i])
+            av_buf_printf(&b, "%s(SELECT id FROM names WHERE value = o.%s)", n++ ? ", " : "", c);
+        else
+            av_buf_printf(&b, "%so.%s", n++ ? ", " : "", c);
+    }
+    if (src)
+        av_buf_printf(&b, " FROM %s o;DROP TABLE %s;", src, src);
+    else
+        av_buf_printf(&b, " FROM %s_old o;DROP TABLE %s_old;", t, t);
+    return done(&b);
+}
+
+/* The names among NEW's values, stored (in a trigger). */
+static void new_names(struct av_buf *b, const struct av_dataset *ds)
+{
+    for (int i = 0; i < ds->nfields; i++)
+        if (ds->fields[i].flags & AV_FF_NAME)
+            av_buf_printf(b, "INSERT OR IGNORE INTO names (value) SELECT NEW.%s WHERE NEW.%s IS "
+                             "NOT NULL;",
+                          ds->fields[i].name, ds->fields[i].name);
+}
+
+/* NEW's value of field i as the base table stores it. */
+static void new_value(struct av_buf *b, const struct av_field *f)
+{
+    if (f->flags & AV_FF_NAME)
+        av_buf_printf(b, "(SELECT id FROM names WHERE value = NEW.%s)", f->name);
+    else
+        av_buf_printf(b, "NEW.%s", f->name);
+}
+
+/* INSERT, UPDATE and DELETE on the view write the base table, so the
+ * documented table stays writable by hand (sqlite3 shell) as before. */
+static void view_triggers(struct av_buf *b, const struct av_dataset *ds, const char *t)
+{
+    const char *v = ds->table;
+    int n = 0;
+
+    av_buf_printf(b, "CREATE TRIGGER %s_insert INSTEAD OF INSERT ON %s BEGIN ", v, v);
+    new_names(b, ds);
+    av_buf_printf(b, "INSERT INTO %s (", t);
+    for (int i = 0; i < ds->nfields; i++)
+        if (!(ds->fields[i].flags & AV_FF_DERIVED))
+            av_buf_printf(b, "%s%s", n++ ? ", " : "", ds->fields[i].name);
+    av_buf_puts(b, ") VALUES (");
+    n = 0;
+    for (int i = 0; i < ds->nfields; i++)
+        if (!(ds->fields[i].flags & AV_FF_DERIVED)) {
+            av_buf_puts(b, n++ ? ", " : "");
+            new_value(b, &ds->fields[i]);
+        }
+    av_buf_puts(b, "); END;");
+    av_buf_printf(b, "CREATE TRIGGER %s_update INSTEAD OF UPDATE ON %s BEGIN ", v, v);
+    new_names(b, ds);
+    av_buf_printf(b, "UPDATE %s SET ", t);
+    n = 0;
+    for (int i = 0; i < ds->nfields; i++)
+        if (!(ds->fields[i].flags & AV_FF_DERIVED)) {
+            av_buf_printf(b, "%s%s = ", n++ ? ", " : "", ds->fields[i].name);
+            new_value(b, &ds->fields[i]);
+        }
+    av_buf_puts(b, " WHERE ");
+    for (int k = 0; k < ds->nkeys; k++)
+        av_buf_printf(b, "%s%s = OLD.%s", k ? " AND " : "", av_ds_key(ds, k)->name,
+                      av_ds_key(ds, k)->name);
+    av_buf_puts(b, "; END;");
+    av_buf_printf(b, "CREATE TRIGGER %s_delete INSTEAD OF DELETE ON %s BEGIN DELETE FROM %s WHERE ",
+                  v, v, t);
+    for (int k = 0; k < ds->nkeys; k++)
+        av_buf_printf(b, "%s%s = OLD.%s", k ? " AND " : "", av_ds_key(ds, k)->name,
+                      av_ds_key(ds, k)->name);
+    av_buf_puts(b, "; END;");
+}
+
+char *av_sqlite_sql_names_view(const struct av_dataset *ds)
+{
+    char base[AV_SQLITE_BASE_LEN];
+    struct av_buf b;
+    int n = 0;
+
+    av_buf_init(&b, 0);
+    av_buf_printf(&b, "DROP VIEW IF EXISTS %s;CREATE VIEW %s AS SELECT ", ds->table, ds->table);
+    for (int i = 0; i < ds->nfields; i++) {
+        const char *c = ds->fields[i].name;
+        if (ds->fields[i].flags & AV_FF_DERIVED)
+            continue;
+        if (ds->fields[i].flags & AV_FF_NAME)
+            av_buf_printf(&b, "%sn%d.value AS %s", n++ ? ", " : "", i, c);
+        else
+            av_buf_printf(&b, "%sr.%s AS %s", n++ ? ", " : "", c, c);
+    }
+    /* joins, not subqueries: the rowid lookups cost next to nothing then
+     * (measured: bench notes), and a query that uses no name skips them */
+    av_buf_printf(&b, " FROM %s r", av_sqlite_base(ds, base));
+    for (int i = 0; i < ds->nfields; i++)
+        if (ds->fields[i].flags & AV_FF_NAME)
+            av_buf_printf(&b, " LEFT JOIN names n%d ON n%d.id = r.%s", i, i,
+                          ds->fields[i].name);
+    av_buf_puts(&b, ";");
+    view_triggers(&b, ds, av_sqlite_base(ds, base));
     return done(&b);
 }

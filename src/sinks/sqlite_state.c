@@ -1,7 +1,8 @@
 /* sqlite_state.c - the SQLite state store's bookkeeping: fetch state per
  * (region, lang, endpoint), the holes (days planned but not stored), runs
- * and their per-region counts, the recovery of runs whose process died.
- * See store.h. */
+ * and their per-region counts, the recovery of runs whose process died
+ * (see store.h); and the names stored once (sqlite_int.h): the writer's
+ * text -> id map and the conversion of the clean tables to that layout. */
 #include "sqlite_int.h"
 
 #include <stdio.h>
@@ -386,4 +387,245 @@ av_rc av_store_usage_sum(struct av_store *s, const char *api, av_ms since, doubl
     }
     sqlite3_finalize(st);
     return r == SQLITE_ROW ? AV_OK : av_sqlite_err(s, errbuf, "read API usage");
+}
+
+/* ---- names stored once (sqlite_int.h) ---- */
+
+static uint64_t name_hash(const char *v, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)v[i]) * 1099511628211ULL;
+    return h;
+}
+
+void av_sqlite_names_reset(struct av_store *s)
+{
+    struct av_names *m = s->names;
+
+    if (m == NULL || m->n == 0)
+        return;
+    for (int i = 0; i < AV_NAMES_SLOTS; i++) {
+        free(m->slot[i].s);
+        m->slot[i].s = NULL;
+    }
+    m->n = 0;
+}
+
+void av_sqlite_names_free(struct av_store *s)
+{
+    if (s->names == NULL)
+        return;
+    av_sqlite_names_reset(s); /* its statements: finalized with the connection's */
+    free(s->names);
+    s->names = NULL;
+}
+
+/* The id of v in the table, inserted when new. */
+static av_rc name_lookup(struct av_store *s, const char *v, size_t n, int64_t *id, char *errbuf)
+{
+    struct av_names *m = s->names;
+    int r;
+
+    sqlite3_bind_text64(m->get, 1, v, n, SQLITE_STATIC, SQLITE_UTF8);
+    r = sqlite3_step(m->get);
+    if (r == SQLITE_ROW)
+        *id = sqlite3_column_int64(m->get, 0);
+    sqlite3_reset(m->get);
+    if (r == SQLITE_ROW)
+        return AV_OK;
+    if (r != SQLITE_DONE)
+        return av_sqlite_err(s, errbuf, "read names");
+    sqlite3_bind_text64(m->ins, 1, v, n, SQLITE_STATIC, SQLITE_UTF8);
+    if (av_sqlite_step(s, m->ins, errbuf, "store a name") != AV_OK)
+        return AV_EIO;
+    *id = sqlite3_last_insert_rowid(s->db);
+    return AV_OK;
+}
+
+av_rc av_sqlite_name_id(struct av_store *s, const char *v, size_t n, int64_t *id, char *errbuf)
+{
+    struct av_names *m = s->names;
+    size_t i;
+    av_rc rc;
+
+    if (m == NULL) {
+        if ((m = calloc(1, sizeof(*m))) == NULL)
+            return AV_ENOMEM;
+        if (sqlite3_prepare_v2(s->db, "SELECT id FROM names WHERE value = ?1", -1, &m->get,
+                               NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(s->db, "INSERT INTO names (value) VALUES (?1)", -1, &m->ins,
+                               NULL) != SQLITE_OK) {
+            rc = av_sqlite_err(s, errbuf, "prepare names");
+            sqlite3_finalize(m->get);
+            free(m);
+            return rc;
+        }
+        s->names = m;
+    }
+    i = (size_t)(name_hash(v, n) % AV_NAMES_SLOTS);
+    if (n <= AV_NAMES_LEN)
+        for (; m->slot[i].s; i = (i + 1) % AV_NAMES_SLOTS)
+            if (m->slot[i].len == n && memcmp(m->slot[i].s, v, n) == 0) {
+                *id = m->slot[i].id;
+                return AV_OK;
+            }
+    if ((rc = name_lookup(s, v, n, id, errbuf)) != AV_OK)
+        return rc;
+    if (n <= AV_NAMES_LEN && m->n < AV_NAMES_MAX && (m->slot[i].s = malloc(n + 1)) != NULL) {
+        memcpy(m->slot[i].s, v, n);
+        m->slot[i].s[n] = '\0';
+        m->slot[i].len = n;
+        m->slot[i].id = *id;
+        m->n++;
+    }
+    return AV_OK;
+}
+
+/* The type of the schema object called name ("table", "view"; "" when none). */
+static void object_type(struct av_store *s, const char *name, char out[8])
+{
+    sqlite3_stmt *st;
+
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(s->db, "SELECT type FROM sqlite_master WHERE name = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(out, 8, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+}
+
+/* Whether table's column col is declared INTEGER. */
+static int integer_column(struct av_store *s, const char *table, const char *col)
+{
+    sqlite3_stmt *st;
+    int yes = 0;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT type FROM pragma_table_info(?1) WHERE name = ?2", -1,
+                           &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
+    yes = sqlite3_step(st) == SQLITE_ROW &&
+          strcmp((const char *)sqlite3_column_text(st, 0), "INTEGER") == 0;
+    sqlite3_finalize(st);
+    return yes;
+}
+
+unsigned av_sqlite_names_split(struct av_store *s)
+{
+    char base[AV_SQLITE_BASE_LEN], type[8];
+    unsigned split = 0;
+
+    for (int d = 0; av_datasets[d]; d++) {
+        if (!av_sqlite_has_names(av_datasets[d]))
+            continue;
+        object_type(s, av_sqlite_base(av_datasets[d], base), type);
+        if (strcmp(type, "table") == 0)
+            split |= 1u << d;
+    }
+    return split;
+}
+
+/* Whether ds's view is there as this avalanche makes it. */
+static int view_current(struct av_store *s, const struct av_dataset *ds)
+{
+    char *want = av_sqlite_sql_names_view(ds), *from, *end;
+    sqlite3_stmt *st;
+    int same = 0;
+
+    if (want == NULL)
+        return 1; /* out of memory: tried again at the next open */
+    from = strstr(want, "CREATE VIEW");
+    end = from ? strchr(from, ';') : NULL;
+    if (end && sqlite3_prepare_v2(s->db, "SELECT sql FROM sqlite_master WHERE type = 'view' "
+                                  "AND name = ?1", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, ds->table, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const char *have = (const char *)sqlite3_column_text(st, 0);
+            same = have && strlen(have) == (size_t)(end - from) &&
+                   memcmp(have, from, (size_t)(end - from)) == 0;
+        }
+        sqlite3_finalize(st);
+    }
+    free(want);
+    return same;
+}
+
+/* Which names of ds are stored as text (lookup[i]) and from where (*src;
+ * NULL when ds is stored as described). */
+static void names_state(struct av_store *s, const struct av_dataset *ds, char base[],
+                        unsigned char *lookup, const char **src)
+{
+    char type[8];
+
+    *src = NULL;
+    if (!av_sqlite_has_names(ds))
+        return;
+    object_type(s, ds->table, type);
+    if (strcmp(type, "table") == 0) { /* stored before names were */
+        *src = ds->table;
+        for (int i = 0; i < ds->nfields; i++)
+            lookup[i] = (ds->fields[i].flags & AV_FF_NAME) != 0;
+        return;
+    }
+    av_sqlite_base(ds, base);
+    for (int i = 0; i < ds->nfields; i++) {
+        lookup[i] = (ds->fields[i].flags & AV_FF_NAME) && !(ds->fields[i].flags & AV_FF_DERIVED) &&
+                    !integer_column(s, base, ds->fields[i].name);
+        if (lookup[i])
+            *src = base; /* a field newly marked: its texts become ids */
+    }
+    if (*src == NULL && !view_current(s, ds))
+        *src = base; /* the view is missing or older: made again */
+}
+
+int av_sqlite_names_current(struct av_store *s)
+{
+    for (int d = 0; av_datasets[d]; d++) {
+        const struct av_dataset *ds = av_datasets[d];
+        char base[AV_SQLITE_BASE_LEN];
+        unsigned char lookup[64] = {0};
+        const char *src;
+        if (ds->nfields > 64)
+            return 0;
+        names_state(s, ds, base, lookup, &src);
+        if (src)
+            return 0;
+    }
+    return 1;
+}
+
+av_rc av_sqlite_names_upgrade(struct av_store *s, int all, char *errbuf)
+{
+    av_rc rc = AV_OK;
+
+    for (int d = 0; av_datasets[d] && rc == AV_OK; d++) {
+        const struct av_dataset *ds = av_datasets[d];
+        char base[AV_SQLITE_BASE_LEN], *sql = NULL;
+        unsigned char lookup[64] = {0};
+        const char *src;
+        int any = 0;
+        if (!av_sqlite_has_names(ds) || ds->nfields > 64)
+            continue;
+        names_state(s, ds, base, lookup, &src);
+        for (int i = 0; i < ds->nfields; i++)
+            any |= lookup[i];
+        if (src && any) {
+            if ((sql = av_sqlite_sql_names_convert(ds, src, lookup)) == NULL)
+                return AV_ENOMEM;
+            rc = av_sqlite_exec(s, sql, errbuf);
+            free(sql);
+        }
+        if (rc == AV_OK && (src || all)) {
+            if ((sql = av_sqlite_sql_names_view(ds)) == NULL)
+                return AV_ENOMEM;
+            rc = av_sqlite_exec(s, sql, errbuf);
+            free(sql);
+        }
+    }
+    return rc;
 }

@@ -1093,6 +1093,176 @@ def test_bad_as_of_and_history_options_are_refused():
     assert "--as-of" in run("--help", check=0).stdout and "--history" in run("--help").stdout
 
 
+# Schema 9 exactly as the avalanche before names were stored once wrote it
+# (`sqlite3 FILE .schema` of a file made by 03cb27e): history, kept here to
+# prove that its files migrate (issue 13).
+V9_DDL = (
+    'CREATE TABLE raw_response (  id INTEGER PRIMARY KEY,  source TEXT NOT NULL, endpoint '
+    'TEXT NOT NULL, lang INTEGER, api_version TEXT,  url TEXT NOT NULL, region_id INTEGER, '
+    'from_date TEXT, to_date TEXT,  fetched_at TEXT NOT NULL, http_status INTEGER, body BLOB '
+    'NOT NULL, body_id INTEGER REFERENCES raw_body (id));\n'
+    'CREATE TABLE rejected (  id INTEGER PRIMARY KEY, stage TEXT NOT NULL, reason TEXT NOT '
+    'NULL,  region_id INTEGER, lang INTEGER, raw_id INTEGER, raw TEXT, hash TEXT NOT NULL,  '
+    'first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, seen INTEGER NOT NULL DEFAULT 1,  '
+    'UNIQUE (stage, hash));\n'
+    'CREATE TABLE fetch_state (  region_id INTEGER NOT NULL, lang INTEGER NOT NULL, endpoint '
+    'TEXT NOT NULL,  last_date TEXT, last_fetch TEXT, last_status TEXT, last_error TEXT,  '
+    'PRIMARY KEY (region_id, lang, endpoint));\n'
+    'CREATE TABLE run (  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, args TEXT, pid INTEGER,'
+    '  started_at TEXT NOT NULL,  ended_at TEXT, status TEXT NOT NULL, units_total INTEGER '
+    'DEFAULT 0,  units_ok INTEGER DEFAULT 0, units_rejected INTEGER DEFAULT 0,  units_failed '
+    'INTEGER DEFAULT 0, warnings_stored INTEGER DEFAULT 0,  warnings_unchanged INTEGER '
+    'DEFAULT 0, warnings_rejected INTEGER DEFAULT 0,  error TEXT, requests INTEGER NOT NULL '
+    'DEFAULT 0, retries INTEGER NOT NULL DEFAULT 0);\n'
+    'CREATE TABLE warning (region_id INTEGER NOT NULL, region_name TEXT, region_type TEXT, '
+    'valid_date TEXT NOT NULL, lang INTEGER NOT NULL, reg_id INTEGER, danger_level INTEGER '
+    'NOT NULL CHECK (danger_level BETWEEN 0 AND 5), danger_level_name TEXT, valid_from TEXT '
+    'NOT NULL, valid_to TEXT, publish_time TEXT, next_warning_time TEXT, danger_increase_time'
+    ' TEXT, danger_decrease_time TEXT, is_tendency INTEGER, main_text TEXT, avalanche_danger '
+    'TEXT, emergency_warning TEXT, snow_surface TEXT, current_weak_layers TEXT, '
+    'latest_avalanche_activity TEXT, latest_observations TEXT, author TEXT, utm_zone INTEGER,'
+    ' utm_east INTEGER, utm_north INTEGER, previous_reg_id INTEGER, county_ids TEXT, '
+    'municipality_ids TEXT, endpoint TEXT NOT NULL, raw_hash TEXT, raw_id INTEGER, '
+    'ingested_at TEXT NOT NULL, county_names TEXT, municipality_names TEXT, exposed_height_1 '
+    'INTEGER, exposed_height_fill INTEGER, extreme_weather_id INTEGER, extreme_weather_name '
+    'TEXT, PRIMARY KEY (region_id, valid_date, lang));\n'
+    'CREATE TABLE problem (region_id INTEGER NOT NULL, valid_date TEXT NOT NULL, lang INTEGER'
+    ' NOT NULL, problem_id INTEGER NOT NULL, problem_type_id INTEGER, problem_type_name TEXT,'
+    ' avalanche_type_id INTEGER, avalanche_type_name TEXT, ext_id INTEGER, ext_name TEXT, '
+    'cause_id INTEGER, cause_name TEXT, probability_id INTEGER, probability_name TEXT, '
+    'trigger_simple_id INTEGER, trigger_simple_name TEXT, trigger_sensitivity_id INTEGER, '
+    'trigger_sensitivity_name TEXT, destructive_size_id INTEGER, destructive_size_name TEXT, '
+    'propagation_id INTEGER, propagation_name TEXT, aspects TEXT, exposed_height_fill '
+    'INTEGER, exposed_height_1 INTEGER, exposed_height_2 INTEGER, exposed_min_m INTEGER, '
+    'exposed_max_m INTEGER, exposed_heights TEXT, danger_level INTEGER, danger_level_name '
+    'TEXT, text TEXT, aspects_raw TEXT, PRIMARY KEY (region_id, valid_date, lang, '
+    'problem_id)) WITHOUT ROWID;\n'
+    'CREATE TABLE advice (region_id INTEGER NOT NULL, valid_date TEXT NOT NULL, lang INTEGER '
+    'NOT NULL, advice_id INTEGER NOT NULL, image_url TEXT, text TEXT, PRIMARY KEY (region_id,'
+    ' valid_date, lang, advice_id)) WITHOUT ROWID;\n'
+    'CREATE TABLE mountain_weather (region_id INTEGER NOT NULL, valid_date TEXT NOT NULL, '
+    'lang INTEGER NOT NULL, last_saved TEXT, cloud_cover_id INTEGER, cloud_cover_name TEXT, '
+    'comment TEXT, texts TEXT, rain_most_exposed_mm NUMERIC, rain_average_mm NUMERIC, '
+    'wind_speed NUMERIC, wind_direction NUMERIC, wind_shift_speed NUMERIC, '
+    'wind_shift_direction NUMERIC, wind_shift_start_hour NUMERIC, wind_shift_end_hour '
+    'NUMERIC, temperature_min_c NUMERIC, temperature_max_c NUMERIC, temperature_masl NUMERIC,'
+    ' freezing_level_masl NUMERIC, freezing_level_start_hour NUMERIC, freezing_level_end_hour'
+    ' NUMERIC, rain_snow_line_masl NUMERIC, rain_snow_line_start_hour NUMERIC, '
+    'rain_snow_line_end_hour NUMERIC, other TEXT, PRIMARY KEY (region_id, valid_date, lang));\n'
+    'CREATE TABLE run_region (  run_id INTEGER NOT NULL, region_id INTEGER NOT NULL,  '
+    'units_ok INTEGER NOT NULL, units_rejected INTEGER NOT NULL,  units_failed INTEGER NOT '
+    'NULL, warnings_stored INTEGER NOT NULL,  warnings_unchanged INTEGER NOT NULL, '
+    'warnings_rejected INTEGER NOT NULL,  error TEXT, PRIMARY KEY (run_id, region_id)) '
+    'WITHOUT ROWID;\n'
+    'CREATE TABLE fetch_hole (  region_id INTEGER NOT NULL, lang INTEGER NOT NULL, endpoint '
+    'TEXT NOT NULL,  from_date TEXT NOT NULL, to_date TEXT NOT NULL, since TEXT NOT NULL,  '
+    'PRIMARY KEY (region_id, lang, endpoint, from_date)) WITHOUT ROWID;\n'
+    'CREATE TABLE raw_body (  id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, size INTEGER'
+    ' NOT NULL,  body BLOB NOT NULL, codec INTEGER NOT NULL DEFAULT 0);\n'
+    'CREATE TABLE api_usage (  api TEXT NOT NULL, hour TEXT NOT NULL, requests INTEGER NOT '
+    'NULL,  weight REAL NOT NULL, PRIMARY KEY (api, hour)) WITHOUT ROWID;\n'
+    'CREATE TABLE weather_daily (region_id INTEGER NOT NULL, date TEXT NOT NULL, points '
+    'INTEGER NOT NULL, hours INTEGER NOT NULL, source TEXT NOT NULL, temperature_2m_min REAL,'
+    ' temperature_2m_mean REAL, temperature_2m_max REAL, precipitation_sum REAL, rain_sum '
+    'REAL, snowfall_sum REAL, snow_depth_mean REAL, wind_speed_10m_mean REAL, '
+    'wind_speed_10m_max REAL, wind_gusts_10m_max REAL, wind_direction_10m_dominant REAL, '
+    'relative_humidity_2m_mean REAL, freezing_level_height_mean REAL, computed_at TEXT NOT '
+    'NULL, PRIMARY KEY (region_id, date)) WITHOUT ROWID;\n'
+    'CREATE TABLE weather_hourly (region_id INTEGER NOT NULL, latitude REAL NOT NULL, '
+    'longitude REAL NOT NULL, time TEXT NOT NULL, source TEXT NOT NULL, fetched_at TEXT NOT '
+    'NULL, temperature_2m REAL, relative_humidity_2m REAL, precipitation REAL, rain REAL, '
+    'snowfall REAL, snow_depth REAL, wind_speed_10m REAL, wind_direction_10m REAL, '
+    'wind_gusts_10m REAL, freezing_level_height REAL, PRIMARY KEY (region_id, latitude, '
+    'longitude, time)) WITHOUT ROWID;\n'
+    'CREATE TABLE warning_version (region_id INTEGER NOT NULL, valid_date TEXT NOT NULL, lang'
+    ' INTEGER NOT NULL, publish_time TEXT NOT NULL, first_seen TEXT NOT NULL, endpoint TEXT '
+    'NOT NULL, raw_hash TEXT, record TEXT, PRIMARY KEY (region_id, valid_date, lang, '
+    'publish_time));\n'
+)
+
+
+def schema9_copy(src, dst):
+    """dst: a schema-9 file holding src's rows, as the older avalanche stored
+    them (every name as its text in the documented table)."""
+    con = sqlite3.connect(dst)
+    con.executescript(V9_DDL)
+    con.execute("ATTACH ? AS n", (src,))
+    for (t,) in con.execute("SELECT name FROM main.sqlite_master WHERE type = 'table' "
+                            "AND name NOT LIKE 'sqlite_%'").fetchall():
+        cols = ", ".join(r[1] for r in con.execute("PRAGMA main.table_info(%s)" % t))
+        con.execute("INSERT INTO main.%s (%s) SELECT %s FROM n.%s" % (t, cols, cols, t))
+    con.commit()
+    con.execute("DETACH n")
+    con.execute("PRAGMA user_version = 9")
+    con.close()
+
+
+def every_export(db):
+    return [export(db, d) for d in ("warnings", "problems", "advices", "mountain_weather")] + \
+        [export(db, "warnings", "csv"), export(db, "warnings", "jsonl", "--history"),
+         export(db, "problems", "jsonl", "--history"),
+         export(db, "warnings", "jsonl", "--as-of", "2023-03-02T12:00:00Z")]
+
+
+def test_names_are_stored_once_and_read_by_their_documented_names():
+    R.reset()
+    db = tmpdb()
+    fixture_run(db)
+    rows = jsonl(export(db))
+    # the sqlite3 shell, by the documented names: the same texts
+    p = subprocess.run(["sqlite3", "-separator", "|", db, "SELECT region_name, "
+                        "danger_level_name FROM warning ORDER BY valid_date"],
+                       capture_output=True, text=True, check=True)
+    assert p.stdout.splitlines() == ["%s|%s" % (r["region_name"], r["danger_level_name"])
+                                     for r in rows], p.stdout
+    assert len(rows) == 5 and rows[0]["region_name"]
+    # each distinct name once: the base table holds its id
+    assert query(db, "SELECT count(*) FROM names WHERE value = ?", rows[0]["region_name"]) == [(1,)]
+    assert query(db, "SELECT DISTINCT typeof(region_name) FROM warning_rows") == [("integer",)]
+    assert query(db, "SELECT count(DISTINCT region_name) FROM warning_rows") == [(1,)]
+    assert query(db, "SELECT count(*) FROM names") == \
+        query(db, "SELECT count(DISTINCT value) FROM names")
+    # every documented column of every table answers by its name
+    for ds in json.loads(run("datasets", "--json", check=0).stdout):
+        if ds["table"] in (None, "warning_version"):  # the history: no names, derived fields
+            continue
+        cols = [f["name"] for f in ds["fields"]]
+        query(db, "SELECT %s FROM %s" % (", ".join(cols), ds["table"]))
+    # the view stays writable by hand, names included (its triggers)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE problem SET problem_type_name = 'synthetic name' WHERE problem_id = 1")
+    con.commit()
+    con.close()
+    assert {r["problem_type_name"] for r in jsonl(export(db, "problems"))
+            if r["problem_id"] == 1} == {"synthetic name"}
+    assert query(db, "SELECT count(*) FROM names WHERE value = 'synthetic name'") == [(1,)]
+
+
+def test_a_schema_9_file_migrates_on_open_and_keeps_its_history():
+    R.reset()
+    new = tmpdb()
+    fixture_run(new)
+    run("run", "--db", new, "--api-base", R.base, "--endpoint", "simple", "--region", "3011",
+        "--lang", "1", "--from", "2026-03-01", "--to", "2026-03-03", *FAST, check=0)
+    want = every_export(new)
+    old = tmpdb()
+    schema9_copy(new, old)
+    assert query(old, "PRAGMA user_version") == [(9,)]
+    assert query(old, "SELECT type FROM sqlite_master WHERE name = 'warning'") == [("table",)]
+    assert every_export(old) == want  # the first open migrated it
+    assert query(old, "PRAGMA user_version")[0][0] >= 10
+    assert query(old, "SELECT type FROM sqlite_master WHERE name = 'warning'") == [("view",)]
+    assert query(old, "SELECT DISTINCT typeof(problem_type_name) FROM problem_rows") == \
+        [("integer",)]
+    assert query(old, "PRAGMA integrity_check") == [("ok",)]
+    assert query(old, "SELECT count(*) FROM warning_version") == \
+        query(new, "SELECT count(*) FROM warning_version")
+    run("reprocess", "--db", old, "--no-progress", check=0)
+    assert every_export(old) == want
+    fixture_run(old)  # and the writer goes on storing into it
+    assert every_export(old) == want
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 if __name__ == "__main__":

@@ -116,7 +116,7 @@ static char *schema_of(const char *path)
     sqlite3_open(path, &db);
     sqlite3_prepare_v2(db,
                        "SELECT m.name, p.name, p.type, p.\"notnull\", p.pk FROM sqlite_master m, "
-                       "pragma_table_info(m.name) p WHERE m.type = 'table' "
+                       "pragma_table_info(m.name) p WHERE m.type IN ('table', 'view') "
                        "ORDER BY m.name, p.name",
                        -1, &st, NULL);
     while (sqlite3_step(st) == SQLITE_ROW)
@@ -301,7 +301,10 @@ static void migration(void)
     av_store_close(s);
     a = schema_of(old);
     b = schema_of(fresh);
-    CHECK(a && b && strstr(a, "warning.county_names TEXT 0 0") != NULL);
+    /* names stored once: the base table holds ids, the view the texts */
+    CHECK(a && b && strstr(a, "warning_rows.county_names INTEGER 0 0") != NULL);
+    CHECK(a && b && strstr(a, "\nwarning.county_names ") != NULL);
+    CHECK(a && b && strstr(a, "\nnames.value TEXT 1 0") != NULL);
     CHECK(a && b && strcmp(a, b) == 0);
     if (a && b && strcmp(a, b) != 0)
         fprintf(stderr, "migrated:\n%s\nfresh:\n%s\n", a, b);
