@@ -7,6 +7,7 @@
  * memory. */
 #include "sqlite_int.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,23 @@ static char *done(struct av_buf *b)
     return b->data;
 }
 
+/* CREATE TABLE name for ds with the fields of schema v and before (not
+ * the derived ones), its key as the primary key; split: names as ids. */
+static void create_table(struct av_buf *b, const struct av_dataset *ds, const char *name, int v,
+                         int split)
+{
+    av_buf_printf(b, "CREATE TABLE %s (", name);
+    for (int i = 0; i < ds->nfields; i++) {
+        if (ds->fields[i].since > v || (ds->fields[i].flags & AV_FF_DERIVED))
+            continue;
+        column_def(b, &ds->fields[i], split);
+        av_buf_puts(b, ", ");
+    }
+    av_buf_puts(b, "PRIMARY KEY (");
+    key_list(b, ds, 0);
+    av_buf_printf(b, "))%s;", ds->rowid ? "" : " WITHOUT ROWID");
+}
+
 int av_sqlite_has_names(const struct av_dataset *ds)
 {
     for (int i = 0; i < ds->nfields; i++)
@@ -175,16 +193,8 @@ char *av_sqlite_sql_migration(int v, unsigned split)
     for (int d = 0; av_datasets[d]; d++) {
         const struct av_dataset *ds = av_datasets[d];
         if (ds->since == v) {
-            av_buf_printf(&b, "CREATE TABLE %s (", ds->table);
-            for (int i = 0; i < ds->nfields; i++) {
-                if (ds->fields[i].since > v || (ds->fields[i].flags & AV_FF_DERIVED))
-                    continue;
-                column_def(&b, &ds->fields[i], 0);
-                av_buf_puts(&b, ", ");
-            }
-            av_buf_puts(&b, "PRIMARY KEY (");
-            key_list(&b, ds, 0);
-            av_buf_printf(&b, "))%s;\n", ds->rowid ? "" : " WITHOUT ROWID");
+            create_table(&b, ds, ds->table, v, 0);
+            av_buf_puts(&b, "\n");
         } else if (ds->since < v) {
             int sp = (split >> d) & 1;
             for (int i = 0; i < ds->nfields; i++) {
@@ -644,16 +654,7 @@ char *av_sqlite_sql_names_convert(const struct av_dataset *ds, const char *src,
             av_buf_printf(&b, "INSERT OR IGNORE INTO names (value) SELECT DISTINCT %s FROM %s%s "
                               "WHERE %s IS NOT NULL;",
                           ds->fields[i].name, src ? src : t, src ? "" : "_old", ds->fields[i].name);
-    av_buf_printf(&b, "CREATE TABLE %s (", t);
-    for (int i = 0; i < ds->nfields; i++) {
-        if (ds->fields[i].flags & AV_FF_DERIVED)
-            continue;
-        column_def(&b, &ds->fields[i], 1);
-        av_buf_puts(&b, ", ");
-    }
-    av_buf_puts(&b, "PRIMARY KEY (");
-    key_list(&b, ds, 0);
-    av_buf_printf(&b, "))%s;", ds->rowid ? "" : " WITHOUT ROWID");
+    create_table(&b, ds, t, INT_MAX, 1);
     av_buf_printf(&b, "INSERT INTO %s (", t);
     for (int i = 0; i < ds->nfields; i++)
         if (!(ds->fields[i].flags & AV_FF_DERIVED))
