@@ -110,9 +110,15 @@ class Bg:
         return self.p.poll()
 
     def finish(self, timeout=300):
-        """(exit status, stdout, stderr), killing it if it takes too long."""
+        """(exit status, stdout, stderr); killed if it takes too long, and
+        then the test fails with the end of its stderr."""
         try:
             out = self.p.communicate(timeout=timeout)[0]
+        except subprocess.TimeoutExpired:
+            self.stop()
+            self.err_file.seek(0)
+            raise AssertionError("%s still running after %d s; its stderr ends:\n%s" %
+                                 (self.p.args[1], timeout, self.err_file.read()[-4000:]))
         finally:
             self.stop()
         self.err_file.seek(0)
