@@ -6,7 +6,7 @@ SYNTHETIC corpus, in one invocation (ratios, not absolute numbers, are what
 to compare across machines).
 
     bench/bench.py [--warnings 100000] [--out build/bench/results.json]
-                   [--baseline OLD_BINARY] [--duckdb] [--repeat N] [--workers N]
+                   [--baseline OLD_BINARY] [--duckdb] [--floor] [--repeat N] [--workers N]
                    [--kafka [--cassandra [--pyspark]]]
 
 Measures wall time, user+sys CPU and peak RSS (getrusage of the child via
@@ -27,6 +27,12 @@ with bench/duckdb_load.py (DuckDB's read_json CTAS of the corpus, 2
 threads; label "duckdb", run by AV_DUCKDB_PYTHON, the venv bench/run
 makes), and its entry in "compare" gets ratio_vs_duckdb (after / duckdb
 median wall). build/avalanche can be another binary with AVALANCHE_BIN.
+
+With --floor, the reprocess step is also interleaved with
+bench/sqlite_floor.py (label "floor": SQLite alone copying the clean tables
+of the after db into a new file with INSERT ... SELECT, WAL and
+checkpoint, i.e. the writes without any of our work), and its entry gets
+ratio_vs_floor (after / floor) and, with --duckdb, floor_vs_duckdb.
 
 With --kafka --cassandra --pyspark (issue 12), the `process --sink
 cassandra` step is interleaved the same way with bench/pyspark_cassandra.py
@@ -166,6 +172,10 @@ def compare(name, make_args, bins, repeat, meta, mb, node_pid=None):
         res["ratio_wall"] = round(med["after"] / med["before"], 3)
     if "duckdb" in med:
         res["ratio_vs_duckdb"] = round(med["after"] / med["duckdb"], 3)
+    if "floor" in med:
+        res["ratio_vs_floor"] = round(med["after"] / med["floor"], 3)
+        if "duckdb" in med:
+            res["floor_vs_duckdb"] = round(med["floor"] / med["duckdb"], 3)
     if "pyspark" in med:
         res["speedup_vs_pyspark"] = round(med["pyspark"] / med["after"], 3)
         for k in ("setup_s", "stream_s"):
@@ -196,6 +206,13 @@ def print_compare(compared, repeat):
                                                        c["ratio_vs_duckdb"], a["cpu_s"],
                                                        d["cpu_s"], a["peak_rss_mb"],
                                                        d["peak_rss_mb"]))
+        if "floor" in c:
+            f, a = c["floor"], c["after"]
+            print("%s vs SQLite alone writing its rows (median of %d): %.2f s / %.2f s wall = "
+                  "%.3f, cpu %.2f / %.2f s%s" % (
+                      name, repeat, a["wall_s"], f["wall_s"], c["ratio_vs_floor"], a["cpu_s"],
+                      f["cpu_s"], "; floor / DuckDB %.3f" % c["floor_vs_duckdb"]
+                      if "floor_vs_duckdb" in c else ""))
         if "pyspark" in c:
             s, a = c["pyspark"], c["after"]
             print("\n%s vs PySpark Structured Streaming + Spark Cassandra connector "
@@ -291,6 +308,9 @@ def main():
     ap.add_argument("--server", choices=("replay", "static"), default="replay",
                     help="what serves the corpus: the replay server, or bench/static_server.py "
                          "(the same bytes, less CPU)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also time bench/sqlite_floor.py (SQLite alone writing the clean "
+                    "tables reprocess writes, INSERT ... SELECT), interleaved with reprocess")
     ap.add_argument("--workers", type=int, metavar="N",
                     help="reprocess.workers of the after binary (default: its own, one per CPU)")
     a = ap.parse_args()
@@ -306,6 +326,8 @@ def main():
     bins = [("before", a.baseline), ("after", BIN)] if a.baseline else None
     # reprocess and the DuckDB load, side by side (and the baseline's reprocess)
     rbins = (bins or [("after", BIN)]) + [("duckdb", DUCKDB_PY)] if a.duckdb else bins
+    if a.floor:
+        rbins = (rbins or [("after", BIN)]) + [("floor", sys.executable)]
     # process --sink cassandra and the PySpark comparator, side by side
     cbins = (bins or [("after", BIN)]) + [("pyspark", PYSPARK_PY)] if a.pyspark else bins
     keyspaces = {}  # label -> the keyspaces it wrote (counted at the end)
@@ -365,6 +387,10 @@ def main():
             if label == "duckdb":
                 return [binary, os.path.join(HERE, "duckdb_load.py"), corpus,
                         os.path.join(BUILD, "duckdb.db"), "--threads", "2"]
+            if label == "floor":  # SQLite alone writing the after db's clean tables
+                return [binary, os.path.join(HERE, "sqlite_floor.py"),
+                        db_path("bench", "after" if bins else None),
+                        os.path.join(BUILD, "floor.db")]
             if label == "after" and a.workers is not None:
                 return [binary, "reprocess", "--db", db_path("bench", label), "--no-progress",
                         "-X", "reprocess.workers=%d" % a.workers]

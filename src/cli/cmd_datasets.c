@@ -8,6 +8,7 @@
 #include "../core/buf.h"
 #include "../core/json.h"
 #include "../model/dataset.h"
+#include "../sinks/store.h"
 #include "cli.h"
 
 /* The type as the export shows it. */
@@ -63,7 +64,11 @@ static void markdown(void)
 {
     for (int d = 0; av_datasets_described[d]; d++) {
         const struct av_dataset *ds = av_datasets_described[d];
-        if (ds->table)
+        char base[64];
+        if (av_store_view_base(ds, base))
+            printf("## %s\n\n%s SQLite view `%s` (over table `%s`, whose names are kept once "
+                   "in `names`).", ds->name, ds->doc, ds->table, base);
+        else if (ds->table)
             printf("## %s\n\n%s SQLite table `%s`.", ds->name, ds->doc, ds->table);
         else
             printf("## %s\n\n%s Not stored.", ds->name, ds->doc);
@@ -97,9 +102,13 @@ static void json(void)
     av_buf_putc(&b, '[');
     for (int d = 0; av_datasets_described[d]; d++) {
         const struct av_dataset *ds = av_datasets_described[d];
-        av_buf_printf(&b, "%s{\"name\":\"%s\",\"table\":%s%s%s,\"doc\":", d ? "," : "",
+        char base[64];
+        av_buf_printf(&b, "%s{\"name\":\"%s\",\"table\":%s%s%s,", d ? "," : "",
                       ds->name, ds->table ? "\"" : "", ds->table ? ds->table : "null",
                       ds->table ? "\"" : "");
+        if (av_store_view_base(ds, base)) /* ds->table is a view over it */
+            av_buf_printf(&b, "\"base_table\":\"%s\",", base);
+        av_buf_puts(&b, "\"doc\":");
         av_json_quote(&b, ds->doc);
         av_buf_puts(&b, ",\"fields\":[");
         for (int i = 0; i < ds->nfields; i++) {
@@ -131,8 +140,11 @@ int av_cmd_datasets(struct av_cli *c)
     } else {
         for (int d = 0; av_datasets_described[d]; d++) {
             const struct av_dataset *ds = av_datasets_described[d];
+            char base[64];
+            int view = av_store_view_base(ds, base);
             printf("%s%s (%s%s): %s\n", d ? "\n" : "", ds->name,
-                   ds->table ? "table " : "not stored", ds->table ? ds->table : "", ds->doc);
+                   view ? "view " : ds->table ? "table " : "not stored",
+                   ds->table ? ds->table : "", ds->doc);
             for (int i = 0; i < ds->nfields; i++) {
                 const struct av_field *f = &ds->fields[i];
                 char tmp[32], extra[96];

@@ -465,7 +465,6 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
 {
     struct sqlite_sink *k = impl;
     struct av_store *s = k->st;
-    sqlite3_int64 before;
     int fresh;
     av_rc rc = av_sqlite_put_version(k, w, errbuf); /* sqlite_history.c */
 
@@ -473,15 +472,21 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
         return rc;
     if ((rc = bind_record(k, &k->ds[0], w, w, errbuf)) != AV_OK)
         return rc;
-    before = sqlite3_last_insert_rowid(s->db); /* a name stored moves it */
+    /* The upsert sets the last rowid only when it inserts (an UPDATE
+     * leaves it), and never to INT64_MIN (new rowids are max + 1, or
+     * random positive ones at the limit). Comparing with the rowid from
+     * before the step instead took an insert for a replacement whenever
+     * the history row just stored had the same rowid, which a rebuild
+     * makes the rule: three needless child DELETEs per warning. */
+    sqlite3_set_last_insert_rowid(s->db, INT64_MIN);
     rc = av_sqlite_step(s, k->ds[0].ins, errbuf, "store warning");
     if (rc != AV_OK)
         return rc;
     *changed = sqlite3_changes(s->db) > 0;
     if (!*changed)
         return AV_OK;
-    /* A new rowid means a fresh insert: no old children to remove. */
-    fresh = sqlite3_last_insert_rowid(s->db) != before;
+    /* A fresh insert: no old children to remove. */
+    fresh = sqlite3_last_insert_rowid(s->db) != INT64_MIN;
     for (int d = 1; d < SQ_NDS; d++) {
         struct sq_ds *x = &k->ds[d];
         if (!fresh) {

@@ -182,6 +182,14 @@ const char *av_sqlite_base(const struct av_dataset *ds, char out[AV_SQLITE_BASE_
     return out;
 }
 
+int av_store_view_base(const struct av_dataset *ds, char base[64])
+{
+    if (ds->table == NULL || !av_sqlite_has_names(ds))
+        return 0;
+    snprintf(base, 64, "%s", av_sqlite_base(ds, (char[AV_SQLITE_BASE_LEN]){0}));
+    return 1;
+}
+
 char *av_sqlite_sql_migration(int v, unsigned split)
 {
     char base[AV_SQLITE_BASE_LEN];

@@ -37,6 +37,7 @@
 extern const struct av_opt av_store_opts[];
 
 struct av_store;
+struct av_dataset;
 
 struct av_raw_meta {
     const char *source;      /* "varsom" | "open-meteo" */
@@ -56,6 +57,10 @@ av_rc av_store_open(struct av_store **out, const char *path, const struct av_con
                     char *errbuf);
 /* The schema version this avalanche writes (PRAGMA user_version). */
 int av_store_schema_version(void);
+/* Where ds's records live in the file: 1 when ds->table is a view over the
+ * table written into base (its names kept once in `names`, schema 10),
+ * 0 when ds->table is the table itself. */
+int av_store_view_base(const struct av_dataset *ds, char base[64]);
 void av_store_close(struct av_store *s); /* accepts NULL */
 
 av_rc av_store_begin(struct av_store *s, char *errbuf);

@@ -1228,6 +1228,12 @@ def test_names_are_stored_once_and_read_by_their_documented_names():
             continue
         cols = [f["name"] for f in ds["fields"]]
         query(db, "SELECT %s FROM %s" % (", ".join(cols), ds["table"]))
+        # `datasets` says which are views and over which table, as the file has them
+        kind = query(db, "SELECT type FROM sqlite_schema WHERE name = ?", ds["table"])
+        assert kind == [("view" if "base_table" in ds else "table",)], (ds["name"], kind)
+        if "base_table" in ds:
+            assert query(db, "SELECT type FROM sqlite_schema WHERE name = ?",
+                         ds["base_table"]) == [("table",)], ds
     # the view stays writable by hand, names included (its triggers)
     con = sqlite3.connect(db)
     con.execute("UPDATE problem SET problem_type_name = 'synthetic name' WHERE problem_id = 1")
