@@ -24,6 +24,9 @@ const struct av_opt av_store_opts[] = {
     {"store", "path", AV_OPT_STR, "avalanche.db", 0, 0, NULL, "SQLite database file"},
     {"store", "busy_timeout_ms", AV_OPT_INT, "10000", 0, 600000, NULL,
      "wait this long for a lock held by another process"},
+    {"store", "rebuild_batch", AV_OPT_INT, "512", 0, 65536, NULL,
+     "rows per table that reprocess writes with one INSERT ... SELECT (0 = one statement "
+     "per row, as run does)"},
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -412,12 +415,18 @@ av_rc av_store_commit(struct av_store *s, char *errbuf)
         s->tx_depth--;
         return AV_OK;
     }
+    if (s->rebuild && (rc = av_sqlite_bulk_flush(s->rebuild, errbuf)) != AV_OK) {
+        av_store_rollback(s);
+        return rc;
+    }
     rc = av_sqlite_step(s, s->commit, errbuf, "commit");
     if (rc != AV_OK) {
         av_store_rollback(s);
         return rc;
     }
     s->tx_depth = 0;
+    if (s->rebuild) /* the rebuild is over, its rows in */
+        av_sqlite_bulk_stop(s->rebuild);
     return AV_OK;
 }
 
@@ -427,30 +436,21 @@ void av_store_rollback(struct av_store *s)
         av_sqlite_step(s, s->rollback, NULL, "rollback");
     s->tx_depth = 0;
     av_sqlite_names_reset(s); /* it may hold ids rolled back */
+    if (s->rebuild) /* its batched rows go with the rest */
+        av_sqlite_bulk_stop(s->rebuild);
 }
 
 /* ---- the SQLite sink: clean records in the same file ---- */
 
-/* Binds the value at p as parameter i of x->ins: a name (AV_FF_NAME) as
- * its id (sqlite_int.h). */
+/* Binds the value at p as parameter i + 1 of x->ins (sq_store_val). */
 static av_rc bind_value(struct sqlite_sink *k, struct sq_ds *x, int i, const void *p,
                         char *errbuf)
 {
-    const struct av_field *f = &x->ds->fields[i];
-    const char *v;
-    int64_t id;
-    av_rc rc;
+    struct sq_val v;
+    av_rc rc = sq_store_val(k, &x->ds->fields[i], p, x->scratch[i], &v, errbuf);
 
-    if (!(f->flags & AV_FF_NAME)) {
-        sq_bind_field(k, x->ins, i + 1, f, p, x->scratch[i]);
-        return AV_OK;
-    }
-    if ((v = av_field_get_text(f, p, x->scratch[i])) == NULL) {
-        sqlite3_bind_null(x->ins, i + 1);
-        return AV_OK;
-    }
-    if ((rc = av_sqlite_name_id(k->st, v, strlen(v), &id, errbuf)) == AV_OK)
-        sqlite3_bind_int64(x->ins, i + 1, id);
+    if (rc == AV_OK)
+        sq_bind_val(x->ins, i + 1, &v);
     return rc;
 }
 
@@ -471,9 +471,11 @@ static av_rc sink_put(void *impl, const struct av_warning *w, int *changed, char
     struct sqlite_sink *k = impl;
     struct av_store *s = k->st;
     int fresh;
-    av_rc rc = av_sqlite_put_version(k, w, errbuf); /* sqlite_history.c */
+    av_rc rc;
 
-    if (rc != AV_OK)
+    if (av_sqlite_bulk_put(k, w, changed, &rc, errbuf) || rc != AV_OK)
+        return rc; /* a rebuild's new key, batched (sqlite_bulk.c) */
+    if ((rc = av_sqlite_put_version(k, w, errbuf)) != AV_OK) /* sqlite_history.c */
         return rc;
     if ((rc = bind_record(k, &k->ds[0], w, w, errbuf)) != AV_OK)
         return rc;
@@ -524,6 +526,8 @@ static av_rc sink_put_rows(void *impl, const struct av_dataset *ds, const void *
             x = &k->ds[d];
     if (x == NULL)
         return av_fail(errbuf, AV_EINVAL, "the sqlite sink has no flat dataset %s", ds->name);
+    if (av_sqlite_bulk_flush(k, errbuf) != AV_OK)
+        return AV_EIO;
     for (size_t r = 0; r < n; r++) {
         const void *rec = (const char *)recs + r * ds->elem_size;
         av_rc rc = AV_OK;
@@ -543,6 +547,7 @@ static void sink_close(void *impl)
 
     if (k == NULL)
         return;
+    av_sqlite_bulk_free(k);
     for (int d = 0; d < SQ_NALL; d++) {
         sqlite3_finalize(k->ds[d].ins);
         sqlite3_finalize(k->ds[d].del);
@@ -570,6 +575,7 @@ static av_rc sink_open(void **out, const struct av_sink_env *env, char *errbuf)
     if (k == NULL)
         return AV_ENOMEM;
     k->st = env->store;
+    k->bulk_rows = env->conf ? (int)av_conf_int(env->conf, "store.rebuild_batch") : 512;
     for (int d = 0; d < SQ_NALL && rc == AV_OK; d++) {
         struct sq_ds *x = &k->ds[d];
         x->ds = av_datasets[d];
@@ -630,6 +636,8 @@ static av_rc sink_clear(void *impl, char *errbuf)
         return AV_ENOMEM;
     rc = av_sqlite_exec(s, sql, errbuf);
     free(sql);
+    if (rc == AV_OK) /* inside the rebuild's transaction: every key is new now */
+        rc = av_sqlite_bulk_start((struct sqlite_sink *)impl, errbuf);
     return rc;
 }
 

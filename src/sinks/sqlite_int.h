@@ -1,10 +1,12 @@
 /* sqlite_int.h - private to the SQLite state store and sink (sqlite.c,
- * sqlite_state.c, sqlite_read.c, sqlite_schema.c, sqlite_history.c). */
+ * sqlite_state.c, sqlite_read.c, sqlite_schema.c, sqlite_history.c,
+ * sqlite_bulk.c). */
 #ifndef AV_SQLITE_INT_H
 #define AV_SQLITE_INT_H
 
 #include <math.h>
 #include <sqlite3.h>
+#include <string.h>
 
 #include "../core/buf.h"
 #include "../core/json.h"
@@ -50,6 +52,10 @@ struct av_store {
     struct av_buf zbuf, dbuf; /* a body encoded (raw_codec.h), a stored one decoded */
     struct av_raw_codec *codec; /* their contexts */
     struct av_names *names;     /* the writer's map (NULL until a name is stored) */
+    /* the sink whose rebuild batches the transaction still holds (set by
+     * av_sqlite_bulk_start): the real COMMIT flushes them first, a rollback drops
+     * them (sqlite_bulk.c) */
+    struct sqlite_sink *rebuild;
 };
 
 /* One dataset's statements in the SQLite sink. */
@@ -78,7 +84,45 @@ struct sqlite_sink {
     struct av_warning *old;
     struct av_buf json;
     struct av_json doc;
+    struct sq_bulk *bulk; /* the rebuild's batches (sqlite_bulk.c); NULL until one */
+    int bulk_rows;        /* store.rebuild_batch: rows per batch; 0 = no bulk path */
 };
+
+/* The rebuild's bulk path (sqlite_bulk.c; store.rebuild_batch, 0 = off).
+ * Once the sink has cleared the
+ * clean tables inside a transaction (reprocess), a warning whose key has
+ * not been put since is new: nothing to look up, replace or delete. Its
+ * rows (history, warning, children), as the usual put would bind them,
+ * go to one in-memory batch per table, each written by one INSERT ...
+ * SELECT from a virtual table over the batch (module av_batch_<table>)
+ * instead of one statement per row; SQLite's per-row statement cost was
+ * the writer's limit (bench/README.md, sqlite_rows). Batches are flushed
+ * before anything reads or writes the sink otherwise (a key seen again or
+ * outside the key map goes the usual way after the flush), when full, and
+ * by the real COMMIT, so every statement sees the rows before it and the
+ * tables end the same, rowids and name ids included; a rollback drops
+ * them. Memory while a rebuild is on: the key map (SQ_BULK_MAP_BYTES) and
+ * batches of at most store.rebuild_batch rows or SQ_BULK_TEXT bytes of
+ * text.
+ * Errors: AV_ENOMEM, or SQLite's at the flush (AV_EIO), which fail the
+ * rebuild as a put would. */
+#define SQ_BULK_TEXT (4u << 20)
+/* keys mapped: regions 3000..3127, dates 2000-01-01 + 16384 days, 2 langs */
+#define SQ_BULK_MAP_BYTES (128u * 16384u * 2u / 8u)
+struct sq_bulk;
+/* Turns the bulk path on: the clean tables were just emptied in the open
+ * transaction. */
+av_rc av_sqlite_bulk_start(struct sqlite_sink *k, char *errbuf);
+/* 1: w was taken (stored when flushed; *changed = 1). 0: w is not for the
+ * bulk path (the batches are flushed; put it the usual way), or *rc says
+ * why it failed. */
+int av_sqlite_bulk_put(struct sqlite_sink *k, const struct av_warning *w, int *changed, av_rc *rc,
+                char *errbuf);
+/* Writes what the batches hold (AV_OK when nothing or off). */
+av_rc av_sqlite_bulk_flush(struct sqlite_sink *k, char *errbuf);
+/* Off: the batches dropped (after a flush: empty), the key map freed. */
+void av_sqlite_bulk_stop(struct sqlite_sink *k);
+void av_sqlite_bulk_free(struct sqlite_sink *k);
 
 av_rc av_sqlite_err(struct av_store *s, char *errbuf, const char *what);
 /* Steps st once and resets it; AV_OK on DONE or ROW. */
@@ -124,54 +168,113 @@ static inline void sq_bind_date(sqlite3_stmt *st, int i, int64_t days)
     sqlite3_bind_text(st, i, b, 10, SQLITE_TRANSIENT);
 }
 
-/* Binds the value at p as parameter i (the hot path of every write: one
- * switch per value). Formatted text goes to scratch, which must outlive
- * the step (see bind_text); dates repeat within a warning and come from
- * the sink's one-entry cache (every statement is stepped before the next
- * one is bound, so a cached date never changes under a bound statement). */
-static inline void sq_bind_field(struct sqlite_sink *k, sqlite3_stmt *st, int i,
-                                 const struct av_field *f, const void *p, char scratch[32])
+/* A value as it is bound: SQLITE_NULL, SQLITE_INTEGER (i), SQLITE_FLOAT
+ * (d) or SQLITE_TEXT (s, len bytes; valid until the next value of its
+ * field is taken, see sq_field_val). */
+struct sq_val {
+    int type;
+    int len;
+    int64_t i;
+    double d;
+    const char *s;
+};
+
+static inline void sq_text_val(struct sq_val *v, const char *s)
 {
+    if (s == NULL) {
+        v->type = SQLITE_NULL;
+        return;
+    }
+    v->type = SQLITE_TEXT;
+    v->s = s;
+    v->len = (int)strlen(s);
+}
+
+/* The value at p of field f (the hot path of every write: one switch per
+ * value). Formatted text goes to scratch, which must outlive its use (a
+ * bound statement's step); dates repeat within a warning and come from the
+ * sink's one-entry cache (every statement is stepped before the next one
+ * is bound, so a cached date never changes under a bound statement). */
+static inline void sq_field_val(struct sqlite_sink *k, const struct av_field *f, const void *p,
+                                char scratch[32], struct sq_val *v)
+{
+    v->type = SQLITE_NULL;
     switch (f->type) {
     case AV_FT_I8:
     case AV_FT_I32:
     case AV_FT_BOOL:
-        sq_bind_int(st, i, *(const int *)p);
+        if (*(const int *)p != AV_NULL_INT) {
+            v->type = SQLITE_INTEGER;
+            v->i = *(const int *)p;
+        }
         break;
     case AV_FT_I64:
-        sq_bind_int(st, i, *(const int64_t *)p);
+        if (*(const int64_t *)p != AV_NULL_INT) {
+            v->type = SQLITE_INTEGER;
+            v->i = *(const int64_t *)p;
+        }
         break;
     case AV_FT_TEXT:
     case AV_FT_NUMTEXT:
-        sq_bind_text(st, i, *(const char *const *)p);
+        sq_text_val(v, *(const char *const *)p);
         break;
     case AV_FT_CHARS:
-        sq_bind_text(st, i, *(const char *)p ? (const char *)p : NULL);
+        sq_text_val(v, *(const char *)p ? (const char *)p : NULL);
         break;
     case AV_FT_TIME:
-        if (*(const av_ms *)p == AV_NULL_MS) {
-            sqlite3_bind_null(st, i);
-            break;
+        if (*(const av_ms *)p != AV_NULL_MS) {
+            av_stamp_format(*(const av_ms *)p, scratch);
+            v->type = SQLITE_TEXT;
+            v->s = scratch;
+            v->len = AV_STAMP_LEN - 1;
         }
-        av_stamp_format(*(const av_ms *)p, scratch);
-        sqlite3_bind_text(st, i, scratch, AV_STAMP_LEN - 1, SQLITE_STATIC);
         break;
     case AV_FT_DATE:
         if (k->date_days != *(const int64_t *)p || k->date[0] == '\0') {
             k->date_days = *(const int64_t *)p;
             av_date_format(k->date_days, k->date);
         }
-        sqlite3_bind_text(st, i, k->date, 10, SQLITE_STATIC);
+        v->type = SQLITE_TEXT;
+        v->s = k->date;
+        v->len = 10;
         break;
     case AV_FT_F64:
-        if (isnan(*(const double *)p))
-            sqlite3_bind_null(st, i);
-        else
-            sqlite3_bind_double(st, i, *(const double *)p);
+        if (!isnan(*(const double *)p)) {
+            v->type = SQLITE_FLOAT;
+            v->d = *(const double *)p;
+        }
         break;
     default: /* aspects, weather source */
-        sq_bind_text(st, i, av_field_get_text(f, p, scratch));
+        sq_text_val(v, av_field_get_text(f, p, scratch));
     }
+}
+
+/* Binds v as parameter i of st (text SQLITE_STATIC, see sq_bind_text). */
+static inline void sq_bind_val(sqlite3_stmt *st, int i, const struct sq_val *v)
+{
+    switch (v->type) {
+    case SQLITE_INTEGER:
+        sqlite3_bind_int64(st, i, v->i);
+        break;
+    case SQLITE_FLOAT:
+        sqlite3_bind_double(st, i, v->d);
+        break;
+    case SQLITE_TEXT:
+        sqlite3_bind_text(st, i, v->s, v->len, SQLITE_STATIC);
+        break;
+    default:
+        sqlite3_bind_null(st, i);
+    }
+}
+
+/* Binds the value at p as parameter i of st. */
+static inline void sq_bind_field(struct sqlite_sink *k, sqlite3_stmt *st, int i,
+                                 const struct av_field *f, const void *p, char scratch[32])
+{
+    struct sq_val v;
+
+    sq_field_val(k, f, p, scratch, &v);
+    sq_bind_val(st, i, &v);
 }
 
 /* Binds the warning's key as ?1..?3 of st. */
@@ -199,6 +302,24 @@ const char *av_sqlite_base(const struct av_dataset *ds, char out[AV_SQLITE_BASE_
 /* The id of the name s (n bytes) in `names`, inserted when new
  * (sqlite_state.c). */
 av_rc av_sqlite_name_id(struct av_store *s, const char *v, size_t n, int64_t *id, char *errbuf);
+
+/* The value of field f at p as a sink table stores it: a name
+ * (AV_FF_NAME) as its id in `names`, else as sq_field_val. */
+static inline av_rc sq_store_val(struct sqlite_sink *k, const struct av_field *f, const void *p,
+                                 char scratch[32], struct sq_val *v, char *errbuf)
+{
+    const char *t;
+
+    if (!(f->flags & AV_FF_NAME)) {
+        sq_field_val(k, f, p, scratch, v);
+        return AV_OK;
+    }
+    v->type = SQLITE_NULL;
+    if ((t = av_field_get_text(f, p, scratch)) == NULL)
+        return AV_OK;
+    v->type = SQLITE_INTEGER;
+    return av_sqlite_name_id(k->st, t, strlen(t), &v->i, errbuf);
+}
 /* Empties the writer's map (a transaction begins or rolls back). */
 void av_sqlite_names_reset(struct av_store *s);
 void av_sqlite_names_free(struct av_store *s);

@@ -86,6 +86,9 @@ static av_rc read_children(struct sqlite_sink *k, const struct av_query *q,
 av_rc av_sqlite_sink_read(void *impl, const struct av_query *q, av_sink_row_fn fn, void *ud,
                           char *errbuf)
 {
+    /* a rebuild's batched rows first (sqlite_int.h) */
+    if (av_sqlite_bulk_flush(impl, errbuf) != AV_OK)
+        return AV_EIO;
     struct sqlite_sink *k = impl;
     const struct av_dataset *ds = &av_ds_warning;
     struct av_warning *w = malloc(sizeof(*w));
@@ -162,6 +165,9 @@ av_rc av_sqlite_load_current(struct sqlite_sink *k, int region_id, int64_t valid
 av_rc av_sqlite_sink_read_versions(void *impl, const struct av_query *q, av_sink_version_fn fn,
                                    void *ud, char *errbuf)
 {
+    /* a rebuild's batched rows first (sqlite_int.h) */
+    if (av_sqlite_bulk_flush(impl, errbuf) != AV_OK)
+        return AV_EIO;
     struct sqlite_sink *k = impl;
     sqlite3_stmt *st = NULL;
     char *sql = av_sqlite_sql_select_versions(q);
@@ -202,6 +208,9 @@ out:
 av_rc av_sqlite_sink_load_version(void *impl, const struct av_version_row *v,
                                   struct av_warning *w, struct av_pool *pool, char *errbuf)
 {
+    /* a rebuild's batched rows first (sqlite_int.h) */
+    if (av_sqlite_bulk_flush(impl, errbuf) != AV_OK)
+        return AV_EIO;
     struct sqlite_sink *k = impl;
     sqlite3_stmt *st = k->rec;
     char d[AV_DATE_LEN], t[AV_STAMP_LEN] = "";
@@ -241,6 +250,9 @@ av_rc av_sqlite_sink_load_version(void *impl, const struct av_version_row *v,
 av_rc av_sqlite_sink_read_rows(void *impl, const struct av_dataset *ds, const struct av_query *q,
                                av_sink_rec_fn fn, void *ud, char *errbuf)
 {
+    /* a rebuild's batched rows first (sqlite_int.h) */
+    if (av_sqlite_bulk_flush(impl, errbuf) != AV_OK)
+        return AV_EIO;
     struct sqlite_sink *k = impl;
     struct av_pool pool = {NULL, 0};
     sqlite3_stmt *st = NULL;
@@ -278,6 +290,9 @@ out:
 av_rc av_sqlite_sink_count(void *impl, const struct av_dataset *ds, const struct av_query *q,
                            long *n, char *errbuf)
 {
+    /* a rebuild's batched rows first (sqlite_int.h) */
+    if (av_sqlite_bulk_flush(impl, errbuf) != AV_OK)
+        return AV_EIO;
     struct sqlite_sink *k = impl;
     sqlite3_stmt *st = NULL;
     char *sql = av_sqlite_sql_count(ds, q);

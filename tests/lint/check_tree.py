@@ -125,7 +125,8 @@ def main():
                 check("../sources/" not in f.read(), "%s includes src/sources/" % p)
     # symbols: defined globals and the libraries each object calls
     libs = {"sqlite3_": {"sinks/sqlite.o", "sinks/sqlite_state.o", "sinks/sqlite_read.o",
-                         "sinks/sqlite_history.o"}, "curl_": {"sources/fetch.o"},
+                         "sinks/sqlite_history.o", "sinks/sqlite_bulk.o"},
+            "curl_": {"sources/fetch.o"},
             "rd_kafka_": {"transport/kafka.o"}, "MHD_": {"http/http.o"},
             "ZSTD_": {"sinks/raw_codec.o"}}
     for d, _, files in os.walk(OBJ):
