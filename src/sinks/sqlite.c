@@ -319,7 +319,8 @@ av_rc av_store_open(struct av_store **out, const char *path, const struct av_con
     /* page_size: new files only (an existing one keeps its own).
      * secure_delete: Debian's libsqlite3 is built with it on, so every page
      * a rebuild frees (all the clean tables') was zeroed and written to the
-     * WAL before being written again: ~10% of reprocess's CPU. The file
+     * WAL before being written again (10% of reprocess's profile samples in
+     * one measurement, 7% of its wall in another; bench/README.md). The file
      * holds public warnings and what we derive from them, nothing to
      * scrub; upstream SQLite's default is off too. */
     snprintf(pragmas, sizeof(pragmas),

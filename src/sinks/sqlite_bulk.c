@@ -373,6 +373,15 @@ int av_sqlite_bulk_put(struct sqlite_sink *k, const struct av_warning *w, int *c
     return 1;
 }
 
+/* Empties every batch (their memory kept). */
+static void drop_rows(struct sq_bulk *u)
+{
+    for (int i = 0; i < NBATCH; i++) {
+        u->b[i].rows = 0;
+        av_buf_reset(&u->b[i].text);
+    }
+}
+
 av_rc av_sqlite_bulk_flush(struct sqlite_sink *k, char *errbuf)
 {
     struct sq_bulk *u = k->bulk;
@@ -380,18 +389,17 @@ av_rc av_sqlite_bulk_flush(struct sqlite_sink *k, char *errbuf)
 
     if (u == NULL || !u->on)
         return AV_OK;
-    for (int i = 0; i < NBATCH; i++) {
+    for (int i = 0; i < NBATCH && rc == AV_OK; i++) {
         struct batch *b = &u->b[i];
         int r;
         if (b->rows == 0)
             continue;
         r = sqlite3_step(b->ins);
         sqlite3_reset(b->ins);
-        b->rows = 0;
-        av_buf_reset(&b->text);
-        if (r != SQLITE_DONE && rc == AV_OK)
+        if (r != SQLITE_DONE) /* the rebuild fails: its transaction is rolled back */
             rc = av_sqlite_err(k->st, errbuf, "store warnings (rebuild)");
     }
+    drop_rows(u);
     return rc;
 }
 
@@ -401,10 +409,7 @@ void av_sqlite_bulk_stop(struct sqlite_sink *k)
 
     if (u == NULL)
         return;
-    for (int i = 0; i < NBATCH; i++) {
-        u->b[i].rows = 0;
-        av_buf_reset(&u->b[i].text);
-    }
+    drop_rows(u);
     free(u->map);
     u->map = NULL;
     u->on = 0;
